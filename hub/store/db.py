@@ -1,0 +1,167 @@
+"""The one module that talks to DuckDB.
+
+Everything else in the hub passes SQL (strings or sqlglot expressions, rendered here in the
+``duckdb`` dialect) and Arrow tables through :class:`Database`. Backend differences live in
+:data:`CAPABILITIES`, never as ``if engine == ...`` in the stages. Tables the hub owns carry the
+``hub_`` prefix; their DDL lives in ``hub/store/ddl/*.sql``, applied in file-name order (each stage
+owns its file), and is idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from hub.errors import StoreError
+from hub.paths import hub_home
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
+
+DDL_DIR = Path(__file__).parent / "ddl"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    sqlglot_dialect: str = "duckdb"
+    supports_transactions: bool = True
+    supports_arrow: bool = True
+
+
+CAPABILITIES = Capabilities()
+
+
+class Database:
+    """A DuckDB connection with the hub's tables. Thread-safe through a lock (DuckDB connections
+    are not safe to share between threads without one)."""
+
+    def __init__(self, path: Path | str | None, *, read_only: bool = False, threads: int | None = None):
+        self.path = None if path is None else Path(path)
+        self.capabilities = CAPABILITIES
+        self._lock = threading.RLock()
+        try:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            config: dict[str, Any] = {}
+            if threads:
+                config["threads"] = threads
+            self.con = duckdb.connect(":memory:" if self.path is None else str(self.path), read_only=read_only, config=config)
+        except (duckdb.Error, OSError) as exc:
+            raise StoreError(f"无法打开数据库：{exc}", file=str(path)) from exc
+        self._in_tx = False
+        if not read_only:
+            self.apply_ddl()
+
+    # -- schema -------------------------------------------------------------------------------
+    def apply_ddl(self) -> None:
+        for ddl in sorted(DDL_DIR.glob("*.sql")):
+            self.con.execute(ddl.read_text(encoding="utf-8"))
+
+    # -- running SQL ----------------------------------------------------------------------------
+    def render(self, query: str | exp.Expression) -> str:
+        if isinstance(query, str):
+            return query
+        return query.sql(dialect=self.capabilities.sqlglot_dialect)
+
+    def execute(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+        with self._lock:
+            self.con.execute(self.render(query), params)
+
+    def rows(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self.con.execute(self.render(query), params).fetchall()
+
+    def dicts(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self.con.execute(self.render(query), params)
+            names = [d[0] for d in cur.description or []]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def scalar(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        with self._lock:
+            row = self.con.execute(self.render(query), params).fetchone()
+        return None if row is None else row[0]
+
+    def arrow(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        with self._lock:
+            result = self.con.execute(self.render(query), params)
+            table = result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.arrow()
+        return table
+
+    def df(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        with self._lock:
+            return self.con.execute(self.render(query), params).df()
+
+    def register(self, name: str, table: Any) -> None:
+        """Expose an Arrow table or pandas frame as a view ``name`` (zero-copy)."""
+        with self._lock:
+            self.con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            with contextlib.suppress(duckdb.Error):
+                self.con.unregister(name)
+
+    def table_exists(self, name: str) -> bool:
+        return bool(
+            self.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
+        )
+
+    def columns(self, name: str) -> list[tuple[str, str]]:
+        return [
+            (r[0], r[1])
+            for r in self.rows(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [name],
+            )
+        ]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """All or nothing: an exception inside rolls the store back to where it was."""
+        with self._lock:
+            if self._in_tx:  # nested: the outer transaction decides
+                yield self
+                return
+            self.con.execute("BEGIN TRANSACTION")
+            self._in_tx = True
+            try:
+                yield self
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            else:
+                self.con.execute("COMMIT")
+            finally:
+                self._in_tx = False
+
+    def close(self) -> None:
+        with self._lock:
+            self.con.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def is_engine_error(exc: BaseException) -> bool:
+        return isinstance(exc, duckdb.Error)
+
+
+def open_store(home: Path | None = None, *, read_only: bool = False) -> Database:
+    """Open (creating if needed) the store ``HUB_HOME/hub.duckdb``."""
+    root = home or hub_home()
+    path = root / "hub.duckdb"
+    if read_only and not path.exists():
+        return Database(None)
+    return Database(path, read_only=read_only)
