@@ -1,0 +1,318 @@
+"""The `hub` command line: parse options, call the facade, print, set the exit code.
+
+Exit codes: 0 success; 1 the input was not valid (a file refused, rows rejected, a spec with
+problems, a report not written); 2 wrong usage; 70 an internal error of the hub (reported without a
+traceback; set HUB_DEBUG=1 to see it).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    help="一表通 Hub：乡镇台账一次报送，逐格校验，一人一码合并，按各部门口径自动生成报表。",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+divisions_app = typer.Typer(help="行政区划（统计用区划代码）。", no_args_is_help=True)
+mappings_app = typer.Typer(help="部门报表映射规格（mappings/*.yaml）。", no_args_is_help=True)
+app.add_typer(divisions_app, name="divisions")
+app.add_typer(mappings_app, name="mappings")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出（机器读取；不显示进度条）。")]
+DateOpt = Annotated[
+    str | None, typer.Option("--date", help="报表日期 YYYY-MM-DD（决定报告期与参考时点），默认今天。")
+]
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"错误：{message}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(func: F) -> F:
+    """Turn hub errors into a message and exit 1, and anything else into exit 70, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from hub.errors import HubError
+
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except HubError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("已中断。", 130)
+        except Exception as exc:
+            if os.environ.get("HUB_DEBUG"):
+                raise
+            _fail(f"内部错误（{type(exc).__name__}: {exc}）。这是系统问题，不是数据问题；请联系管理员（设置 HUB_DEBUG=1 可查看详情）。", 70)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_date(text: str | None) -> date:
+    if not text:
+        return date.today()
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        _fail(f"日期“{text}”格式不对，应为 YYYY-MM-DD，例如 2026-11-30。", 2)
+        raise  # unreachable
+
+
+def _hub() -> Any:
+    from hub.facade import Hub
+
+    return Hub()
+
+
+class _Bar:
+    """A progress bar on stderr (silent under --json or when stderr is not a terminal-like stream)."""
+
+    def __init__(self, enabled: bool, label: str):
+        self.enabled = enabled
+        self.label = label
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Bar:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=None)
+        return self
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, total=total, description=f"{self.label} {label}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+# -- divisions --------------------------------------------------------------------------------------
+@divisions_app.command("load")
+@guarded
+def divisions_load(
+    file: Annotated[Path, typer.Argument(help="区划表 CSV，列为 code,name（6、9、12 位代码）。")],
+    as_json: JsonOpt = False,
+) -> None:
+    """导入本县的统计用区划代码表（替换已有区划）。"""
+    counts = _hub().load_divisions(file)
+    if as_json:
+        _emit_json(counts)
+    else:
+        typer.echo("已导入区划：" + "，".join(f"{k} {v} 个" for k, v in counts.items()))
+
+
+# -- ingest -----------------------------------------------------------------------------------------
+@app.command()
+@guarded
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="台账文件（.xlsx .xls .csv），可多个。")],
+    township: Annotated[str | None, typer.Option("--township", help="乡镇（街道）代码或名称；不填则从标题、填报单位或文件名识别。")] = None,
+    as_json: JsonOpt = False,
+    annotate: Annotated[bool, typer.Option("--annotate/--no-annotate", help="是否生成标注问题单元格的工作簿副本。")] = True,
+) -> None:
+    """导入并校验乡镇台账：找到表头和数据行，逐格检查，返回每个问题的行号、列名和修改建议。
+
+    退出码：0 全部接收；1 有文件被拒收或有数据行被退回。同一文件重复导入不会重复入库。"""
+    hub = _hub()
+    with _Bar(not as_json, "导入") as bar:
+        reports = hub.ingest(files, township=township, annotate=annotate, progress=bar)
+    dicts = [r.to_dict() for r in reports]
+    if as_json:
+        _emit_json(dicts)
+    else:
+        from hub.validate.report import render_text_summary
+
+        typer.echo(render_text_summary(dicts))
+    if any(r.status == "refused" or r.rejected for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
+@guarded
+def status(as_json: JsonOpt = False) -> None:
+    """数据库概况：报送文件、数据行、人员、家庭、市场主体、冲突。"""
+    s = _hub().status()
+    if as_json:
+        _emit_json(s)
+        return
+    typer.echo(f"工作目录：{s['home']}")
+    typer.echo(f"区划：{s['townships']} 个乡镇（街道），{s['villages']} 个村（社区）")
+    typer.echo(f"报送文件 {s['submissions']} 个；数据行 {s['rows']}（接收 {s['accepted']}，退回 {s['rejected']}）；"
+               f"错误 {s['errors']}，提醒 {s['warnings']}")
+    typer.echo(f"人员 {s['persons']}，家庭 {s['households']}，市场主体 {s['businesses']}，冲突 {s['conflicts']}")
+    for t in s["by_township"]:
+        typer.echo(f"  {t['township'] or '-'} {t['township_name'] or ''}：{t['submissions']} 个文件，"
+                   f"{t['rows']} 行（接收 {t['accepted']}，退回 {t['rejected']}）")
+    if s["last_submission"]:
+        typer.echo(f"最近报送：{s['last_submission']}")
+
+
+@app.command()
+@guarded
+def conflicts(
+    township: Annotated[str | None, typer.Option("--township", help="只看某乡镇（街道）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """列出各来源不一致的字段（值不一致）和跨乡镇重复登记，供数据管理员核实。"""
+    items = _hub().conflicts(township)
+    if as_json:
+        _emit_json(items)
+        return
+    if not items:
+        typer.echo("没有冲突。")
+        return
+    for c in items:
+        values = "；".join(f"{s.get('value')}（{s.get('file')} 第{s.get('row')}行）" for s in c.get("sources", []))
+        typer.echo(f"[{c['kind']}] {c.get('code')} {c.get('name') or ''} {c['field']}：采用“{c.get('chosen')}”"
+                   f"（{c.get('rule')}）；来源：{values}")
+    typer.echo(f"共 {len(items)} 条。")
+
+
+# -- export and the main job ------------------------------------------------------------------------
+@app.command()
+@guarded
+def export(
+    report: Annotated[list[str] | None, typer.Option("--report", help="报表编号（可多次），默认全部，如 MZ-DIBAO。")] = None,
+    township: Annotated[list[str] | None, typer.Option("--township", help="乡镇（街道）代码或名称（可多次），默认全部。")] = None,
+    date_: DateOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="输出目录。")] = Path("out"),
+    as_json: JsonOpt = False,
+) -> None:
+    """按各部门映射规格生成报表文件（xlsx / GBK CSV）。"""
+    hub = _hub()
+    hub.merge()
+    results = hub.export(reports=report, townships=township, ref_date=_parse_date(date_), out_dir=out)
+    from hub.facade import _result_dict
+
+    items = [_result_dict(r) for r in results]
+    if as_json:
+        _emit_json(items)
+    else:
+        for r in items:
+            typer.echo(f"{r['report']} {r['township_name'] or '全县'}：{r['records']} 条 → {r['path']}")
+            for p in r["problems"]:
+                typer.echo(f"  问题：{p}")
+        typer.echo(f"共写出 {len(items)} 个文件。")
+    if any(r["problems"] for r in items):
+        raise typer.Exit(1)
+
+
+@app.command()
+@guarded
+def run(
+    directory: Annotated[Path, typer.Argument(help="包含台账文件（和 divisions.csv）的目录。")],
+    date_: DateOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="报表输出目录。")] = Path("out"),
+    as_json: JsonOpt = False,
+) -> None:
+    """主流程：导入区划和目录下所有台账，合并为一人一码，生成全部部门报表，并给出减负数字。"""
+    hub = _hub()
+    with _Bar(not as_json, "导入") as bar:
+        summary = hub.run(directory, ref_date=_parse_date(date_), out_dir=out, progress=bar)
+    if as_json:
+        _emit_json(summary)
+    else:
+        _print_run(summary)
+    if summary["report_problems"]:
+        raise typer.Exit(1)
+
+
+def _print_run(s: dict[str, Any]) -> None:
+    typer.echo(f"文件 {s['files']} 个（拒收 {s['refused']}，未变 {s['unchanged']}）；数据行 {s['rows']}："
+               f"接收 {s['accepted']}，退回 {s['rejected']}")
+    for f in s["file_reports"]:
+        mark = {"refused": "拒收", "unchanged": "未变"}.get(f["status"], "")
+        line = f"  {Path(f['file']).name}：{f['accepted']}/{f['rows']} 行接收"
+        if f["errors"]:
+            line += f"，错误 {len(f['errors'])}"
+        if f["warnings"]:
+            line += f"，提醒 {len(f['warnings'])}"
+        if mark:
+            line += f"【{mark}】{f.get('message') or ''}"
+        typer.echo(line)
+        if f.get("annotated"):
+            typer.echo(f"    标注副本：{f['annotated']}")
+    typer.echo(f"人员 {s['persons']}，家庭 {s['households']}，市场主体 {s['businesses']}，冲突 {s['conflicts']}")
+    typer.echo(f"报表 {s['reports_written']} 个：")
+    for r in s["reports"]:
+        typer.echo(f"  {r['report']} {r['township_name'] or '全县'}：{r['records']} 条 → {r['path']}")
+    for p in s["report_problems"]:
+        typer.echo(f"  问题：{p}")
+    typer.echo(f"减负：乡镇录入 {s['cells_typed']} 格，交付部门 {s['cells_delivered']} 格，"
+               f"字段复用率 {s['reuse_rate']:.1%}（交付的格子中无需再次录入的比例）")
+    typer.echo(f"用时 {s['seconds']} 秒。")
+
+
+# -- mappings ---------------------------------------------------------------------------------------
+@mappings_app.command("check")
+@guarded
+def mappings_check(
+    directory: Annotated[Path | None, typer.Argument(help="规格目录，默认 mappings/。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """检查全部映射规格：字段、SQL 表达式、代码转换、部门可见字段；一次列出所有问题。"""
+    problems = _hub().check_mappings(directory)
+    items = [str(p) for p in problems]
+    if as_json:
+        _emit_json({"ok": not items, "problems": items})
+    elif items:
+        for p in items:
+            typer.echo(p)
+        typer.echo(f"共 {len(items)} 个问题。")
+    else:
+        typer.echo("全部映射规格检查通过。")
+    if items:
+        raise typer.Exit(1)
+
+
+@app.command()
+@guarded
+def rules(as_json: JsonOpt = False) -> None:
+    """列出全部校验规则（问题代码、严重程度、提示语模板）。"""
+    from hub.model import load_schema
+
+    items = [{"code": k, "severity": v.severity, "message": v.message} for k, v in load_schema().findings.items()]
+    if as_json:
+        _emit_json(items)
+        return
+    for i in items:
+        typer.echo(f"{i['code']:<24} {'错误' if i['severity'] == 'error' else '提醒'}  {i['message']}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,314 @@
+"""The one facade every interface (CLI, web pages, tests) calls. It chains the pipeline stages:
+ingest → validate → store → dedupe (merge) → export. Heavy stages are imported lazily."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub.errors import HubError, IngestError
+from hub.paths import hub_home
+
+if TYPE_CHECKING:
+    from hub.ingest.divisions import Divisions
+    from hub.model import Schema
+    from hub.store.db import Database
+
+Progress = Callable[[str, int, int], None]  # (label, done, total)
+
+LEDGER_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv", ".tsv", ".txt"}
+MAX_LISTED_FINDINGS = 10_000  # per file in the JSON/text report; the store and the workbook keep all
+
+
+@dataclass
+class FileReport:
+    """What the clerk gets back for one file (the `--json` shape)."""
+
+    file: str
+    status: str  # ingested | unchanged | refused
+    township: str | None = None
+    township_name: str | None = None
+    kind: str | None = None
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    annotated: str | None = None
+    submission_id: int | None = None
+    message: str | None = None
+    skipped_sheets: list[dict[str, str]] = field(default_factory=list)
+    unused_columns: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Hub:
+    """Entry point to everything the hub does, bound to one workspace (``HUB_HOME``)."""
+
+    def __init__(self, home: Path | str | None = None, *, read_only: bool = False):
+        self.home = Path(home).resolve() if home else hub_home()
+        self._read_only = read_only
+        self._db: Database | None = None
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            from hub.store.db import open_store
+
+            self._db = open_store(self.home, read_only=self._read_only)
+        return self._db
+
+    @property
+    def schema(self) -> Schema:
+        from hub.model import load_schema
+
+        return load_schema()
+
+    def divisions(self) -> Divisions:
+        from hub.ingest.divisions import Divisions
+
+        return Divisions.from_db(self.db)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- divisions --------------------------------------------------------------------------------
+    def load_divisions(self, path: Path) -> dict[str, int]:
+        from hub.ingest.divisions import Divisions, read_divisions_csv
+
+        items = read_divisions_csv(Path(path))
+        Divisions(items).save(self.db)
+        levels: dict[str, int] = {}
+        for d in items:
+            levels[d.level] = levels.get(d.level, 0) + 1
+        return levels
+
+    # -- ingest -----------------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Iterable[Path],
+        *,
+        township: str | None = None,
+        today: date | None = None,
+        submitted_by: str | None = None,
+        annotate: bool = True,
+        progress: Progress | None = None,
+    ) -> list[FileReport]:
+        """Ingest files one by one; each file is one transaction. A file that cannot be read is
+        refused with a message and leaves the store untouched."""
+        paths = list(paths)
+        reports = []
+        for i, path in enumerate(paths):
+            if progress:
+                progress(Path(path).name, i, len(paths))
+            reports.append(self._ingest_one(Path(path), township, today or date.today(), submitted_by, annotate))
+        if progress:
+            progress("", len(paths), len(paths))
+        return reports
+
+    def _ingest_one(
+        self, path: Path, township: str | None, today: date, submitted_by: str | None, annotate: bool
+    ) -> FileReport:
+        from hub.ingest import stage_file
+        from hub.store.submissions import find_by_sha, save_submission
+        from hub.validate import validate_sheet
+
+        try:
+            staged = stage_file(path, self.schema, self.divisions(), township=township)
+        except IngestError as exc:
+            return FileReport(file=str(path), status="refused", message=str(exc))
+        previous = find_by_sha(self.db, staged.sha256)
+        if previous is not None:
+            return FileReport(
+                file=str(path), status="unchanged", township=previous["township_code"], kind=previous["kind"],
+                rows=previous["rows"], accepted=previous["accepted"], rejected=previous["rejected"],
+                submission_id=previous["submission_id"], annotated=previous["annotated_path"],
+                message=f"该文件已于 {previous['submitted_at']:%Y-%m-%d %H:%M} 导入（提交号 {previous['submission_id']}），内容相同，未作任何改动。",
+            )
+        if not staged.sheets:
+            return FileReport(file=str(path), status="refused", message=f"{path.name}: 没有可导入的数据行。")
+        results = [(sheet, validate_sheet(self.db, sheet, self.schema, today)) for sheet in staged.sheets]
+        findings = [f for _, v in results for f in v.findings.to_pylist()]
+        report = _file_report(path, staged, results, findings, self.divisions())
+        if annotate and findings:
+            report.annotated = self._annotate(path, staged, findings)
+        try:
+            report.submission_id = save_submission(
+                self.db, staged, results, file_name=path.name, township_code=report.township,
+                submitted_by=submitted_by, annotated_path=report.annotated,
+            )
+        except Exception as exc:  # the transaction rolled back; the store is as it was
+            if self.db.is_engine_error(exc):
+                return FileReport(file=str(path), status="refused", message=f"{path.name}: 写入数据库失败，未作任何改动：{exc}")
+            raise
+        report.status = "ingested"
+        return report
+
+    def _annotate(self, path: Path, staged: Any, findings: list[dict[str, Any]]) -> str | None:
+        from hub.validate.annotate import annotate_workbook
+
+        columns = {(s.sheet, c.header): c.col_index for s in staged.sheets for c in s.columns}
+        items = [
+            {"sheet": f["sheet"], "row": f["row_no"], "column": f["column_name"], "value": f["value"],
+             "code": f["code"], "severity": f["severity"], "message": f["message"]}
+            for f in findings
+        ]
+        out_dir = self.home / "annotated"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        out = out_dir / f"{path.stem}_{staged.sha256[:8]}_批注.xlsx"
+        return str(annotate_workbook(path, items, columns, out))
+
+    # -- the store --------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        from hub.store.submissions import store_status
+
+        out = store_status(self.db)
+        out["home"] = str(self.home)
+        return out
+
+    # -- merge, conflicts -------------------------------------------------------------------------
+    def merge(self) -> Any:
+        from hub.dedupe import merge
+
+        return merge(self.db)
+
+    def conflicts(self, township: str | None = None) -> list[dict[str, Any]]:
+        from hub.dedupe import list_conflicts
+
+        code = self.resolve_township(township) if township else None
+        return list_conflicts(self.db, code)
+
+    def resolve_township(self, text: str) -> str:
+        found = self.divisions().resolve_township(text)
+        if len(found) != 1:
+            names = "、".join(d.name for d in found) or "无"
+            raise HubError(f"无法确定乡镇（街道）“{text}”：匹配到 {names}。请填写9位乡镇代码。", code="township-unknown")
+        return str(found[0].code)[:9]
+
+    # -- export -----------------------------------------------------------------------------------
+    def export(
+        self,
+        *,
+        reports: list[str] | None = None,
+        townships: list[str] | None = None,
+        ref_date: date | None = None,
+        out_dir: Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> list[Any]:
+        from hub.export import export_reports
+
+        codes = [self.resolve_township(t) for t in townships] if townships else None
+        return export_reports(
+            self.db, reports=reports, townships=codes, ref_date=ref_date or date.today(),
+            out_dir=Path(out_dir or self.home / "out"), progress=progress,
+        )
+
+    def check_mappings(self, directory: Path | None = None) -> list[Any]:
+        from hub.export import check_mappings
+
+        return check_mappings(directory)
+
+    # -- the main job ----------------------------------------------------------------------------
+    def run(
+        self,
+        directory: Path,
+        *,
+        ref_date: date | None = None,
+        out_dir: Path | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Load DIR/divisions.csv if present, ingest every spreadsheet in DIR, merge, export every
+        report, and summarise (including the burden figure)."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise HubError(f"目录不存在：{directory}", file=str(directory))
+        ref = ref_date or date.today()
+        started = datetime.now()
+        divisions = directory / "divisions.csv"
+        if divisions.exists():
+            self.load_divisions(divisions)
+        files = sorted(
+            p for p in directory.rglob("*")
+            if p.is_file() and p.suffix.lower() in LEDGER_SUFFIXES and p.name != "divisions.csv"
+            and not p.name.startswith(("~$", "."))
+        )
+        files_reports = self.ingest(files, today=ref, progress=progress)
+        merged = self.merge()
+        if progress:
+            progress("导出", 0, 1)
+        results = self.export(ref_date=ref, out_dir=out_dir)
+        if progress:
+            progress("导出", 1, 1)
+        typed = int(self.db.scalar(_TYPED_CELLS_SQL) or 0)
+        delivered = sum(int(getattr(r, "cells", 0)) for r in results)
+        return {
+            "files": len(files_reports),
+            "refused": sum(1 for r in files_reports if r.status == "refused"),
+            "unchanged": sum(1 for r in files_reports if r.status == "unchanged"),
+            "rows": sum(r.rows for r in files_reports),
+            "accepted": sum(r.accepted for r in files_reports),
+            "rejected": sum(r.rejected for r in files_reports),
+            "persons": merged.persons,
+            "households": merged.households,
+            "businesses": merged.businesses,
+            "conflicts": merged.conflicts,
+            "reports_written": len(results),
+            "report_problems": [p for r in results for p in r.problems],
+            "cells_typed": typed,
+            "cells_delivered": delivered,
+            "reuse_rate": round(1 - typed / delivered, 4) if delivered else 0.0,
+            "seconds": round((datetime.now() - started).total_seconds(), 2),
+            "file_reports": [r.to_dict() for r in files_reports],
+            "reports": [_result_dict(r) for r in results],
+        }
+
+
+# Cells the clerks typed: every non-empty mapped cell of every accepted row, counted in the raw rows.
+_TYPED_CELLS_SQL = """
+SELECT coalesce(sum(len(json_keys(r.cells))), 0)
+FROM hub_raw_rows r JOIN hub_rows n USING (submission_id, sheet, row_no)
+WHERE n.accepted AND r.cells IS NOT NULL
+"""
+
+
+def _result_dict(result: Any) -> dict[str, Any]:
+    return {
+        "report": result.report, "department": result.department, "township": result.township,
+        "township_name": getattr(result, "township_name", None), "path": str(result.path),
+        "records": result.records, "cells": getattr(result, "cells", None), "problems": list(result.problems),
+    }
+
+
+def _finding_item(f: dict[str, Any]) -> dict[str, Any]:
+    return {"sheet": f["sheet"], "row": f["row_no"], "column": f["column_name"], "value": f["value"],
+            "code": f["code"], "message": f["message"]}
+
+
+def _file_report(path: Path, staged: Any, results: list[Any], findings: list[dict[str, Any]], divisions: Any) -> FileReport:
+    township = results[0][0].township_code if results else None
+    rows = sum(v.rows.num_rows for _, v in results)
+    accepted = sum(sum(1 for a in v.rows.column("accepted").to_pylist() if a) for _, v in results)
+    errors = [_finding_item(f) for f in findings if f["severity"] == "error"]
+    warnings = [_finding_item(f) for f in findings if f["severity"] == "warning"]
+    truncated = len(errors) > MAX_LISTED_FINDINGS or len(warnings) > MAX_LISTED_FINDINGS
+    unused = [
+        {"sheet": s.sheet, "column": c.header} for s, _ in results for c in s.columns
+        if c.field is None and c.header and not re.fullmatch(r"列\d+|c\d+", c.header)
+    ]
+    return FileReport(
+        file=str(path), status="validated", township=township,
+        township_name=divisions.name_of(township) if township else None,
+        kind=",".join(sorted({s.kind for s, _ in results})), rows=rows, accepted=accepted, rejected=rows - accepted,
+        errors=errors[:MAX_LISTED_FINDINGS], warnings=warnings[:MAX_LISTED_FINDINGS], truncated=truncated,
+        skipped_sheets=[{"sheet": s, "reason": r} for s, r in staged.skipped_sheets], unused_columns=unused,
+    )
