@@ -33,6 +33,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "ExpectColumnValuesToBeValidUscc": ("uscc-format", "uscc-checksum"),
     "ExpectColumnValuesToBeParseableDate": ("date-invalid",),
     "ExpectColumnValuesToBeValidPhone": ("phone-invalid",),
+    "ExpectColumnValuesToBeValidNumber": ("number-invalid",),
     "ExpectColumnValuesToBeInCodeList": ("code-unknown",),
 }
 
@@ -51,9 +52,10 @@ def _uscc_fails(value: str, rule: str, today: date) -> bool:
 
 def _date_fails(value: str, rule: str, today: date) -> bool:
     from hub.standards.dates import parse_date
+    from hub.standards.text import clean_text
 
     parsed, _precision = parse_date(value)
-    return parsed is None
+    return parsed is None and clean_text(value) is not None
 
 
 def _phone_fails(value: str, rule: str, today: date) -> bool:
@@ -63,11 +65,19 @@ def _phone_fails(value: str, rule: str, today: date) -> bool:
     return not ok
 
 
+def _number_fails(value: str, rule: str, today: date) -> bool:
+    from hub.standards.numbers import parse_number
+
+    _number, ok = parse_number(value)
+    return not ok
+
+
 _CHECKS: dict[str, Callable[[str, str, date], bool]] = {
     "ExpectColumnValuesToBeValidCnIdNumber": _id_fails,
     "ExpectColumnValuesToBeValidUscc": _uscc_fails,
     "ExpectColumnValuesToBeParseableDate": _date_fails,
     "ExpectColumnValuesToBeValidPhone": _phone_fails,
+    "ExpectColumnValuesToBeValidNumber": _number_fails,
 }
 
 
