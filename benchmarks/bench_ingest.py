@@ -1,0 +1,70 @@
+"""Issue 2 targets: ingest + validation of a 1,000,000-row CSV (≤ 15 s, ≤ 3 GB) and of a 50,000-row
+xlsx (≤ 3 s), beside the floor (plain DuckDB reading the same CSV and writing it back), and
+`hub --help` (≤ 1 s). Every figure is measured in a fresh child process in the same run.
+
+    .venv/bin/python benchmarks/bench_ingest.py [--persons 1000000] [--xlsx-persons 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import HUB, ROOT, machine, measure  # noqa: E402
+
+FLOOR = """
+import duckdb, sys
+con = duckdb.connect()
+con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', all_varchar=true, header=false, skip=2)) TO '{sys.argv[2]}' (HEADER)")
+"""
+
+
+def generate(out: Path, persons: int, fmt: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gen_ledgers.py"), "--persons", str(persons), "--townships", "1",
+         "--out", str(out), "--format", fmt, "--population-only"],
+        check=True,
+    )
+    return sorted(p for p in out.iterdir() if p.suffix in {".csv", ".xlsx"} and p.name != "divisions.csv")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--persons", type=int, default=1_000_000)
+    ap.add_argument("--xlsx-persons", type=int, default=50_000)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    try:
+        rows = []
+        rows.append(measure("`hub --help`", [HUB, "--help"]))
+        csvs = generate(work / "csv", args.persons, "csv")
+        home = work / "home-csv"
+        subprocess.run([HUB, "divisions", "load", str(work / "csv" / "divisions.csv")], env={"HUB_HOME": str(home)}, check=True,
+                       stdout=subprocess.DEVNULL)
+        rows.append(measure(f"floor: DuckDB read + write CSV, {args.persons:,} rows", [sys.executable, "-c", FLOOR, str(csvs[0]), str(work / "floor.csv")]))
+        rows.append(measure(f"`hub ingest` CSV, {args.persons:,} rows (every per-cell finding, no annotated copy)",
+                            [HUB, "ingest", str(csvs[0]), "--json", "--no-annotate"], env={"HUB_HOME": str(home)}))
+        xlsx = generate(work / "xlsx", args.xlsx_persons, "xlsx")
+        home2 = work / "home-xlsx"
+        subprocess.run([HUB, "divisions", "load", str(work / "xlsx" / "divisions.csv")], env={"HUB_HOME": str(home2)}, check=True,
+                       stdout=subprocess.DEVNULL)
+        rows.append(measure(f"`hub ingest` xlsx, {args.xlsx_persons:,} rows × 12 columns (with annotated copy)",
+                            [HUB, "ingest", str(xlsx[0]), "--json"], env={"HUB_HOME": str(home2)}))
+        print(f"Machine: {machine()}\n")
+        print("| what | time | peak RSS |\n|---|---|---|")
+        for r in rows:
+            print(r.line())
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Shared helpers for the benchmark scripts: time a command in a child process and read its peak RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HUB = str(Path(sys.executable).parent / "hub")
+
+
+@dataclass
+class Measured:
+    label: str
+    seconds: float
+    peak_mb: float
+    returncode: int
+
+    def line(self) -> str:
+        return f"| {self.label} | {self.seconds:.2f} s | {self.peak_mb:,.0f} MB |"
+
+
+def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run argv in a fresh process (via /usr/bin/time-like wait4) and return wall time and peak RSS."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        raise SystemExit(f"{label}: exit {code}\n{err[-2000:]}")
+    return Measured(label, elapsed, usage.ru_maxrss / 1024, code)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def self_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
