@@ -79,7 +79,9 @@ def read_sheets(path: Path) -> list[RawSheet]:
     if reader is None:
         known = "、".join(sorted(_READERS))
         raise IngestError(
-            f"不支持的文件类型“{path.suffix or '（无扩展名）'}”", file=path.name, hint=f"支持的类型：{known}。"
+            f"不支持的文件类型“{path.suffix or '（无扩展名）'}”",
+            file=path.name,
+            hint=f"支持的类型：{known}。",
         )
     check_file(path)
     return reader(path)

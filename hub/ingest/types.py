@@ -24,6 +24,7 @@ class RawSheet:
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     hidden_rows: set[int] = field(default_factory=set)
     epoch_1904: bool = False
+    hidden_cols: set[int] = field(default_factory=set)  # 1-based column numbers hidden in Excel
 
 
 @dataclass

@@ -24,13 +24,13 @@ MIN_YEAR, MAX_YEAR = 1800, 2199
 EPOCH_1900 = date(1899, 12, 30)
 EPOCH_1904 = date(1904, 1, 1)
 
-_TIME_RE = re.compile(r"(?:T|\s)*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
-_SEP_RE = re.compile(r"[年月/.\-]")
-DAY_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-DAY8_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
-MONTH6_RE = re.compile(r"^(\d{4})(\d{2})$")
-SERIAL_RE = re.compile(r"^(\d{5})(?:\.\d+)?$")
+_TIME_RE = re.compile(r"(?:T|\s)*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$", re.ASCII)
+_SEP_RE = re.compile(r"[年月/.\-]", re.ASCII)
+DAY_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
+DAY8_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$", re.ASCII)
+MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$", re.ASCII)
+MONTH6_RE = re.compile(r"^(\d{4})(\d{2})$", re.ASCII)
+SERIAL_RE = re.compile(r"^(\d{5})(?:\.\d+)?$", re.ASCII)
 
 
 def _make(y: str, m: str, d: str) -> date | None:

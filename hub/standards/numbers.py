@@ -8,8 +8,8 @@ from decimal import Decimal
 from hub.standards.text import clean_text
 
 #: Units and decorations removed before parsing (mirrored in SQL by hub.validate.sql).
-UNIT_RE = re.compile(r"[,\s¥￥]|元/月|/月|每月|元|人|户|口")
-NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
+UNIT_RE = re.compile(r"[,\s¥￥]|元/月|/月|每月|元|人|户|口", re.ASCII)
+NUMBER_RE = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
 
 
 def parse_number(raw: str | None) -> tuple[Decimal | None, bool]:

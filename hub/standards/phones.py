@@ -7,10 +7,10 @@ import re
 
 from hub.standards.text import clean_text
 
-SPLIT_RE = re.compile(r"[/、,;]")
-STRIP_RE = re.compile(r"[\s()\[\]\-]")
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-FIXED_RE = re.compile(r"^0\d{9,11}$")
+SPLIT_RE = re.compile(r"[/、,;]", re.ASCII)
+STRIP_RE = re.compile(r"[\s()\[\]\-]", re.ASCII)
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
+FIXED_RE = re.compile(r"^0\d{9,11}$", re.ASCII)
 PHONE_PLACEHOLDERS = frozenset({"无", "/", "—", "-", "暂无", "不详", "——", "--"})
 
 

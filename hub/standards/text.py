@@ -9,7 +9,9 @@ import unicodedata
 #: Characters NFKC keeps but a clerk never means: zero-width space/joiners and the BOM.
 ZERO_WIDTH = "\u200b\u200c\u200d\ufeff"
 #: Whitespace folded to one ASCII space (after NFKC, U+3000 and NBSP are already spaces).
-SPACE_CLASS = "[ \\t\\n\\r\\f\\v\\u00a0\\u3000\\u2028\\u2029\\u0085]"
+SPACE_CLASS = "[ \t\n\r\f\v\u00a0\u3000\u2028\u2029\u0085]"
+#: Hyphen-like characters removed from identifiers.
+HYPHENS = "\\-\u2010\u2011\u2012\u2013\u2014"
 #: Cell contents that mean "nothing here".
 PLACEHOLDERS: frozenset[str] = frozenset({"无", "/", "—", "-", "——", "--", "暂无", "不详"})
 

@@ -29,11 +29,13 @@ RULES: dict[str, tuple[str, ...]] = {
         "id-checksum",
         "id-precision-lost",
         "id-date-invalid",
+        "id-legacy-converted",
     ),
     "ExpectColumnValuesToBeValidUscc": ("uscc-format", "uscc-checksum"),
     "ExpectColumnValuesToBeParseableDate": ("date-invalid",),
     "ExpectColumnValuesToBeValidPhone": ("phone-invalid",),
     "ExpectColumnValuesToBeValidNumber": ("number-invalid",),
+    "ExpectColumnValuesToBeValidInteger": ("number-invalid",),
     "ExpectColumnValuesToBeInCodeList": ("code-unknown",),
 }
 
@@ -72,12 +74,20 @@ def _number_fails(value: str, rule: str, today: date) -> bool:
     return not ok
 
 
+def _integer_fails(value: str, rule: str, today: date) -> bool:
+    from hub.standards.numbers import parse_number
+
+    number, ok = parse_number(value)
+    return not ok or (number is not None and number != number.to_integral_value())
+
+
 _CHECKS: dict[str, Callable[[str, str, date], bool]] = {
     "ExpectColumnValuesToBeValidCnIdNumber": _id_fails,
     "ExpectColumnValuesToBeValidUscc": _uscc_fails,
     "ExpectColumnValuesToBeParseableDate": _date_fails,
     "ExpectColumnValuesToBeValidPhone": _phone_fails,
     "ExpectColumnValuesToBeValidNumber": _number_fails,
+    "ExpectColumnValuesToBeValidInteger": _integer_fails,
 }
 
 

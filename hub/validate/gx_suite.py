@@ -32,7 +32,7 @@ TYPE_EXPECTATIONS: dict[str, str] = {
     "phone": "ExpectColumnValuesToBeValidPhone",
     "code": "ExpectColumnValuesToBeInCodeList",
     "money": "ExpectColumnValuesToBeValidNumber",
-    "integer": "ExpectColumnValuesToBeValidNumber",
+    "integer": "ExpectColumnValuesToBeValidInteger",
 }
 REQUIRED_RULE = "required-missing"
 ROW_COLUMN = "_row"
@@ -71,6 +71,39 @@ def suite_plan(schema: Schema, kind: str, fields: Iterable[str] | None = None) -
     return plan
 
 
+def _head_roles(schema: Schema, kind: str) -> dict[str, str]:
+    """Member field → household-head field (``role_groups``) for ledgers whose rows are memberships:
+    a head row (no member name and ID, but head fields) satisfies ``required`` through the head's."""
+    if schema.ledgers[kind].row_entity != "membership":
+        return {}
+    return {member: head for group in schema.role_groups for member, head in group.fields.items()}
+
+
+def _required_checks(schema: Schema, kind: str, name: str) -> list[tuple[str, Any]]:
+    """(column, row condition) pairs whose not-null checks together make ``required-missing``."""
+    roles = _head_roles(schema, kind)
+    if name not in roles:
+        return [(name, None)]
+    from great_expectations.expectations.row_conditions import (
+        AndCondition,
+        Column,
+        OrCondition,
+    )
+
+    members, heads = list(roles), list(roles.values())
+    no_member = [Column(m).is_null() for m in members]
+    is_head = OrCondition(
+        conditions=[AndCondition(conditions=[*no_member, Column(h).is_not_null()]) for h in heads]
+    )
+    not_head = OrCondition(
+        conditions=[
+            *(Column(m).is_not_null() for m in members),
+            AndCondition(conditions=[Column(h).is_null() for h in heads]),
+        ]
+    )
+    return [(name, not_head), (roles[name], is_head)]
+
+
 def build_suite(
     schema: Schema, kind: str, *, fields: Iterable[str] | None = None, today: date | None = None
 ) -> Any:
@@ -80,34 +113,46 @@ def build_suite(
 
     classes = expectation_classes()
     day = (today or date.today()).isoformat()
-    suite = gx.ExpectationSuite(name=f"hub-{kind}")
+    expectations: list[Any] = []
     for name, rule in suite_plan(schema, kind, fields):
         spec = schema.fields[name]
-        meta = {"hub_rule": rule, "field": name, "label": spec.label, "severity": schema.findings[rule].severity}
+        meta = {
+            "hub_rule": rule,
+            "field": name,
+            "label": spec.label,
+            "severity": schema.findings[rule].severity,
+        }
         if rule == REQUIRED_RULE:
-            suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=name, meta=meta))
+            for column, condition in _required_checks(schema, kind, name):
+                expectations.append(
+                    gx.expectations.ExpectColumnValuesToNotBeNull(
+                        column=column, row_condition=condition, meta=meta
+                    )
+                )
         elif spec.type == "code":
             assert spec.codelist is not None  # load_schema checks code fields have a code list
             spellings = sorted(set(schema.codelists[spec.codelist].lookup()))
             cls = classes[TYPE_EXPECTATIONS["code"]]
-            suite.add_expectation(cls(column=name, value_set=spellings, meta=meta))
+            expectations.append(cls(column=name, value_set=spellings, meta=meta))
         else:
             cls = classes[TYPE_EXPECTATIONS[spec.type]]
-            suite.add_expectation(cls(column=name, rule=rule, today=day, meta=meta))
-    return suite
+            expectations.append(cls(column=name, rule=rule, today=day, meta=meta))
+    return gx.ExpectationSuite(name=f"hub-{kind}", expectations=expectations)
 
 
-def _to_pandas(batch: Any, schema: Schema, kind: str) -> Any:
+def _to_pandas(batch: Any, schema: Schema) -> tuple[Any, list[str]]:
+    """(DataFrame with every schema field as a column, the fields the batch really has)."""
     import pandas as pd
 
     df = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
     if ROW_COLUMN not in df.columns:
         raise ValidationEngineError("校验数据缺少 _row 列，无法定位行号。")
+    present = [f for f in schema.fields if f in df.columns]
     df = df.reset_index(drop=True)
-    for name in schema.ledgers[kind].required:  # a required column the sheet lacks: missing everywhere
+    for name in schema.fields:  # a field the sheet lacks is empty on every row (as in the SQL pass)
         if name not in df.columns:
             df[name] = pd.Series([None] * len(df), dtype=object)
-    return df
+    return df, present
 
 
 def _raised(exception_info: Any) -> str | None:
@@ -129,9 +174,9 @@ def run_suite(
     gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    df = _to_pandas(batch, schema, kind)
-    if suite is None:
-        suite = build_suite(schema, kind, fields=[c for c in df.columns if c in schema.fields], today=today)
+    df, present = _to_pandas(batch, schema)
+    if suite is None:  # as in the SQL plan: checks on a field the sheet lacks are dropped, but not required
+        suite = build_suite(schema, kind, fields=present, today=today)
     result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_COLUMN]}
     try:
         ctx = gx.get_context(mode="ephemeral")
@@ -139,7 +184,9 @@ def run_suite(
         asset = ctx.data_sources.add_pandas("hub").add_dataframe_asset(f"{kind}-batch")
         definition = asset.add_batch_definition_whole_dataframe("whole")
         suite = ctx.suites.add(suite)
-        vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=f"hub-{kind}", data=definition, suite=suite))
+        vd = ctx.validation_definitions.add(
+            gx.ValidationDefinition(name=f"hub-{kind}", data=definition, suite=suite)
+        )
         checkpoint = ctx.checkpoints.add(
             gx.Checkpoint(name=f"hub-{kind}", validation_definitions=[vd], result_format=result_format)
         )
@@ -175,59 +222,9 @@ def run_suite(
 
 
 def write_data_docs(run: GxRun, out_dir: Path) -> Path:
-    """Build GX's file-system Data Docs for ``run`` under ``out_dir/gx`` (offline) and write
-    ``out_dir/index.html``, the page the steward opens.
+    """Write the steward's HTML validation report for ``run`` under ``out_dir`` (GX's file-system
+    Data Docs in ``out_dir/gx``, offline) and return ``out_dir/index.html``, the page to open.
+    See :func:`hub.validate.report.write_gx_report`."""
+    from hub.validate.report import write_gx_report
 
-    GX's own index page draws its table with jQuery/bootstrap-table loaded from CDNs, so offline it
-    shows nothing; its validation pages are server-rendered and readable offline. The hub's index is
-    therefore a static page (:func:`hub.validate.report.render_validation_html`) summarising every
-    expectation and linking to GX's validation and suite pages.
-    """
-    from hub.validate.report import render_validation_html
-
-    out_dir = Path(out_dir)
-    gx_dir = (out_dir / "gx").resolve()
-    gx_dir.mkdir(parents=True, exist_ok=True)
-    site = "hub_local_site"
-    try:
-        if site not in (run.context.config.data_docs_sites or {}):
-            run.context.add_data_docs_site(
-                site,
-                {
-                    "class_name": "SiteBuilder",
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(gx_dir)},
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                },
-            )
-        run.context.build_data_docs(site_names=[site])
-        pages = [
-            entry["site_url"]
-            for rid in run.result_ids
-            for entry in run.context.get_docs_sites_urls(resource_identifier=rid, site_name=site)
-            if entry.get("site_url")
-        ]
-    except Exception as exc:
-        raise ValidationEngineError(f"无法生成 great-expectations 数据文档：{exc}", file=str(out_dir)) from exc
-    links = [Path(p.removeprefix("file://")).resolve().relative_to(out_dir.resolve()).as_posix() for p in pages]
-    rows = []
-    for res in run.results.results:
-        meta = res.expectation_config.meta or {}
-        result = res.result or {}
-        rows.append(
-            {
-                "field": meta.get("field"),
-                "label": meta.get("label"),
-                "rule": meta.get("hub_rule"),
-                "severity": meta.get("severity"),
-                "expectation": res.expectation_config.type,
-                "success": bool(res.success),
-                "element_count": result.get("element_count"),
-                "unexpected_count": result.get("unexpected_count", 0),
-                "rows": sorted(int(h[ROW_COLUMN]) for h in result.get("unexpected_index_list") or []),
-            }
-        )
-    index = out_dir / "index.html"
-    index.write_text(
-        render_validation_html(run.kind, run.success, run.statistics, rows, links), encoding="utf-8"
-    )
-    return index
+    return write_gx_report(run, Path(out_dir))

@@ -1,0 +1,105 @@
+"""Households and memberships: 低保家庭 from the 低保 roster, 户籍户 from population rows.
+
+Natural keys (``hub_codes.natural_key`` of entity ``household``):
+
+* 低保家庭 ``dibao:<head id_number>``: the head is ``head_id_number`` of the household's rows, else the
+  member whose relation is 本人/户主 ('01'/'02'), else the household's first listed member. The rows of
+  one household are those of one submission sharing ``household_key``.
+* 户籍户 ``hukou:<township_code>:<household_no>``: a 户号 is unique within one police station's area,
+  not county-wide, so it is scoped by the township that reported it.
+
+Members come from the household's LATEST submission only (a member dropped from this month's roster is
+no longer a member); ``seq`` is their order in that ledger, the head's relation is stored as '02'.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hub.dedupe.codes import RESOLVED, allocate
+from hub.dedupe.rules import HOUSEHOLD_FIELDS
+from hub.dedupe.survive import survive
+from hub.store.db import Database
+
+# One row per (household row, member): household natural key, head id, member id, kind, facts.
+_HSRC_KEYS = """
+CREATE OR REPLACE TEMP TABLE _m_hkeys AS
+WITH d AS (
+    SELECT *, coalesce(household_key, head_id_number, id_number) AS grp FROM _m_src
+    WHERE kind = 'dibao' AND id_number IS NOT NULL
+), heads AS (
+    SELECT submission_id, grp,
+           coalesce(max(head_id_number),
+                    arg_max(id_number, k) FILTER (WHERE relation IN ('01', '02')),
+                    arg_max(id_number, k)) AS head_id
+    FROM d GROUP BY submission_id, grp
+)
+SELECT 'dibao:' || h.head_id AS natural_key, '低保家庭' AS hkind, h.head_id, d.*
+FROM d JOIN heads h USING (submission_id, grp)
+UNION ALL BY NAME
+SELECT 'hukou:' || township_code || ':' || household_no AS natural_key, '户籍户' AS hkind,
+       NULL AS head_id, *, NULL AS grp
+FROM _m_src
+WHERE kind = 'population' AND household_no IS NOT NULL AND township_code IS NOT NULL
+  AND id_number IS NOT NULL
+"""
+
+_HSRC = """
+CREATE OR REPLACE TEMP TABLE _m_hsrc AS
+SELECT hc.code AS household_code, pc.code AS person_code, s.*,
+       k >> 40 AS sub_rank,
+       (s.head_id = s.id_number OR s.relation IN ('01', '02')) AS is_head
+FROM _m_hkeys s
+JOIN {codes} hc ON hc.entity = 'household' AND hc.natural_key = s.natural_key
+JOIN {codes} pc ON pc.entity = 'person' AND pc.natural_key = s.id_number
+"""
+
+_MEMBERS = """
+CREATE OR REPLACE TEMP TABLE _m_members AS
+SELECT household_code, person_code, is_head, covered, relation,
+       row_number() OVER (PARTITION BY household_code ORDER BY k DESC) AS seq
+FROM (
+    SELECT s.* FROM _m_hsrc s JOIN _m_household h ON h.code = s.household_code
+    WHERE s.sub_rank = h.latest
+    QUALIFY row_number() OVER (PARTITION BY s.household_code, s.person_code ORDER BY s.k DESC) = 1
+)
+"""
+
+
+def merge_households(db: Database, now: datetime) -> None:
+    """Rebuild hub_household and hub_membership (persons' codes must exist already)."""
+    db.execute(_HSRC_KEYS)
+    allocate(db, "household", "SELECT natural_key FROM _m_hkeys", now)
+    db.execute(_HSRC.format(codes=RESOLVED))
+    survive(
+        db,
+        "household",
+        "_m_hsrc",
+        "household_code",
+        HOUSEHOLD_FIELDS,
+        extra="any_value(hkind) AS hkind, max(sub_rank) AS latest",
+        collapse=True,
+    )
+    db.execute(_MEMBERS)
+    db.execute(
+        """
+        INSERT INTO hub_membership
+        SELECT household_code, person_code, CASE WHEN is_head THEN '02' ELSE relation END, covered, seq
+        FROM _m_members
+        """
+    )
+    db.execute(
+        """
+        INSERT INTO hub_household
+        SELECT h.code, h.hkind, h.township_code, h.village_code, m.head, h.dibao_category,
+               m.listed,
+               CASE WHEN h.hkind = '低保家庭' THEN coalesce(h.covered_count, m.covered) END,
+               h.dibao_amount, h.dibao_start, true
+        FROM _m_household h
+        JOIN (
+            SELECT household_code, count(*) AS listed, count(*) FILTER (WHERE covered) AS covered,
+                   arg_min(person_code, seq) FILTER (WHERE is_head) AS head
+            FROM _m_members GROUP BY household_code
+        ) m ON m.household_code = h.code
+        """
+    )

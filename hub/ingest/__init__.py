@@ -1,0 +1,111 @@
+"""Ingest: read what township clerks already have and find the ledger inside it.
+
+``stage_file(path, schema, divisions, township=None) -> StagedFile`` reads every sheet
+(:func:`read_sheets`), finds its header block and data rows (:mod:`hub.ingest.layout`), its ledger
+kind (:mod:`hub.ingest.kinds`) and the file's township (:mod:`hub.ingest.township`), fills merged
+cells and ditto marks (:mod:`hub.ingest.fill`) and returns the data rows as written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub.errors import IngestError
+from hub.ingest.divisions import Division, Divisions, read_divisions_csv
+from hub.ingest.readers import read_sheets, register_reader
+from hub.ingest.types import RawSheet, StagedFile, StagedSheet
+
+if TYPE_CHECKING:
+    from hub.model import Schema
+
+__all__ = [
+    "Division",
+    "Divisions",
+    "RawSheet",
+    "StagedFile",
+    "StagedSheet",
+    "read_divisions_csv",
+    "read_sheets",
+    "register_reader",
+    "stage_file",
+]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stage_file(path: Path, schema: Schema, divisions: Divisions, township: str | None = None) -> StagedFile:
+    """Read, lay out and classify every sheet of ``path``. IngestError when nothing can be used."""
+    import pyarrow as pa
+
+    from hub.ingest.fill import fill_ditto
+    from hub.ingest.headers import HeaderMatcher
+    from hub.ingest.kinds import detect_kind, expected_headers
+    from hub.ingest.layout import detect_layout
+    from hub.ingest.township import resolve_file_township
+
+    path = Path(path)
+    raws = read_sheets(path)
+    matcher = HeaderMatcher.from_schema(schema)
+    skipped: list[tuple[str, str]] = []
+    found = []
+    for raw in raws:
+        if raw.table.num_rows == 0 or all(
+            raw.table[c].null_count == raw.table.num_rows for c in raw.table.column_names[1:]
+        ):
+            skipped.append((raw.name, "空工作表"))
+            continue
+        layout = detect_layout(raw, matcher)
+        kind = detect_kind([c.field for c in layout.columns], schema) if layout else None
+        if layout is None or kind is None:
+            skipped.append((raw.name, "无法识别表头"))
+            continue
+        found.append((raw, layout, kind))
+    if not found:
+        raise IngestError(
+            "文件中没有可识别的台账表头"
+            + (f"（{'；'.join(f'{s}：{r}' for s, r in skipped)}）" if skipped else ""),
+            file=path.name,
+            hint=f"表头中应包含这些列中的若干个：{expected_headers(schema)}。",
+        )
+
+    texts = [t for _, layout, _ in found for t in ([layout.title] if layout.title else []) + layout.preamble]
+    villages: set[str] = set()
+    for _, layout, _ in found:
+        col = next((c for c in layout.columns if c.field == "village"), None)
+        if col is not None:
+            values = layout.data[f"c{col.col_index}"].unique().to_pylist()
+            villages.update(v for v in values[:1000] if v)
+    code = resolve_file_township(path.name, divisions, township, texts, villages)
+
+    sheets: list[StagedSheet] = []
+    for raw, layout, kind in found:
+        arrays = [pa.array([raw.name] * layout.data.num_rows, pa.string()), layout.data["_row"]]
+        names = ["_sheet", "_row"]
+        for col in layout.columns:
+            if col.field is None:
+                continue
+            spec = schema.fields[col.field]
+            blanks = spec.level == "household" and schema.ledgers[kind].row_entity == "membership"
+            arrays.append(fill_ditto(layout.data[f"c{col.col_index}"], blanks_too=blanks))
+            names.append(col.field)
+        sheets.append(
+            StagedSheet(
+                sheet=raw.name,
+                kind=kind,
+                township_code=code,
+                columns=layout.columns,
+                data=pa.Table.from_arrays(arrays, names=names),
+                title=layout.title,
+                header_rows=layout.header_rows,
+                epoch_1904=raw.epoch_1904,
+            )
+        )
+    return StagedFile(path=str(path), sha256=sha256_of(path), sheets=sheets, skipped_sheets=skipped)

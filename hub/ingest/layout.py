@@ -1,0 +1,181 @@
+"""Finding the table inside a sheet, with no per-file configuration.
+
+1. Merged ranges are filled from their top-left cell (:func:`hub.ingest.fill.fill_merged`).
+2. The header row is the row among the first :data:`SCAN_ROWS` whose cells name the most canonical
+   fields (at least :data:`MIN_HITS`); the header *block* grows over rows tied to it by vertical
+   merges and over group rows above it (merged group headers, 户主情况...), up to 3 levels.
+   Each column's header is the path of its non-empty header cells joined with '/'.
+3. A 栏次 row (甲 乙 1 2 3 … / 栏次 1 2 …) right under the header is skipped.
+4. Data rows are the rows below that are not hidden, not blank (序号 and other ignored columns do
+   not count), not totals (合计/总计/小计/共计, per-village subtotals, 其中：…) and above the first
+   footer line (填表说明, 备注：, 制表人, 审核人, 负责人, 报出日期, （盖章）…). Set-based in Arrow.
+5. Hidden columns and columns empty both in the header and in the data are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hub.ingest.fill import fill_merged
+from hub.ingest.headers import HeaderMatcher
+from hub.ingest.types import Column, RawSheet
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+SCAN_ROWS = 40
+MIN_HITS = 2
+LANCI = re.compile(r"^\s*(栏次|行次|[甲乙丙丁戊己庚辛壬癸]|\d{1,3})\s*$")
+META = re.compile(
+    r"(填报单位|填报日期|填表日期|统计日期|统计时间|截至|截止|单位[:：]|表号|制表机关|批准文号|有效期)"
+)
+TOTAL_WORDS = r"(合\s*计|总\s*计|小\s*计|共\s*计)"
+TOTAL = rf"^\s*{TOTAL_WORDS}|^[^\d]{{0,20}}{TOTAL_WORDS}\s*[:：]?\s*$|^\s*其\s*中\s*([:：]|$)"
+FOOTER = (
+    r"^\s*(填表说明|填报说明|说明\s*[:：]|备\s*注\s*[:：]|注\s*[:：]|制\s*表|审\s*核|负责人|填表人|"
+    r"单位负责人|统计负责人|报出日期|[(（]\s*盖\s*章\s*[)）])"
+)
+
+
+@dataclass
+class Layout:
+    header_rows: list[int]
+    columns: list[Column]
+    data: pa.Table  # `_row` + the kept c<i> columns, data rows only, merged cells filled
+    title: str | None = None
+    preamble: list[str] = field(default_factory=list)  # text of every row above the header
+
+
+def _cells(row: dict[str, object], width: int) -> list[str]:
+    return [str(row.get(f"c{c}") or "").strip() for c in range(1, width + 1)]
+
+
+def _is_title(cells: list[str], m: HeaderMatcher) -> bool:
+    texts = {c for c in cells if c}
+    return len(texts) == 1 and not any(m.is_known(t) or m.is_group(t) for t in texts)
+
+
+def find_header(raw: RawSheet, table: pa.Table, m: HeaderMatcher) -> list[int] | None:
+    """Row numbers of the header block, or None when no row names at least MIN_HITS fields."""
+    width = table.num_columns - 1
+    head = table.slice(0, SCAN_ROWS).to_pylist()
+    rows = [(int(str(r["_row"])), _cells(r, width)) for r in head]
+    hidden = raw.hidden_rows
+    best, best_hits = -1, 0
+    for i, (rownum, cells) in enumerate(rows):
+        if rownum in hidden:
+            continue
+        hits = len({m.lookup(c) for c in cells if c and m.lookup(c)})
+        if hits > best_hits:
+            best, best_hits = i, hits
+    if best_hits < MIN_HITS:
+        return None
+    top = bottom = best
+    spans = [(r0, r1) for r0, _c0, r1, _c1 in raw.merged if r1 > r0]
+
+    def vertical(a: int, b: int) -> bool:  # a merge ties row a to row b (a < b)
+        return any(r0 <= rows[a][0] and r1 >= rows[b][0] for r0, r1 in spans)
+
+    while bottom + 1 < len(rows) and bottom - top < 2 and vertical(bottom, bottom + 1):
+        bottom += 1
+    while top > 0 and bottom - top < 2:
+        cells = rows[top - 1][1]
+        if (
+            not any(cells)
+            or META.search("".join(cells))
+            or _is_title(cells, m)
+            and not vertical(top - 1, top)
+        ):
+            break
+        grouped = any(r0 <= rows[top - 1][0] <= r1 for r0, _c0, r1, c1 in raw.merged if c1 > _c0)
+        if not (vertical(top - 1, top) or grouped or any(m.is_known(c) or m.is_group(c) for c in cells)):
+            break
+        top -= 1
+    return [rows[i][0] for i in range(top, bottom + 1)]
+
+
+def detect_layout(raw: RawSheet, m: HeaderMatcher) -> Layout | None:
+    """The sheet's header block, columns and data rows; None when no header is recognisable."""
+    import pyarrow.compute as pc
+
+    table = fill_merged(raw.table, raw.merged)
+    if table.num_rows == 0 or table.num_columns <= 1:
+        return None
+    header_rows = find_header(raw, table, m)
+    if header_rows is None:
+        return None
+    width = table.num_columns - 1
+    base = int(table["_row"][0].as_py())
+    first, last = header_rows[0] - base, header_rows[-1] - base
+    above = [_cells(r, width) for r in table.slice(0, first).to_pylist()]
+    block = [_cells(r, width) for r in table.slice(first, last - first + 1).to_pylist()]
+    title = next((next(c for c in cells if c) for cells in above if _is_title(cells, m)), None)
+    preamble = [" ".join(dict.fromkeys(c for c in cells if c)) for cells in above if any(cells)]
+
+    start = last + 1
+    if start < table.num_rows:
+        nxt = _cells(table.slice(start, 1).to_pylist()[0], width)
+        filled = [c for c in nxt if c]
+        if len(filled) >= 2 and all(LANCI.match(c) for c in filled):
+            header_rows.append(int(table["_row"][start].as_py()))
+            start += 1
+    body = table.slice(start)
+
+    columns: list[Column] = []
+    seen: set[str] = set()
+    for c in range(1, width + 1):
+        segments: list[str] = []
+        for cells in block:
+            text = cells[c - 1]
+            if text and (not segments or segments[-1] != text):
+                segments.append(text)
+        has_data = body.num_rows > 0 and pc.count(body[f"c{c}"]).as_py() > 0
+        if c in raw.hidden_cols or (not segments and not has_data):
+            continue
+        f = m.field_of_path(segments)
+        if f in seen:
+            f = None
+        if f:
+            seen.add(f)
+        columns.append(Column(col_index=c, header="/".join(segments), field=f))
+
+    data = select_data_rows(body, columns, raw.hidden_rows, m)
+    data = data.select(["_row", *(f"c{col.col_index}" for col in columns)])
+    return Layout(header_rows=header_rows, columns=columns, data=data, title=title, preamble=preamble)
+
+
+def select_data_rows(body: pa.Table, columns: list[Column], hidden: set[int], m: HeaderMatcher) -> pa.Table:
+    """Keep the data rows of ``body`` (everything below the header): see the module docstring."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if body.num_rows == 0:
+        return body
+    counted = [c for c in columns if c.field is not None or not m.is_ignored(c.header.split("/")[-1] or "")]
+    nonblank = pa.array([False] * body.num_rows)
+    for c in counted:
+        col = body[f"c{c.col_index}"]
+        filled = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(col), ""), False)
+        nonblank = pc.or_(nonblank, filled)
+    total = pa.array([False] * body.num_rows)
+    for c in columns:
+        if c.field in ("remark", "address"):
+            continue
+        col = body[f"c{c.col_index}"]
+        cheap = pc.or_(pc.match_substring(col, "计"), pc.match_substring(col, "其"))
+        if not pc.any(cheap).as_py():  # the regex only runs on columns that could hold a total
+            continue
+        hit = pc.fill_null(pc.match_substring_regex(col, TOTAL), False)
+        total = pc.or_(total, hit)
+    all_cols = [body[f"c{i}"] for i in range(1, body.num_columns)]
+    lead = pc.coalesce(*all_cols) if all_cols else pa.nulls(body.num_rows, pa.string())
+    footer = pc.fill_null(pc.match_substring_regex(lead, FOOTER), False)
+    after_footer = pc.greater(pc.cumulative_sum(pc.cast(footer, pa.int64())), 0)
+    keep = pc.and_(nonblank, pc.invert(pc.or_(total, after_footer)))
+    if hidden:
+        keep = pc.and_(
+            keep, pc.invert(pc.is_in(body["_row"], value_set=pa.array(sorted(hidden), pa.int64())))
+        )
+    return body.filter(keep)

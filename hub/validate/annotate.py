@@ -1,0 +1,161 @@
+"""The annotated workbook: the clerk's own file back, with every problem cell coloured and commented.
+
+For ``.xlsx`` / ``.xlsm`` the clerk's workbook is opened in openpyxl's full mode and everything else
+(formats, merged cells, formulas, other sheets) is kept as it was. CSV/TSV/TXT and legacy ``.xls``
+sources cannot be written back, so an ``.xlsx`` copy of the raw data is made instead, through the
+ingest readers (:func:`hub.ingest.readers.read_sheets`: same encoding detection, same cell text, same
+row numbers: the record at line N of a CSV is row N of the copy), every cell stored as text.
+
+Error cells are filled ``FFC7CE``, warning cells ``FFEB9C``; each gets one openpyxl comment (author
+``一表通``) holding all its messages. Row-level findings (``column`` is None, e.g. duplicate-row) mark
+the row's first cell. A sheet ``问题汇总`` lists every finding. openpyxl is imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from hub.errors import ValidationEngineError
+
+AUTHOR = "一表通"
+FILLS = {"error": "FFC7CE", "warning": "FFEB9C"}
+SEVERITY_LABEL = {"error": "错误", "warning": "提醒"}
+SUMMARY_SHEET = "问题汇总"
+SUMMARY_HEADER = ("工作表", "行号", "列", "填写内容", "问题", "严重程度")
+OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
+_BAD_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def _text(value: Any) -> str | None:
+    """Cell text safe for openpyxl: illegal control characters removed."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return None if value is None else ILLEGAL_CHARACTERS_RE.sub("", str(value))
+
+
+def _set_text(cell: Any, value: Any) -> None:
+    """Store ``value`` as a string even when it starts with ``=`` (never as a formula)."""
+    cell.value = _text(value)
+    if cell.value is not None:
+        cell.data_type = "s"
+
+
+def _raw_copy(source: Path) -> Any:
+    """An openpyxl workbook holding the raw cells of ``source`` as text, at the same row numbers."""
+    from openpyxl import Workbook
+
+    from hub.ingest.readers import read_sheets
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for raw in read_sheets(source):
+        ws = wb.create_sheet(raw.name.translate(_BAD_SHEET_CHARS)[:31] or "Sheet")
+        cols = [c for c in raw.table.column_names if c != "_row"]
+        data = raw.table.to_pydict()
+        for i, row_no in enumerate(data["_row"]):
+            for j, name in enumerate(cols, start=1):
+                value = data[name][i]
+                if value is not None:
+                    cell = ws.cell(row=int(row_no), column=j)
+                    _set_text(cell, value)
+                    cell.number_format = "@"
+    return wb
+
+
+def _open(source: Path) -> tuple[Any, str]:
+    """(workbook, suffix to save with)."""
+    from openpyxl import load_workbook
+
+    suffix = source.suffix.lower()
+    if suffix in OPENPYXL_SUFFIXES:
+        try:
+            return load_workbook(source, keep_vba=suffix == ".xlsm", rich_text=True), suffix
+        except Exception:  # e.g. an .xlsx that is really an .xls: fall back to the raw copy
+            pass
+    return _raw_copy(source), ".xlsx"
+
+
+def _resolve_sheet(wb: Any, name: str) -> Any | None:
+    if name in wb.sheetnames:
+        return wb[name]
+    fixed = name.translate(_BAD_SHEET_CHARS)[:31]
+    if fixed in wb.sheetnames:
+        return wb[fixed]
+    data_sheets = [s for s in wb.sheetnames if s != SUMMARY_SHEET]
+    return wb[data_sheets[0]] if len(data_sheets) == 1 else None
+
+
+def _mark(ws: Any, row: int, col: int, severity: str, messages: list[str]) -> None:
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    cell = ws.cell(row=row, column=col)
+    colour = FILLS.get(severity, FILLS["error"])
+    cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
+    text = "\n".join(messages)
+    if cell.comment is not None and cell.comment.text:
+        text = f"{cell.comment.text}\n—— {AUTHOR} ——\n{text}"
+    comment = Comment(_text(text) or "", AUTHOR)
+    comment.width = 320
+    comment.height = min(60 + 40 * len(messages), 400)
+    cell.comment = comment
+
+
+def _summary(wb: Any, findings: list[dict[str, Any]]) -> None:
+    from openpyxl.styles import Font
+
+    title, n = SUMMARY_SHEET, 1
+    while title in wb.sheetnames:
+        title, n = f"{SUMMARY_SHEET}({n})", n + 1
+    ws = wb.create_sheet(title)
+    ws.append(SUMMARY_HEADER)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for f in findings:
+        ws.append([None, f.get("row"), None, None, None, SEVERITY_LABEL.get(str(f.get("severity")), "")])
+        r = ws.max_row
+        for col, key in ((1, "sheet"), (3, "column"), (4, "value"), (5, "message")):
+            _set_text(ws.cell(row=r, column=col), f.get(key))
+    for letter, width in zip("ABCDEF", (14, 8, 18, 24, 80, 10), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+
+
+def annotate_workbook(
+    source: Path, findings: list[dict[str, Any]], columns: dict[tuple[str, str], int], out: Path
+) -> Path:
+    """Write the annotated copy of ``source`` to ``out`` (suffix forced to ``.xlsx`` for CSV/.xls
+    sources) and return the path written. ``findings``: dicts with sheet, row (Excel row), column
+    (header as written or None), value, code, severity, message. ``columns``: (sheet, header) → 1-based
+    column index."""
+    source, out = Path(source), Path(out)
+    wb, suffix = _open(source)
+    cells: dict[tuple[str, int, int], tuple[str, list[str]]] = {}
+    by_cell: dict[tuple[str, int, int], list[dict[str, Any]]] = defaultdict(list)
+    for f in findings:
+        if f.get("row") is None:
+            continue
+        col = columns.get((str(f.get("sheet")), str(f.get("column"))), 1) if f.get("column") else 1
+        by_cell[(str(f.get("sheet")), int(f["row"]), col)].append(f)
+    for key, group in by_cell.items():
+        severity = "error" if any(g.get("severity") == "error" for g in group) else "warning"
+        cells[key] = (
+            severity,
+            [f"[{SEVERITY_LABEL.get(str(g.get('severity')), '')}] {g.get('message', '')}" for g in group],
+        )
+    for (sheet, row, col), (severity, messages) in cells.items():
+        ws = _resolve_sheet(wb, sheet)
+        if ws is not None:
+            _mark(ws, row, col, severity, messages)
+    _summary(wb, findings)
+    target = out if out.suffix.lower() == suffix else out.with_suffix(suffix)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(target)
+    except OSError as exc:
+        raise ValidationEngineError(f"无法写出标注文件：{exc}", file=str(target)) from exc
+    finally:
+        wb.close()
+    return target

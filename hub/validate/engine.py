@@ -1,0 +1,192 @@
+"""The validation pass: one set-based SQL statement over the cleaned batch, then two reads."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from hub.model import Schema, fold
+from hub.validate.batch import clean_batch, present_fields
+from hub.validate.rules import Check, Plan, compile_plan, lit, schema_macros
+from hub.validate.sql import macros
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from hub.ingest.types import StagedSheet
+    from hub.store.db import Database
+
+ROW_EXCLUDE = ("submission_id",)
+SPECIAL = {
+    "id_number": "o_id_number",
+    "name": "o_name",
+    "relation": "o_relation",
+    "person_status": "o_person_status",
+    "id_type": "hub_id_type(o_id_number)",
+    "sex": "coalesce(hub_id_sex(o_id_number), sex__v)",
+    "birth_date": "coalesce(hub_id_birth(o_id_number), birth_date__v)",
+    "birth_precision": "CASE WHEN o_id_number IS NOT NULL THEN 'day' WHEN birth_date__v IS NOT NULL THEN birth_date__prec END",
+    "village_code": "village__v",
+    "covered": "covered__v = '1'",
+}
+
+
+@dataclass
+class Run:
+    """A materialised validation table ``table`` (dropped by :meth:`close`) and its plan."""
+
+    db: Database
+    plan: Plan
+    table: str
+    names: dict[str, str]
+    sheet: StagedSheet
+    schema: Schema
+    today: date
+
+    def close(self) -> None:
+        self.db.execute(f"DROP TABLE IF EXISTS {self.table}")
+        for name in self.names.values():
+            self.db.unregister(name)
+
+
+def _lookup_tables(db: Database, schema: Schema, township: str) -> tuple[pa.Table, pa.Table]:
+    import pyarrow as pa
+
+    lists, spellings, codes = [], [], []
+    for name, cl in schema.codelists.items():
+        for spelling, code in cl.lookup().items():
+            lists.append(name)
+            spellings.append(spelling)
+            codes.append(code)
+    code_table = pa.table({"list": lists, "spelling": spellings, "code": codes})
+    suffix = re.compile(
+        "("
+        + "|".join(sorted((fold(s) for s in schema.divisions.village_suffixes), key=len, reverse=True))
+        + ")$"
+    )
+    keys: dict[str, set[str]] = {}
+    villages = db.rows(
+        "SELECT code, name FROM hub_divisions WHERE level = 'village' AND substr(code, 1, 9) = ?",
+        [township[:9]],
+    )
+    for code, name in villages:  # a few hundred divisions, not data rows
+        keys.setdefault(code, set()).add(code)
+        keys.setdefault(fold(name), set()).add(code)
+        stripped = suffix.sub("", fold(name))
+        if stripped:
+            keys.setdefault("~" + stripped, set()).add(code)
+    unique = {k: next(iter(v)) for k, v in keys.items() if len(v) == 1}
+    village_table = pa.table(
+        {"key": pa.array(list(unique), pa.string()), "code": pa.array(list(unique.values()), pa.string())}
+    )
+    return code_table, village_table
+
+
+def _row_exprs(db: Database, sheet: StagedSheet, kind: str, plan: Plan) -> list[tuple[str, str, str]]:
+    """(hub_rows column, SQL over the s3 stage, SQL type) for every hub_rows column but the excluded."""
+    out = []
+    for col, typ in db.columns("hub_rows"):
+        if col in ROW_EXCLUDE or col == "accepted":
+            expr = "NULL"
+        elif col == "sheet":
+            expr = lit(sheet.sheet)
+        elif col == "row_no":
+            expr = "_row"
+        elif col == "township_code":
+            expr = lit(sheet.township_code)
+        elif col == "kind":
+            expr = lit(kind)
+        elif col == "household_key":
+            by_head = (
+                "WHEN head_id_number__v IS NOT NULL THEN 'id:' || head_id_number__v "
+                "WHEN head_name__v IS NOT NULL THEN 'name:' || head_name__v || '|' || coalesce(village__v, village, '') "
+                if kind == "dibao"
+                else ""
+            )
+            expr = f"CASE WHEN household_no__v IS NOT NULL THEN 'no:' || household_no__v {by_head}END"
+        else:
+            expr = SPECIAL.get(col, f"{col}__v")
+        if col not in ROW_EXCLUDE:
+            out.append((col, expr, typ))
+    return out
+
+
+def start(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Run:
+    """Clean, register and run the SQL pass into a temp table; the caller must ``close()`` the run."""
+    kind = sheet.kind
+    present = set(present_fields(sheet, schema))
+    plan = compile_plan(schema, kind, present, sheet.epoch_1904)
+    for statement in [*macros(), *schema_macros(schema)]:
+        db.execute(statement)
+    tag = uuid.uuid4().hex[:12]
+    names = {k: f"hub_v_{k}_{tag}" for k in ("batch", "codes", "villages")}
+    code_table, village_table = _lookup_tables(db, schema, sheet.township_code)
+    db.register(names["batch"], clean_batch(sheet, schema, with_raw=True, all_fields=False))
+    db.register(names["codes"], code_table)
+    db.register(names["villages"], village_table)
+    absent = [f"NULL::VARCHAR AS {f}, NULL::VARCHAR AS {f}__raw" for f in schema.fields if f not in present]
+    joins = (
+        " ".join(plan.joins)
+        .replace("hub_v_codes", names["codes"])
+        .replace("hub_v_villages", names["villages"])
+    )
+    rows = _row_exprs(db, sheet, kind, plan)
+    outs = [c for c, _, _ in rows if c not in ("sheet", "row_no", "township_code", "kind")]
+    table = f"hub_v_t_{tag}"
+    query = (
+        f"CREATE TEMP TABLE {table} AS WITH "
+        f"b AS (SELECT *{''.join(', ' + a for a in absent)} FROM {names['batch']}), "
+        f"s1 AS (SELECT b.*, {', '.join(plan.s1)} FROM b {joins}), "
+        f"s2 AS (SELECT *, {', '.join(plan.s2)} FROM s1), "
+        f"s3 AS (SELECT *, {', '.join(plan.s3)} FROM s2), "
+        f"s4 AS (SELECT *, {', '.join(f'CAST({e} AS {t}) AS out_{c}' for c, e, t in rows)} FROM s3) "
+        f"SELECT *, CASE WHEN min(_row) OVER w < _row THEN min(_row) OVER w END AS o_dup_of FROM s4 "
+        f"WINDOW w AS (PARTITION BY {', '.join('out_' + c for c in outs)})"
+    ).replace("$today", "DATE " + lit(today.isoformat()))
+    run = Run(db, plan, table, names, sheet, schema, today)
+    try:
+        db.execute(query)
+    except BaseException:
+        run.close()
+        raise
+    return run
+
+
+def _check_sql(run: Run, i: int, check: Check) -> str:
+    spec = run.schema.findings[check.code]
+    column = None
+    if check.field is not None:
+        column = run.sheet.header_of(check.field) or run.schema.fields[check.field].label
+    value = check.value or f"{check.field}__raw"
+    template = spec.message.replace("{column}", column or "")
+    message = f"replace(replace({lit(template)}, '{{detail}}', coalesce({check.detail}, '')), '{{value}}', coalesce({value}, ''))"
+    cond = check.condition.replace("$today", "DATE " + lit(run.today.isoformat()))
+    return (
+        f"SELECT {lit(run.sheet.sheet)} AS sheet, _row AS row_no, {lit(column)} AS column_name, {lit(check.field)} AS field, "
+        f"{value} AS value, {lit(check.code)} AS code, {lit(spec.severity)} AS severity, {message} AS message, "
+        f"{i} AS _ord FROM {run.table} WHERE coalesce({cond}, false)"
+    )
+
+
+def findings_sql(run: Run) -> str:
+    return " UNION ALL ".join(_check_sql(run, i, c) for i, c in enumerate(run.plan.checks))
+
+
+def error_condition(run: Run) -> str:
+    conds = [c.condition for c in run.plan.checks if run.schema.findings[c.code].severity == "error"]
+    joined = " OR ".join(f"coalesce({c}, false)" for c in conds) or "false"
+    return joined.replace("$today", "DATE " + lit(run.today.isoformat()))
+
+
+def rows_sql(run: Run) -> str:
+    cols = []
+    for col, _typ in run.db.columns("hub_rows"):
+        if col in ROW_EXCLUDE:
+            continue
+        cols.append(
+            f"NOT ({error_condition(run)}) AS accepted" if col == "accepted" else f"out_{col} AS {col}"
+        )
+    return f"SELECT {', '.join(cols)} FROM {run.table} ORDER BY _row"
