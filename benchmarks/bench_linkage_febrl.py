@@ -23,7 +23,7 @@ def _name(col: str, other: str) -> dict[str, Any]:
     return {"output_column_name": col, "comparison_levels": [
         _lv(f"{col}_l IS NULL OR {col}_r IS NULL", "null", True),
         _lv(f"{col}_l = {col}_r", "exact"),
-        _lv(f"damerau_levenshtein({col}_l, {col}_r) <= 1", "one edit"),
+        _lv(f"levenshtein({col}_l, {col}_r) <= 1", "one edit"),
         _lv(f"jaro_winkler_similarity({col}_l, {col}_r) >= 0.9", "jw 0.9"),
         _lv(f"{col}_l = {other}_r OR {col}_r = {other}_l", "swapped with " + other),
         _lv(f"jaro_winkler_similarity({col}_l, {col}_r) >= 0.8", "jw 0.8"),
@@ -34,7 +34,7 @@ def _text(col: str) -> dict[str, Any]:
     return {"output_column_name": col, "comparison_levels": [
         _lv(f"{col}_l IS NULL OR {col}_r IS NULL", "null", True),
         _lv(f"{col}_l = {col}_r", "exact"),
-        _lv(f"damerau_levenshtein({col}_l, {col}_r) <= 1", "one edit"),
+        _lv(f"levenshtein({col}_l, {col}_r) <= 1", "one edit"),
         _lv(f"jaro_winkler_similarity({col}_l, {col}_r) >= 0.88", "jw 0.88"),
         _lv("ELSE", "else")]}  # fmt: skip
 
@@ -58,7 +58,8 @@ FEBRL_SPEC = LinkSpec(
     prior_recall=0.7,
     link_type="link_only",
     unique_id="rec_id",
-    u_max_pairs=1e7,
+    u_max_pairs=3e5,
+    em_sample=0.2,
 )  # fmt: skip
 
 

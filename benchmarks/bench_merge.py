@@ -41,9 +41,9 @@ def build(db: Database, n: int) -> None:
         """
     )
     person = f"""
-        '330702' || lpad(CAST(i AS VARCHAR), 12, '0') AS id_number, (i // 3) % {TOWNSHIPS} AS t,
-        '3307020' || lpad(CAST((i // 3) % {TOWNSHIPS} AS VARCHAR), 2, '0') AS township_code,
-        '3307020' || lpad(CAST((i // 3) % {TOWNSHIPS} AS VARCHAR), 2, '0') || lpad(CAST(i % 30 AS VARCHAR), 3, '0')
+        '330702' || lpad(CAST(i AS VARCHAR), 12, '0') AS id_number, (i // 36) % {TOWNSHIPS} AS t,
+        '3307020' || lpad(CAST((i // 36) % {TOWNSHIPS} AS VARCHAR), 2, '0') AS township_code,
+        '3307020' || lpad(CAST((i // 36) % {TOWNSHIPS} AS VARCHAR), 2, '0') || lpad(CAST(i % 30 AS VARCHAR), 3, '0')
             AS village_code
     """
     db.execute(
@@ -65,8 +65,8 @@ def build(db: Database, n: int) -> None:
                CAST(1 + i % 7 AS VARCHAR) AS disability_category, CAST(1 + i % 4 AS VARCHAR) AS disability_level
         FROM p WHERE i % 20 = 0
         UNION ALL BY NAME
-        SELECT 1 + {2 * TOWNSHIPS} + (i // 36 * 12) % {TOWNSHIPS} AS submission_id, '低保' AS sheet, CAST(i // 12 + 4 AS INTEGER) AS row_no,
-               '3307020' || lpad(CAST((i // 36 * 12) % {TOWNSHIPS} AS VARCHAR), 2, '0') AS township_code,
+        SELECT 1 + {2 * TOWNSHIPS} + (i // 36) % {TOWNSHIPS} AS submission_id, '低保' AS sheet, CAST(i // 12 + 4 AS INTEGER) AS row_no,
+               '3307020' || lpad(CAST((i // 36) % {TOWNSHIPS} AS VARCHAR), 2, '0') AS township_code,
                'dibao' AS kind, true AS accepted, id_number, '姓名' || i AS name, CAST(i // 36 AS VARCHAR) AS household_key,
                '330702' || lpad(CAST((i // 36) * 36 AS VARCHAR), 12, '0') AS head_id_number,
                CASE WHEN i % 36 = 0 THEN '02' ELSE '20' END AS relation, true AS covered,

@@ -12,7 +12,7 @@ from sqlglot import exp, parse_one
 
 from hub.export.spec import Sheet
 
-Ctes = list[tuple[str, exp.Select]]
+Ctes = list[tuple[str, exp.Query]]
 
 
 @dataclass
@@ -56,6 +56,12 @@ def sel(text: str) -> exp.Select:
     return tree
 
 
+def union(text: str) -> exp.Query:
+    tree = parse_one(text, read="duckdb")
+    assert isinstance(tree, exp.Query)
+    return tree
+
+
 def with_ctes(ctes: Ctes, query: exp.Select) -> exp.Select:
     for name, cte in ctes:
         query = query.with_(name, as_=cte.copy())
@@ -96,11 +102,11 @@ def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp
                                f"(SELECT sum(r.{key}) FILTER (WHERE {once}) FROM data AS r) THEN 0 ELSE 1 END AS c{len(names)}").selects[0])
         names.append(f"合计等于各行之和（{labels[key]}）")
     cols = ", ".join(keys)
-    union = f"SELECT {cols}, FALSE AS _total, _first FROM data"
+    text = f"SELECT {cols}, FALSE AS _total, _first FROM data"
     if p.sheet.total is not None:
-        union += f" UNION ALL SELECT {cols}, TRUE AS _total, TRUE AS _first FROM total"
+        text += f" UNION ALL SELECT {cols}, TRUE AS _total, TRUE AS _first FROM total"
     query = exp.select(*(projections or [exp.alias_(exp.Literal.number(0), "c0")])).from_(exp.to_table("allrows").as_("r"))
-    return with_ctes([*ctes, ("allrows", sel(union))], query), names
+    return with_ctes([*ctes, ("allrows", union(text))], query), names
 
 
 def listed(p: Parts) -> CompiledSheet:

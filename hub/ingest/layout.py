@@ -6,10 +6,12 @@
    merges and over group rows above it (merged group headers, 户主情况...), up to 3 levels.
    Each column's header is the path of its non-empty header cells joined with '/'.
 3. A 栏次 row (甲 乙 1 2 3 … / 栏次 1 2 …) right under the header is skipped.
-4. Data rows are the rows below that are not hidden, not blank (序号 and other ignored columns do
+4. Data rows are the rows below that are not blank (序号 and other ignored columns do
    not count), not totals (合计/总计/小计/共计, per-village subtotals, 其中：…) and above the first
    footer line (填表说明, 备注：, 制表人, 审核人, 负责人, 报出日期, （盖章）…). Set-based in Arrow.
-5. Hidden columns and columns empty both in the header and in the data are dropped.
+5. Columns empty both in the header and in the data are dropped, and so are hidden columns whose
+   header names no canonical field (helper columns). Hidden *rows* are data like any other: a clerk
+   hides rows to print, and nothing submitted may be lost silently.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def detect_layout(raw: RawSheet, m: HeaderMatcher) -> Layout | None:
             if text and (not segments or segments[-1] != text):
                 segments.append(text)
         has_data = body.num_rows > 0 and pc.count(body[f"c{c}"]).as_py() > 0
-        if c in raw.hidden_cols or (not segments and not has_data):
+        if (c in raw.hidden_cols and not m.field_of_path(segments)) or (not segments and not has_data):
             continue
         f = m.field_of_path(segments)
         if f in seen:
@@ -141,12 +143,12 @@ def detect_layout(raw: RawSheet, m: HeaderMatcher) -> Layout | None:
             seen.add(f)
         columns.append(Column(col_index=c, header="/".join(segments), field=f))
 
-    data = select_data_rows(body, columns, raw.hidden_rows, m)
+    data = select_data_rows(body, columns, m)
     data = data.select(["_row", *(f"c{col.col_index}" for col in columns)])
     return Layout(header_rows=header_rows, columns=columns, data=data, title=title, preamble=preamble)
 
 
-def select_data_rows(body: pa.Table, columns: list[Column], hidden: set[int], m: HeaderMatcher) -> pa.Table:
+def select_data_rows(body: pa.Table, columns: list[Column], m: HeaderMatcher) -> pa.Table:
     """Keep the data rows of ``body`` (everything below the header): see the module docstring."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -174,8 +176,4 @@ def select_data_rows(body: pa.Table, columns: list[Column], hidden: set[int], m:
     footer = pc.fill_null(pc.match_substring_regex(lead, FOOTER), False)
     after_footer = pc.greater(pc.cumulative_sum(pc.cast(footer, pa.int64())), 0)
     keep = pc.and_(nonblank, pc.invert(pc.or_(total, after_footer)))
-    if hidden:
-        keep = pc.and_(
-            keep, pc.invert(pc.is_in(body["_row"], value_set=pa.array(sorted(hidden), pa.int64())))
-        )
     return body.filter(keep)

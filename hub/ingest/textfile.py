@@ -11,7 +11,7 @@ computed column-wise in Arrow after parsing.
 Parsing: rectangular files (every record the same width, no blank lines: what systems export) go
 through pyarrow's CSV parser; anything else (a one-cell title line above the header, blank lines,
 ragged rows) through the C ``csv`` module in chunks of ``CHUNK`` records. Measured on a
-1,000,000 × 12 GBK file (105 MB): about 1.5 s on the fast path, about 8 s on the fallback.
+1,000,000 × 12 GBK file (105 MB): about 2 s on the fast path, about 8 s on the fallback.
 """
 
 from __future__ import annotations

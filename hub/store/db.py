@@ -91,9 +91,10 @@ class Database:
 
     def arrow(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
         with self._lock:
-            result = self.con.execute(self.render(query), params)
-            table = result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.arrow()
-        return table
+            relation = self.con.sql(self.render(query), params=params)
+            if hasattr(relation, "to_arrow_table"):
+                return relation.to_arrow_table()
+            return relation.arrow()  # duckdb < 1.4
 
     def df(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         with self._lock:

@@ -65,7 +65,10 @@ def emit_section(
             if r.household != last_hh:
                 hh_no, member, last_hh = hh_no + 1, 0, r.household
             member += 1
-            s = {"household": f"{hh_no}-{member}", "restart": count}.get(serial_style, start_overall + count)
+            if serial_style == "household":
+                s = f"{hh_no}-{member}"
+            else:
+                s = count if serial_style == "restart" else start_overall + count
             serial_of[id(r)] = s
         cells = [s if c == SERIAL else r.values.get(c) for c in columns]
         n = layout.add(cells)

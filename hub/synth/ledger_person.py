@@ -219,7 +219,12 @@ def write_population(
 
 
 def _framed(
-    sheet: str, title: str, town: str, columns: list[str], paths: Sequence[tuple[str, ...]], rng: random.Random
+    sheet: str,
+    title: str,
+    town: str,
+    columns: list[str],
+    paths: Sequence[tuple[str, ...]],
+    rng: random.Random,
 ) -> SheetLayout:
     lay = SheetLayout(sheet, len(columns))
     title_block(lay, title, town, rng, "RK-01表")

@@ -40,55 +40,75 @@ RULES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _id_fails(value: str, rule: str, today: date) -> bool:
+def _id_code(value: str, today: date) -> str | None:
     from hub.standards.ids import check_id
 
-    return check_id(value, today).code == rule
+    return check_id(value, today).code
 
 
-def _uscc_fails(value: str, rule: str, today: date) -> bool:
+def _uscc_code(value: str, today: date) -> str | None:
     from hub.standards.uscc import check_uscc
 
-    return check_uscc(value).code == rule
+    return check_uscc(value).code
 
 
-def _date_fails(value: str, rule: str, today: date) -> bool:
+def _date_code(value: str, today: date) -> str | None:
     from hub.standards.dates import parse_date
     from hub.standards.text import clean_text
 
     parsed, _precision = parse_date(value)
-    return parsed is None and clean_text(value) is not None
+    return "date-invalid" if parsed is None and clean_text(value) is not None else None
 
 
-def _phone_fails(value: str, rule: str, today: date) -> bool:
+def _phone_code(value: str, today: date) -> str | None:
     from hub.standards.phones import normalise_phones
 
     _numbers, ok = normalise_phones(value)
-    return not ok
+    return None if ok else "phone-invalid"
 
 
-def _number_fails(value: str, rule: str, today: date) -> bool:
+def _number_code(value: str, today: date) -> str | None:
     from hub.standards.numbers import parse_number
 
     _number, ok = parse_number(value)
-    return not ok
+    return None if ok else "number-invalid"
 
 
-def _integer_fails(value: str, rule: str, today: date) -> bool:
+def _integer_code(value: str, today: date) -> str | None:
     from hub.standards.numbers import parse_number
 
     number, ok = parse_number(value)
-    return not ok or (number is not None and number != number.to_integral_value())
+    integral = number is None or number == number.to_integral_value()
+    return None if ok and integral else "number-invalid"
 
 
-_CHECKS: dict[str, Callable[[str, str, date], bool]] = {
-    "ExpectColumnValuesToBeValidCnIdNumber": _id_fails,
-    "ExpectColumnValuesToBeValidUscc": _uscc_fails,
-    "ExpectColumnValuesToBeParseableDate": _date_fails,
-    "ExpectColumnValuesToBeValidPhone": _phone_fails,
-    "ExpectColumnValuesToBeValidNumber": _number_fails,
-    "ExpectColumnValuesToBeValidInteger": _integer_fails,
+#: Class name → the reference check giving a value's finding code (None when it passes).
+_CHECKS: dict[str, Callable[[str, date], str | None]] = {
+    "ExpectColumnValuesToBeValidCnIdNumber": _id_code,
+    "ExpectColumnValuesToBeValidUscc": _uscc_code,
+    "ExpectColumnValuesToBeParseableDate": _date_code,
+    "ExpectColumnValuesToBeValidPhone": _phone_code,
+    "ExpectColumnValuesToBeValidNumber": _number_code,
+    "ExpectColumnValuesToBeValidInteger": _integer_code,
 }
+
+# GX evaluates a map condition several times per expectation (count, index list, values) and the
+# id rules share one check: each distinct value is checked once per run. run_suite clears this.
+_CODES: dict[tuple[str, str], dict[str, str | None]] = {}
+
+
+def clear_cache() -> None:
+    _CODES.clear()
+
+
+def codes_for(class_name: str, today: str, values: Any) -> dict[str, str | None]:
+    """Memoised ``value → finding code`` of the reference check, covering every value given."""
+    memo = _CODES.setdefault((class_name, today), {})
+    check, day = _CHECKS[class_name], date.fromisoformat(today)
+    for value in values:
+        if value not in memo:
+            memo[value] = check(value, day)
+    return memo
 
 
 def _metric_name(class_name: str) -> str:
@@ -105,12 +125,13 @@ def expectation_classes() -> dict[str, type[Any]]:
 
     classes: dict[str, type[Any]] = {}
 
-    def make_rule_check(class_name: str, check: Callable[[str, str, date], bool]) -> type[Any]:
+    def make_rule_check(class_name: str) -> type[Any]:
         metric = _metric_name(class_name)
 
         def _pandas(cls: Any, column: Any, rule: str, today: str, **kwargs: Any) -> Any:
-            day = date.fromisoformat(today)
-            return ~column.map(lambda v: check(str(v), rule, day)).astype(bool)
+            texts = column.astype(str)
+            codes = texts.map(codes_for(class_name, today, texts.unique()))
+            return (codes != rule).astype(bool)
 
         provider_ns = {
             "condition_metric_name": metric,
@@ -128,8 +149,8 @@ def expectation_classes() -> dict[str, type[Any]]:
         }
         return type(class_name, (ColumnMapExpectation,), namespace)
 
-    for name, check in _CHECKS.items():
-        classes[name] = make_rule_check(name, check)
+    for name in _CHECKS:
+        classes[name] = make_rule_check(name)
     classes["ExpectColumnValuesToBeInCodeList"] = _code_list_class(
         ColumnMapExpectation, ColumnMapMetricProvider, column_condition_partial, PandasExecutionEngine
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 from hub.errors import ValidationEngineError
 from hub.model import Schema
-from hub.validate.gx_expectations import RULES
+from hub.validate.gx_expectations import RULES, clear_cache
 
 #: Field type → the custom expectation checking it (rules listed in ``gx_expectations.RULES``).
 TYPE_EXPECTATIONS: dict[str, str] = {
@@ -190,11 +190,14 @@ def run_suite(
         checkpoint = ctx.checkpoints.add(
             gx.Checkpoint(name=f"hub-{kind}", validation_definitions=[vd], result_format=result_format)
         )
+        clear_cache()
         outcome = checkpoint.run(batch_parameters={"dataframe": df})
     except ValidationEngineError:
         raise
     except Exception as exc:  # GX itself failed to run: a failure of the hub
         raise ValidationEngineError(f"great-expectations 校验无法运行：{exc}") from exc
+    finally:
+        clear_cache()
     result_ids = list(outcome.run_results)
     results = outcome.run_results[result_ids[0]]
     failures: dict[str, set[int]] = {}

@@ -63,10 +63,9 @@ def build(rng: random.Random, path: Path) -> list[int]:
         if r < 0.2:
             ws.cell(row, col0, rng.choice(NON_DATA))
             ws.cell(row, col0 + width - 1, "99")
-        elif r < 0.27:
-            ws.cell(row, col0 + 1, f"隐藏{n}")
-            ws.row_dimensions[row].hidden = True
         else:
+            if r < 0.27:  # a hidden data row is still data: nothing submitted is dropped silently
+                ws.row_dimensions[row].hidden = True
             values = {
                 "name": f"人{n}",
                 "id_number": f"33072719900101{n:04d}",

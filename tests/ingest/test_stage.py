@@ -76,12 +76,12 @@ def test_dibao_roster_full_layout(tmp: Path, schema: Schema, divisions: Division
     assert cols[12] == ("备注", "remark")
     assert 11 not in cols  # empty spacer column
     data = sheet.data.to_pylist()
-    assert [r["_row"] for r in data] == [7, 8, 9, 10, 11, 15]
+    assert [r["_row"] for r in data] == [7, 8, 9, 10, 11, 14, 15]  # row 14 is hidden, and still data
     assert {r["_sheet"] for r in data} == {"城关村"}
-    assert [r["head_name"] for r in data] == ["张三", "张三", "张三", "王六", "王六", "孙八"]
+    assert [r["head_name"] for r in data] == ["张三", "张三", "张三", "王六", "王六", "隐藏", "孙八"]
     assert data[0]["head_id_number"] == "3.30727E+17"  # stored as a number: precision visibly lost
-    assert [r["dibao_category"] for r in data] == ["城市", "城市", "城市", "农村", "农村", "城市"]
-    assert [r["dibao_amount"] for r in data] == ["1200", "1200", "1200", "800", "800", "500"]
+    assert [r["dibao_category"] for r in data] == ["城市", "城市", "城市", "农村", "农村", "城市", "城市"]
+    assert [r["dibao_amount"] for r in data] == ["1200", "1200", "1200", "800", "800", "1", "500"]
     assert [r["relation"] for r in data][:3] == ["户主", "配偶", "子"]
     assert sheet.header_of("dibao_amount") == "月保障金额（元）"
 

@@ -158,7 +158,9 @@ def test_data_docs_written_offline(population_run: Any, tmp_path: Path) -> None:
     assert "expect_column_values_to_be_valid_cn_id_number" in gx_pages[0].read_text(encoding="utf-8")
     assert write_data_docs(population_run, tmp_path / "report") == index  # idempotent
     other = write_data_docs(population_run, tmp_path / "第二份")  # a second directory gets its own site
-    assert (tmp_path / "第二份" / "gx" / "validations").is_dir() and "gx/validations/" in other.read_text("utf-8")
+    assert (tmp_path / "第二份" / "gx" / "validations").is_dir() and "gx/validations/" in other.read_text(
+        "utf-8"
+    )
 
 
 def test_importing_the_modules_does_not_import_gx() -> None:

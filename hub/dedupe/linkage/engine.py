@@ -68,7 +68,7 @@ def train(db: Database, tables: list[str], spec: LinkSpec, model_path: Path | No
     t.estimate_probability_two_random_records_match(
         [{"blocking_rule": r, "sql_dialect": "duckdb"} for r in spec.prior_rules], recall=spec.prior_recall
     )
-    t.estimate_u_using_random_sampling(max_pairs=spec.u_max_pairs, seed=seed)
+    t.estimate_u_using_random_sampling(max_pairs=spec.u_max_pairs, seed=seed, min_count_per_level=None, num_chunks=1)
     for rule in spec.em_rules:
         t.estimate_parameters_using_expectation_maximisation(
             {"blocking_rule": rule, "sql_dialect": "duckdb"}, record_sample_proportion=spec.em_sample

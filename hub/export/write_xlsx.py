@@ -1,0 +1,132 @@
+"""The xlsx writer (XlsxWriter, chosen on measurement: see docs/mappings.md).
+
+Layout per departments.md: row 1 title merged across all columns; row 2 meta line; header rows with
+horizontal and vertical merges; optional 栏次 row; 合计 row first or last; household cells merged
+vertically over their block; footer lines; text format '@' on text columns (IDs, phones, codes,
+certificates), dates YYYY-MM-DD, one font 宋体, freeze panes below the header, landscape, fit to width.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from hub.export.document import Document, SheetData, register_writer
+
+FONT = "宋体"
+
+
+@register_writer("xlsx")
+def write_xlsx(doc: Document, path: Path) -> None:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    base = {"font_name": FONT, "font_size": 10, "border": 1, "valign": "vcenter"}
+    fmts = {
+        "title": wb.add_format({"font_name": FONT, "font_size": 16, "bold": True, "align": "center", "valign": "vcenter"}),
+        "meta": wb.add_format({"font_name": FONT, "font_size": 10}),
+        "head": wb.add_format({**base, "bold": True, "align": "center", "text_wrap": True}),
+        "text": wb.add_format({**base, "num_format": "@"}),
+        "date": wb.add_format({**base, "num_format": "yyyy-mm-dd", "align": "center"}),
+        "datetime": wb.add_format({**base, "num_format": "yyyy-mm-dd hh:mm:ss"}),
+        "integer": wb.add_format({**base, "num_format": "0", "align": "center"}),
+        "money": wb.add_format({**base, "num_format": "0.00"}),
+        "total": wb.add_format({**base, "bold": True, "num_format": "@"}),
+    }
+    for sd in doc.sheets:
+        _sheet(wb, sd, fmts)
+    wb.close()
+
+
+def _value(ws: Any, r: int, c: int, value: Any, fmt: Any, kind: str) -> None:
+    if value is None or value == "":
+        ws.write_blank(r, c, None, fmt)
+    elif kind in ("date", "datetime") and isinstance(value, dt.date):
+        ws.write_datetime(r, c, value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time()), fmt)
+    elif kind in ("integer", "money") and isinstance(value, int | float | Decimal):
+        ws.write_number(r, c, float(value), fmt)
+    else:
+        ws.write_string(r, c, str(value), fmt)
+
+
+def _header(ws: Any, sd: SheetData, top: int, fmts: dict[str, Any]) -> int:
+    cols, depth = sd.sheet.columns, sd.header_depth()
+    paths = [c.header + [c.header[-1]] * (depth - len(c.header)) for c in cols]
+    for level in range(depth):
+        c = 0
+        while c < len(cols):
+            text, end = paths[c][level], c
+            # merge horizontally while the path up to this level is the same
+            while end + 1 < len(cols) and paths[end + 1][: level + 1] == paths[c][: level + 1]:
+                end += 1
+            if level > 0 and paths[c][level] == paths[c][level - 1] and end == c:
+                c += 1  # part of a vertical merge written from above
+                continue
+            bottom = level
+            while end == c and bottom + 1 < depth and paths[c][bottom + 1] == text:
+                bottom += 1
+            if bottom > level or end > c:
+                ws.merge_range(top + level, c, top + bottom, end, text, fmts["head"])
+            else:
+                ws.write_string(top + level, c, text, fmts["head"])
+            c = end + 1
+    row = top + depth
+    if sd.sheet.column_numbers is not None:
+        for c, label in enumerate(sd.sheet.column_numbers):
+            ws.write_string(row, c, label, fmts["head"])
+        row += 1
+    return row
+
+
+def _sheet(wb: Any, sd: SheetData, fmts: dict[str, Any]) -> None:
+    ws = wb.add_worksheet(sd.sheet.name)
+    cols = sd.sheet.columns
+    last = len(cols) - 1
+    ws.merge_range(0, 0, 0, last, sd.title, fmts["title"]) if last else ws.write_string(0, 0, sd.title, fmts["title"])
+    ws.set_row(0, 30)
+    if last:
+        ws.merge_range(1, 0, 1, last, sd.meta, fmts["meta"])
+    else:
+        ws.write_string(1, 0, sd.meta, fmts["meta"])
+    row = _header(ws, sd, 2, fmts)
+    if sd.sheet.freeze:
+        ws.freeze_panes(row, 0)
+    for c, col in enumerate(cols):
+        ws.set_column(c, c, col.width or max(8, 2 * max(len(h) for h in col.header) + 2))
+    position = sd.sheet.total.position if sd.sheet.total else None
+    if position == "top":
+        row = _total(ws, sd, row, fmts)
+    blocks: dict[int, int] = {}
+    for item in sd.rows:
+        blocks[item["_block_no"]] = blocks.get(item["_block_no"], 0) + 1
+    for item in sd.rows:
+        span = blocks[item["_block_no"]] if sd.sheet.block else 1
+        for c, col in enumerate(cols):
+            fmt = fmts[col.format]
+            if col.level == "household" and span > 1:
+                if item["_first"]:
+                    ws.merge_range(row, c, row + span - 1, c, None, fmt)
+                    _value(ws, row, c, item[col.key], fmt, col.format)
+            else:
+                _value(ws, row, c, item[col.key], fmt, col.format)
+        row += 1
+    if position == "bottom":
+        row = _total(ws, sd, row, fmts)
+    for line in sd.footer:
+        ws.write_string(row, 0, line, fmts["meta"])
+        row += 1
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(2, 1 + sd.header_depth() + (1 if sd.sheet.column_numbers is not None else 0))
+
+
+def _total(ws: Any, sd: SheetData, row: int, fmts: dict[str, Any]) -> int:
+    assert sd.total is not None and sd.sheet.total is not None
+    for c, col in enumerate(sd.sheet.columns):
+        value = sd.total["_label"] if col.key == sd.sheet.total.label_column else sd.total.get(col.key)
+        kind = col.format if col.format in ("integer", "money") and col.key != sd.sheet.total.label_column else "text"
+        _value(ws, row, c, value, fmts[kind] if kind != "text" else fmts["total"], kind)
+    return row + 1

@@ -1,0 +1,95 @@
+"""Ingest through the CLI, as a clerk or a batch run would, checked against the generator's ground
+truth (sample_data/truth.json, written independently of the hub by hub.synth)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE, Cli
+
+LEDGERS = sorted(p for p in SAMPLE.iterdir() if p.suffix in {".xlsx", ".csv"} and p.name != "divisions.csv")
+
+
+@pytest.fixture
+def loaded(cli: Cli) -> Cli:
+    result = cli("divisions", "load", SAMPLE / "divisions.csv")
+    assert result.exit_code == 0, result.output
+    return cli
+
+
+def test_every_sample_row_is_accepted_or_reported_with_the_expected_codes(loaded: Cli) -> None:
+    reports, code = loaded.json("ingest", *LEDGERS, "--no-annotate")
+    assert code == 1  # the samples hold deliberate errors
+    truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))["files"]
+    by_name = {Path(r["file"]).name: r for r in reports}
+    assert set(by_name) == set(truth)
+    for name, t in truth.items():
+        r = by_name[name]
+        assert r["status"] == "ingested", r
+        assert r["kind"] == t["kind"] and r["township"] == t["township_code"]
+        assert r["rows"] == len(t["rows"]) == r["accepted"] + r["rejected"], name
+        expected = {(row["sheet"], row["row"], c["code"]) for row in t["rows"] for c in row["codes"]}
+        found = {(f["sheet"], f["row"], f["code"]) for f in r["errors"] + r["warnings"]}
+        assert found == expected, (name, sorted(expected - found)[:5], sorted(found - expected)[:5])
+        rejected_rows = {(row["sheet"], row["row"]) for row in t["rows"] if any(c["severity"] == "error" for c in row["codes"])}
+        assert r["rejected"] == len(rejected_rows), name
+        for f in r["errors"] + r["warnings"]:
+            assert f["message"] and f["column"] is not None or f["code"] == "duplicate-row"
+
+
+def test_reingesting_the_same_file_changes_nothing(loaded: Cli) -> None:
+    first, _ = loaded.json("ingest", LEDGERS[0])
+    before, _ = loaded.json("status")
+    again, _ = loaded.json("ingest", LEDGERS[0])
+    after, _ = loaded.json("status")
+    assert first[0]["status"] == "ingested" and again[0]["status"] == "unchanged"
+    assert "未作任何改动" in again[0]["message"]
+    assert {k: v for k, v in before.items() if k != "home"} == {k: v for k, v in after.items() if k != "home"}
+
+
+def test_text_summary_names_rows_columns_and_the_annotated_copy(loaded: Cli, hub_home: Path) -> None:
+    dibao = next(p for p in LEDGERS if "低保" in p.name)
+    result = loaded("ingest", dibao)
+    assert result.exit_code == 1
+    assert "第" in result.stdout and "行" in result.stdout
+    annotated = list((hub_home / "annotated").glob("*.xlsx"))
+    assert len(annotated) == 1 and annotated[0].name in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("空.xlsx", b"", "空"),
+        ("图片.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "图片"),
+        ("截断.xlsx", b"PK\x03\x04" + b"\x00" * 30, ""),
+    ],
+)
+def test_bad_files_are_refused_with_a_message_and_no_traceback(
+    loaded: Cli, tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    before, _ = loaded.json("status")
+    result = loaded("ingest", bad)
+    assert result.exit_code == 1
+    assert name in result.stdout and reason in result.stdout
+    assert "Traceback" not in result.output
+    after, _ = loaded.json("status")
+    assert before["submissions"] == after["submissions"] == 0
+
+
+def test_entry_point_help_is_fast_and_chinese() -> None:
+    hub = Path(sys.executable).parent / "hub"
+    out = subprocess.run([str(hub), "--help"], capture_output=True, text=True, timeout=30, check=True)
+    for command in ("ingest", "status", "conflicts", "export", "run", "mappings", "divisions"):
+        assert command in out.stdout
+    assert "一表通" in out.stdout
+    # GX, pandas and openpyxl stay out of start-up
+    probe = "import sys, cli; print(sorted(m for m in ('great_expectations', 'pandas', 'openpyxl', 'duckdb') if m in sys.modules))"
+    mods = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    assert mods.stdout.strip() == "[]"
