@@ -298,6 +298,25 @@ def mappings_check(
 
 @app.command()
 @guarded
+def report(
+    submission: Annotated[int, typer.Argument(help="提交号（见 hub status / hub ingest --json 的 submission_id）。")],
+    out: Annotated[Path | None, typer.Option("--out", help="报告目录，默认 HUB_HOME/reports/submission-N。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """为一次报送生成 great-expectations 校验报告（HTML，供数据管理员查看），并核对与逐格校验结果一致。"""
+    result = _hub().validation_report(submission, out)
+    if as_json:
+        _emit_json(result)
+        return
+    for s in result["sheets"]:
+        state = "通过" if s["success"] else "有问题"
+        counts = "，".join(f"{k} {v} 行" for k, v in s["failing_rows"].items()) or "无"
+        typer.echo(f"{s['sheet']}（{s['kind']}）：{state}；{counts}")
+    typer.echo(f"报告：{result['index']}")
+
+
+@app.command()
+@guarded
 def rules(as_json: JsonOpt = False) -> None:
     """列出全部校验规则（问题代码、严重程度、提示语模板）。"""
     from hub.model import load_schema

@@ -176,6 +176,13 @@ class Hub:
         out["home"] = str(self.home)
         return out
 
+    def validation_report(self, submission_id: int, out_dir: Path | None = None, today: date | None = None) -> dict[str, Any]:
+        """The steward's great-expectations report for a stored submission (HTML), parity-checked."""
+        from hub.validate.steward import validation_report
+
+        target = Path(out_dir or self.home / "reports" / f"submission-{submission_id}")
+        return validation_report(self.db, self.schema, submission_id, target, today or date.today())
+
     # -- merge, conflicts -------------------------------------------------------------------------
     def merge(self) -> Any:
         from hub.dedupe import merge

@@ -126,7 +126,18 @@ def merge(db: Database, now: datetime | None = None) -> MergeSummary:
                 db.scalar("SELECT count(*) FROM hub_conflicts WHERE conflict_kind = '重复登记'")
             ),
         )
-        for temp in ("src", "psrc", "bsrc", "hkeys", "hsrc", "members", "conf", "person", "business", "household"):
+        for temp in (
+            "src",
+            "psrc",
+            "bsrc",
+            "hkeys",
+            "hsrc",
+            "members",
+            "conf",
+            "person",
+            "business",
+            "household",
+        ):
             db.execute(f"DROP TABLE IF EXISTS _m_{temp}")
     return summary
 

@@ -51,9 +51,15 @@ def explain_person(db: Database, code: str) -> dict[str, Any]:
     )
     person = db.dicts("SELECT * FROM hub_person WHERE person_code = ?", [target or code])
     if not person:
-        raise HubError(f"没有编码为 {code} 的人员", hint="用 hub conflicts 或导出名单查到人员编码后再试", code="not-found")
+        raise HubError(
+            f"没有编码为 {code} 的人员",
+            hint="用 hub conflicts 或导出名单查到人员编码后再试",
+            code="not-found",
+        )
     pcode = person[0]["person_code"]
-    disability = db.dicts("SELECT category, level, certificate FROM hub_disability WHERE person_code = ?", [pcode])
+    disability = db.dicts(
+        "SELECT category, level, certificate FROM hub_disability WHERE person_code = ?", [pcode]
+    )
     households = db.dicts(
         """
         SELECT m.household_code, h.kind, m.relation, m.covered, m.seq, h.township_code, h.active

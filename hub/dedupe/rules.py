@@ -98,8 +98,7 @@ def pick(rule: FieldRule, column: str | None = None) -> str:
     name = column or rule.field
     src = rule.source
     return (
-        f"arg_max({src}, {priority(rule)}) AS {name}, "
-        f"coalesce(min({src}) <> max({src}), false) AS c_{name}"
+        f"arg_max({src}, {priority(rule)}) AS {name}, coalesce(min({src}) <> max({src}), false) AS c_{name}"
     )
 
 

@@ -147,7 +147,7 @@ def grouped(p: Parts) -> CompiledSheet:
     keys = [c.key for c in sheet.columns]
     measures = [k for k, e in p.cols.items() if _is_measure(e)]
     plain = [k for k in p.cols if k not in measures]
-    gsel = sel("SELECT 1 FROM x GROUP BY GROUPING SETS ((a), ())")
+    gsel = sel("SELECT 1 FROM x GROUP BY GROUPING SETS ((a, b), ())")
     group = gsel.args["group"]
     group.expressions[0].expressions[0].set("expressions", [g.copy() for g in p.groups])
     grouping = exp.EQ(this=exp.Anonymous(this="GROUPING", expressions=[p.groups[0].copy()]), expression=exp.Literal.number(1))

@@ -101,7 +101,7 @@ class Resolver:
                 rel, cols = scope.tables[alias]
                 if col.name not in cols:
                     hint = did_you_mean(col.name, cols)
-                    self.problem(path, f"unknown column '{alias}.{col.name}'{hint}", "spec-column")
+                    self.problem(path, f"unknown column '{col.name}'{hint} (view {rel} as {alias})", "spec-column")
                     continue
             else:
                 owners = [a for a, (_, cols) in scope.tables.items() if col.name in cols]

@@ -10,8 +10,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from hub.facade import LEDGER_SUFFIXES
 from hub.serve.accounts import User
@@ -58,7 +59,7 @@ async def upload(request: Request, user: User = Depends(clerk)) -> Response:
     st = state(request)
     town = _town(user)
     form = await request.form()
-    files = [f for f in form.getlist("files") if not isinstance(f, str) and f.filename]
+    files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     if not files:
         raise WebError(400, "请选择要上传的台账文件。", code="no-files")
     if len(files) > st.max_files:
@@ -67,7 +68,6 @@ async def upload(request: Request, user: User = Depends(clerk)) -> Response:
     folder.mkdir(parents=True, exist_ok=True)
     paths, display, refused = [], [], []
     for item in files:
-        assert isinstance(item, UploadFile)
         name = _safe_name(item.filename or "upload")
         if Path(name).suffix.lower() not in LEDGER_SUFFIXES:
             refused.append({"file": name, "status": "refused",

@@ -145,7 +145,7 @@ def log_access(hub: Hub, user: User, *, channel: str, report: str, township: str
         )
 
 
-LOG_COLUMNS = ["access_id", "at", "username", "role", "department", "channel", "report", "township_code",
+LOG_COLUMNS = ["access_id", "accessed_at", "username", "role", "department", "channel", "report", "township_code",
                "ref_date", "purpose", "format", "records", "sha256"]
 LOG_HEADERS = ["序号", "时间", "用户", "角色", "部门", "渠道", "报表", "乡镇代码", "报表日期", "用途", "格式", "记录数", "文件哈希(SHA-256)"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,8 @@ class Run:
     sheet: StagedSheet
     schema: Schema
     today: date
+    #: check index → the stored column holding its finding value (``NULL`` when it has none)
+    values: dict[int, str] = field(default_factory=dict)
 
     def close(self) -> None:
         self.db.execute(f"DROP TABLE IF EXISTS {self.table}")
@@ -114,8 +116,22 @@ def _row_exprs(db: Database, sheet: StagedSheet, kind: str, plan: Plan) -> list[
     return out
 
 
+def _deferred(check: Check) -> bool:
+    """A check over the duplicate window's result, evaluated when the findings are read."""
+    return "o_dup_of" in check.condition or "o_dup_of" in check.detail
+
+
+def _value_expr(check: Check) -> str:
+    return check.value or f"{check.field}__raw"
+
+
 def start(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Run:
-    """Clean, register and run the SQL pass into a temp table; the caller must ``close()`` the run."""
+    """Clean, register and run the SQL pass into a temp table; the caller must ``close()`` the run.
+
+    The table is narrow: ``_row``, the raw cells (finding values), ``out_<hub_rows column>``, per
+    check ``i`` a flag ``f<i>`` (and ``d<i>`` / ``v<i>`` when its detail / value is computed), and
+    ``o_dup_of``. Duplicates are found exactly, but the window only runs over rows whose hash of the
+    output columns occurs more than once (equal rows have equal hashes)."""
     kind = sheet.kind
     present = set(present_fields(sheet, schema))
     plan = compile_plan(schema, kind, present, sheet.epoch_1904)
@@ -135,20 +151,44 @@ def start(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Run:
     )
     rows = _row_exprs(db, sheet, kind, plan)
     outs = [c for c, _, _ in rows if c not in ("sheet", "row_no", "township_code", "kind")]
+    values: dict[int, str] = {}
+    flags, keep = [], ["_row", *(f"{f}__raw" for f in schema.fields if f in present)]
+    keep += [f"out_{c}" for c, _, _ in rows]
+    for i, check in enumerate(plan.checks):
+        if _deferred(check):
+            continue
+        flags.append(f"coalesce({check.condition}, false) AS f{i}")
+        keep.append(f"f{i}")
+        if check.detail != "NULL":
+            keep.append(f"CASE WHEN f{i} THEN {check.detail} END AS d{i}")
+        value = _value_expr(check)
+        if value == "NULL" or value in keep:
+            values[i] = value
+        else:
+            keep.append(f"CASE WHEN f{i} THEN {value} END AS v{i}")
+            values[i] = f"v{i}"
     table = f"hub_v_t_{tag}"
+    out_cols = ", ".join("out_" + c for c in outs)
     query = (
         f"CREATE TEMP TABLE {table} AS WITH "
         f"b AS (SELECT *{''.join(', ' + a for a in absent)} FROM {names['batch']}), "
         f"s1 AS (SELECT b.*, {', '.join(plan.s1)} FROM b {joins}), "
         f"s2 AS (SELECT *, {', '.join(plan.s2)} FROM s1), "
         f"s3 AS (SELECT *, {', '.join(plan.s3)} FROM s2), "
-        f"s4 AS (SELECT *, {', '.join(f'CAST({e} AS {t}) AS out_{c}' for c, e, t in rows)} FROM s3) "
-        f"SELECT *, CASE WHEN min(_row) OVER w < _row THEN min(_row) OVER w END AS o_dup_of FROM s4 "
-        f"WINDOW w AS (PARTITION BY {', '.join('out_' + c for c in outs)})"
+        f"s4 AS (SELECT *, {', '.join(f'CAST({e} AS {t}) AS out_{c}' for c, e, t in rows)} FROM s3), "
+        f"s5 AS (SELECT *, {', '.join(flags) or 'true AS f_none'} FROM s4) "
+        f"SELECT {', '.join(keep)}, hash({out_cols}) AS o_hash, NULL::INTEGER AS o_dup_of FROM s5"
     ).replace("$today", "DATE " + lit(today.isoformat()))
-    run = Run(db, plan, table, names, sheet, schema, today)
+    dups = (
+        f"UPDATE {table} SET o_dup_of = d.first FROM ("
+        f"SELECT _row, min(_row) OVER (PARTITION BY {out_cols}) AS first FROM {table} "
+        f"WHERE o_hash IN (SELECT o_hash FROM {table} GROUP BY o_hash HAVING count(*) > 1)"
+        f") AS d WHERE {table}._row = d._row AND d.first < d._row"
+    )
+    run = Run(db, plan, table, names, sheet, schema, today, values)
     try:
         db.execute(query)
+        db.execute(dups)
     except BaseException:
         run.close()
         raise
@@ -160,14 +200,18 @@ def _check_sql(run: Run, i: int, check: Check) -> str:
     column = None
     if check.field is not None:
         column = run.sheet.header_of(check.field) or run.schema.fields[check.field].label
-    value = check.value or f"{check.field}__raw"
+    if _deferred(check):
+        cond = f"coalesce({check.condition}, false)".replace("$today", "DATE " + lit(run.today.isoformat()))
+        value, detail = _value_expr(check), check.detail
+    else:
+        cond, value = f"f{i}", run.values[i]
+        detail = "NULL" if check.detail == "NULL" else f"d{i}"
     template = spec.message.replace("{column}", column or "")
-    message = f"replace(replace({lit(template)}, '{{detail}}', coalesce({check.detail}, '')), '{{value}}', coalesce({value}, ''))"
-    cond = check.condition.replace("$today", "DATE " + lit(run.today.isoformat()))
+    message = f"replace(replace({lit(template)}, '{{detail}}', coalesce({detail}, '')), '{{value}}', coalesce({value}, ''))"
     return (
         f"SELECT {lit(run.sheet.sheet)} AS sheet, _row AS row_no, {lit(column)} AS column_name, {lit(check.field)} AS field, "
         f"{value} AS value, {lit(check.code)} AS code, {lit(spec.severity)} AS severity, {message} AS message, "
-        f"{i} AS _ord FROM {run.table} WHERE coalesce({cond}, false)"
+        f"{i} AS _ord FROM {run.table} WHERE {cond}"
     )
 
 
@@ -176,9 +220,11 @@ def findings_sql(run: Run) -> str:
 
 
 def error_condition(run: Run) -> str:
-    conds = [c.condition for c in run.plan.checks if run.schema.findings[c.code].severity == "error"]
-    joined = " OR ".join(f"coalesce({c}, false)" for c in conds) or "false"
-    return joined.replace("$today", "DATE " + lit(run.today.isoformat()))
+    conds = []
+    for i, c in enumerate(run.plan.checks):
+        if run.schema.findings[c.code].severity == "error":
+            conds.append(f"coalesce({c.condition}, false)" if _deferred(c) else f"f{i}")
+    return (" OR ".join(conds) or "false").replace("$today", "DATE " + lit(run.today.isoformat()))
 
 
 def rows_sql(run: Run) -> str:

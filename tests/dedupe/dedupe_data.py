@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+
 from hub.store.db import Database
 
 AddFn = Callable[..., int]
@@ -38,12 +39,27 @@ def add_submission(
     db.execute(
         "INSERT INTO hub_submissions (submission_id, file_name, sha256, township_code, kind, submitted_at,"
         " rows, accepted, rejected, errors, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0)",
-        [sid, file or f"{kind}-{sid}.xlsx", f"sha{sid}", township, kind, datetime.fromisoformat(at), len(rows)],
+        [
+            sid,
+            file or f"{kind}-{sid}.xlsx",
+            f"sha{sid}",
+            township,
+            kind,
+            datetime.fromisoformat(at),
+            len(rows),
+        ],
     )
     frame = pd.DataFrame(
         [
-            {"submission_id": sid, "sheet": sheet, "row_no": 3 + i, "township_code": township, "kind": kind,
-             "accepted": True, **r}
+            {
+                "submission_id": sid,
+                "sheet": sheet,
+                "row_no": 3 + i,
+                "township_code": township,
+                "kind": kind,
+                "accepted": True,
+                **r,
+            }
             for i, r in enumerate(rows)
         ]
     )
@@ -51,5 +67,3 @@ def add_submission(
     db.execute("INSERT INTO hub_rows BY NAME SELECT * FROM _test_rows")
     db.unregister("_test_rows")
     return sid
-
-

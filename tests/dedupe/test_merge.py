@@ -47,7 +47,8 @@ def test_one_person_per_id_across_three_ledgers(db: Database, add: AddFn) -> Non
     assert p["phone"] == "13900000009"  # no owner: the latest submission (低保 roster) wins
     assert db.rows("SELECT category, level, certificate FROM hub_disability") == [("4", "2", ID_A + "42")]
     kinds = db.rows(
-        "SELECT DISTINCT kind FROM hub_values WHERE entity = 'person' AND entity_code = ? ORDER BY 1", [p["person_code"]]
+        "SELECT DISTINCT kind FROM hub_values WHERE entity = 'person' AND entity_code = ? ORDER BY 1",
+        [p["person_code"]],
     )
     assert kinds == [("dibao",), ("disability",), ("population",)]
     explained = explain_person(db, p["person_code"])
@@ -78,7 +79,9 @@ def test_hukou_household_from_population_rows(db: Database, add: AddFn) -> None:
         {"id_number": ID_D, "name": "王五", "household_no": "0013", "relation": "02", "village_code": V2},
     ])  # fmt: skip
     merge(db, NOW)
-    rows = db.rows("SELECT kind, household_size, head_person_code, covered_count FROM hub_household ORDER BY 1, 2")
+    rows = db.rows(
+        "SELECT kind, household_size, head_person_code, covered_count FROM hub_household ORDER BY 1, 2"
+    )
     assert rows == [("户籍户", 1, code_of(db, ID_D), None), ("户籍户", 2, code_of(db, ID_A), None)]
 
 
@@ -114,7 +117,12 @@ def test_name_spelling_conflict_population_roster_wins(db: Database, add: AddFn)
 def test_disability_facts_from_disability_ledger_despite_later_roster(db: Database, add: AddFn) -> None:
     add(1, "disability", [{"id_number": ID_A, "name": "张伟", "disability_category": "4",
                            "disability_level": "2"}], at="2026-01-05 09:00:00")  # fmt: skip
-    add(2, "population", [{"id_number": ID_A, "name": "张伟", "disability_level": "4"}], at="2026-03-01 09:00:00")
+    add(
+        2,
+        "population",
+        [{"id_number": ID_A, "name": "张伟", "disability_level": "4"}],
+        at="2026-03-01 09:00:00",
+    )
     merge(db, NOW)
     assert db.rows("SELECT category, level FROM hub_disability") == [("4", "2")]
     [c] = list_conflicts(db)
@@ -153,6 +161,8 @@ def test_every_entity_in_at_most_one_township(db: Database, add: AddFn) -> None:
                        ("hub_business", "business_code")):  # fmt: skip
         assert db.scalar(f"SELECT count(*) - count(DISTINCT {key}) FROM {table}") == 0
         assert db.scalar(f"SELECT count(*) FROM {table} WHERE township_code IS NULL") == 0
-    assert db.rows("SELECT township_code, name, operator_name FROM hub_business") == [(T1, "张记小吃店", "张伟")]
+    assert db.rows("SELECT township_code, name, operator_name FROM hub_business") == [
+        (T1, "张记小吃店", "张伟")
+    ]
     assert db.scalar("SELECT township_code FROM hub_household") == T2
     assert db.scalar("SELECT household_size FROM hub_household") == 1  # latest roster's members only

@@ -173,3 +173,12 @@ def test_importing_the_modules_does_not_import_gx() -> None:
         "and 'pandas' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_rule_is_documented(schema: Schema) -> None:
+    from hub.paths import REPO_ROOT
+    from hub.validate.gx_expectations import RULES
+
+    doc = (REPO_ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    for code in [*schema.findings, *(r for rules in RULES.values() for r in rules)]:
+        assert f"`{code}`" in doc, f"docs/validation.md does not document {code}"

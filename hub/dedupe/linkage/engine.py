@@ -60,7 +60,9 @@ def _linker(db: Database, tables: list[str], settings: dict[str, Any] | str) -> 
     return Linker(frames if len(frames) > 1 else frames[0], settings, log_level=None)
 
 
-def train(db: Database, tables: list[str], spec: LinkSpec, model_path: Path | None = None, seed: int = 7) -> dict[str, Any]:
+def train(
+    db: Database, tables: list[str], spec: LinkSpec, model_path: Path | None = None, seed: int = 7
+) -> dict[str, Any]:
     """Train ``spec`` on ``tables`` (table names in ``db``); save the model JSON to ``model_path``
     when given; return the model dict."""
     linker = _linker(db, tables, spec.settings())
@@ -68,7 +70,9 @@ def train(db: Database, tables: list[str], spec: LinkSpec, model_path: Path | No
     t.estimate_probability_two_random_records_match(
         [{"blocking_rule": r, "sql_dialect": "duckdb"} for r in spec.prior_rules], recall=spec.prior_recall
     )
-    t.estimate_u_using_random_sampling(max_pairs=spec.u_max_pairs, seed=seed, min_count_per_level=None, num_chunks=1)
+    t.estimate_u_using_random_sampling(
+        max_pairs=spec.u_max_pairs, seed=seed, min_count_per_level=None, num_chunks=1
+    )
     for rule in spec.em_rules:
         t.estimate_parameters_using_expectation_maximisation(
             {"blocking_rule": rule, "sql_dialect": "duckdb"}, record_sample_proportion=spec.em_sample

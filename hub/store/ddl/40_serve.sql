@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS hub_api_tokens (
 -- Every download and API pull: who, department, report, township, period, purpose, records, hash.
 CREATE TABLE IF NOT EXISTS hub_access_log (
     access_id     BIGINT PRIMARY KEY,
-    "at"          TIMESTAMP NOT NULL,
+    accessed_at   TIMESTAMP NOT NULL,
     username      VARCHAR NOT NULL,
     role          VARCHAR NOT NULL,
     department    VARCHAR,

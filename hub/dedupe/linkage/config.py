@@ -1,0 +1,33 @@
+"""Linkage configuration: thresholds and where the trained model lives (documented in docs/linkage.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hub.paths import hub_home
+
+#: Person ledger kinds whose rows are linked (businesses are merged on the USCC alone).
+PERSON_KINDS = ("population", "disability", "dibao")
+#: ID errors a match may make good (the row is otherwise complete).
+FILLABLE_CODES = ("id-format", "id-checksum", "id-precision-lost", "id-date-invalid", "required-missing")
+
+
+def _default_model_path() -> Path:
+    return hub_home() / "linkage" / "model.json"
+
+
+@dataclass(frozen=True)
+class LinkageConfig:
+    #: Pairs at or above this probability are merged automatically (and may fill a rejected row's ID).
+    upper: float = 0.99
+    #: Pairs between ``lower`` and ``upper`` go to review; below ``lower`` they are not kept.
+    lower: float = 0.80
+    #: Candidates listed on a rejected row that could not be filled.
+    max_candidates: int = 3
+    #: The trained Splink model (JSON); trained from the hub's own rows when missing.
+    model_path: Path = field(default_factory=_default_model_path)
+    #: Retrain even when a model exists.
+    retrain: bool = False
+    #: Minimum number of records before training (EM needs data); below it no model links are made.
+    min_records_to_train: int = 200

@@ -1,0 +1,109 @@
+"""One ID, two people (``id-misused``).
+
+Rows that share a valid ID are grouped. The ID's holder is the name carried by most rows whose stated
+sex and birth date agree with the number (population roster first, then the name in code-point
+order). A row is misused when its name is clearly another person's — not equal after
+traditional→simplified conversion, not a homophone (pinyin reading sets do not meet), more than one
+character apart — and, when it has them, its stated sex or birth date contradict the number
+(``sex-id-mismatch`` / ``birthdate-id-mismatch`` findings of validation). Such a row is kept out of the
+merge (``accepted = false`` plus an ``id-misused`` error) until the clerk corrects it; a row that no
+longer qualifies is restored on the next run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hub.dedupe.linkage.config import PERSON_KINDS
+from hub.dedupe.linkage.names import name_key_table
+from hub.store.db import Database
+
+CODE = "id-misused"
+_KINDS = ", ".join(f"'{k}'" for k in PERSON_KINDS)
+
+_ROWS = f"""
+SELECT r.submission_id, r.sheet, r.row_no, r.id_number, r.name, r.kind,
+       bool_or(f.code = 'sex-id-mismatch') AS sex_bad, bool_or(f.code = 'birthdate-id-mismatch') AS birth_bad
+FROM hub_rows r
+LEFT JOIN hub_findings f USING (submission_id, sheet, row_no)
+WHERE r.id_number IS NOT NULL AND r.name IS NOT NULL AND r.kind IN ({_KINDS})
+GROUP BY ALL
+HAVING NOT coalesce(bool_or(f.severity = 'error' AND f.code <> '{CODE}'), false)
+"""
+
+_DETECT = """
+WITH rows AS (SELECT q.*, k.name_s, k.py_set FROM __misuse_rows q JOIN __misuse_names k USING (name)),
+shared AS (SELECT id_number FROM rows GROUP BY id_number HAVING count(DISTINCT name_s) > 1),
+votes AS (
+    SELECT id_number, name_s, any_value(py_set) AS py_set,
+           count(*) FILTER (WHERE NOT coalesce(sex_bad, false) AND NOT coalesce(birth_bad, false)) AS clean,
+           bool_or(kind = 'population') AS pop
+    FROM rows WHERE id_number IN (SELECT id_number FROM shared) GROUP BY id_number, name_s
+),
+holder AS (
+    SELECT id_number, first(name_s ORDER BY clean DESC, pop DESC, name_s) AS h_name,
+           first(py_set ORDER BY clean DESC, pop DESC, name_s) AS h_py
+    FROM votes GROUP BY id_number
+)
+SELECT r.submission_id, r.sheet, r.row_no, r.id_number,
+       concat_ws('；', '姓名“' || r.name || '”与该号码其他记录的姓名“' || h.h_name || '”不是同一人',
+                 CASE WHEN r.sex_bad THEN '填报的性别与身份证号码不符' END,
+                 CASE WHEN r.birth_bad THEN '填报的出生日期与身份证号码不符' END) AS reason
+FROM rows r JOIN holder h USING (id_number)
+WHERE r.name_s <> h.h_name AND len(list_intersect(r.py_set, h.h_py)) = 0
+  AND levenshtein(r.name_s, h.h_name) > 1
+ORDER BY r.id_number, r.submission_id, r.sheet, r.row_no
+"""
+
+
+def detect_id_misuse(db: Database) -> list[dict[str, Any]]:
+    """Rows to keep out of the merge: ``submission_id, sheet, row_no, id_number, reason`` (Chinese)."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE __misuse_rows AS {_ROWS}")
+    try:
+        names = [r[0] for r in db.rows("SELECT DISTINCT name FROM __misuse_rows")]
+        db.register("__misuse_names", name_key_table(names))
+        try:
+            return db.dicts(_DETECT)
+        finally:
+            db.unregister("__misuse_names")
+    finally:
+        db.execute("DROP TABLE IF EXISTS __misuse_rows")
+
+
+def flag_id_misuse(db: Database, now: datetime | None = None) -> int:
+    """Synchronise ``hub_link_misuse``, the ``id-misused`` findings and ``hub_rows.accepted`` with
+    :func:`detect_id_misuse`. Idempotent. Returns the number of rows flagged."""
+    now = now or datetime.now()
+    found = detect_id_misuse(db)
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(
+        found,
+        schema=pa.schema([("submission_id", pa.int64()), ("sheet", pa.string()), ("row_no", pa.int32()),
+                          ("id_number", pa.string()), ("reason", pa.string())]),
+    )  # fmt: skip
+    db.register("__misuse_found", table)
+    try:
+        with db.transaction():
+            db.execute(f"DELETE FROM hub_findings WHERE code = '{CODE}'")
+            db.execute("DELETE FROM hub_link_misuse")
+            db.execute("INSERT INTO hub_link_misuse SELECT *, ? FROM __misuse_found", [now])
+            db.execute(
+                f"""INSERT INTO hub_findings
+                SELECT m.submission_id, m.sheet, m.row_no, c.header, 'id_number', m.id_number, '{CODE}', 'error',
+                       '“' || m.id_number || '”：' || m.reason || '。该号码可能是抄录了他人（如户主）的身份证号码，'
+                       || '本行暂不合并，请核对后填写本人的身份证号码。'
+                FROM hub_link_misuse m
+                LEFT JOIN (SELECT submission_id, sheet, min(header) AS header FROM hub_columns
+                           WHERE field = 'id_number' GROUP BY ALL) c USING (submission_id, sheet)"""
+            )
+            db.execute(
+                """UPDATE hub_rows r SET accepted = NOT EXISTS (
+                       SELECT 1 FROM hub_findings f WHERE f.submission_id = r.submission_id
+                       AND f.sheet = r.sheet AND f.row_no = r.row_no AND f.severity = 'error')
+                   WHERE r.id_number IS NOT NULL"""
+            )
+    finally:
+        db.unregister("__misuse_found")
+    return len(found)

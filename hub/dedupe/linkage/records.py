@@ -1,0 +1,59 @@
+"""The hub's person rows as linkage records (:data:`hub.dedupe.linkage.chinese.SOURCE_COLUMNS`).
+
+Records: accepted person rows, plus rejected person rows whose only errors are ID errors a match may
+make good (:data:`FILLABLE_CODES`). A row flagged ``id-misused`` is linked without its ID (the number
+is someone else's). A rejected row's ID text is the cell as written, cleaned once per distinct value
+(:func:`hub.standards.ids.clean_id_text`).
+"""
+
+from __future__ import annotations
+
+from hub.dedupe.linkage.chinese import prepare
+from hub.dedupe.linkage.config import FILLABLE_CODES, PERSON_KINDS
+from hub.standards.ids import clean_id_text
+from hub.store.db import Database
+
+INPUT = "hub_link_input"
+_KINDS = ", ".join(f"'{k}'" for k in PERSON_KINDS)
+_FILLABLE = ", ".join(f"'{c}'" for c in FILLABLE_CODES)
+
+#: uid of a hub row: content-addressed, independent of submission order.
+UID_SQL = "left(s.sha256, 16) || ':' || r.sheet || ':' || CAST(r.row_no AS VARCHAR)"
+
+_ERRORS = f"""
+SELECT submission_id, sheet, row_no,
+       bool_and(code IN ({_FILLABLE}) AND (field = 'id_number' OR code <> 'required-missing')) AS fillable,
+       first(value ORDER BY code) FILTER (WHERE field = 'id_number') AS raw_id,
+       first(code ORDER BY code) FILTER (WHERE field = 'id_number') AS id_code
+FROM hub_findings WHERE severity = 'error' AND code <> 'id-misused' GROUP BY ALL
+"""
+
+SOURCE_SQL = f"""
+SELECT {UID_SQL} AS uid, r.submission_id, r.sheet, r.row_no, r.accepted, e.id_code,
+       r.name, r.sex, r.birth_date, r.birth_precision, r.village_code, r.phone,
+       CASE WHEN m.row_no IS NULL THEN coalesce(r.id_number, c.id_text) END AS id_text,
+       CASE WHEN m.row_no IS NULL AND r.accepted THEN r.id_number END AS id_valid
+FROM hub_rows r
+JOIN hub_submissions s USING (submission_id)
+LEFT JOIN __link_errors e USING (submission_id, sheet, row_no)
+LEFT JOIN __link_raw_ids c ON c.raw = e.raw_id
+LEFT JOIN hub_link_misuse m USING (submission_id, sheet, row_no)
+WHERE r.kind IN ({_KINDS}) AND r.name IS NOT NULL
+  AND (r.accepted OR m.row_no IS NOT NULL OR (e.fillable AND e.id_code IS NOT NULL)
+       OR (e.fillable AND r.id_number IS NULL))
+"""
+
+
+def build_input(db: Database) -> int:
+    """(Re)build :data:`INPUT` from hub_rows. Returns the number of records."""
+    import pyarrow as pa
+
+    db.execute(f"CREATE OR REPLACE TEMP TABLE __link_errors AS {_ERRORS}")
+    raws = [r[0] for r in db.rows("SELECT DISTINCT raw_id FROM __link_errors WHERE raw_id IS NOT NULL")]
+    db.register("__link_raw_ids", pa.table({"raw": raws, "id_text": [clean_id_text(v) for v in raws]}))
+    try:
+        db.execute(f"CREATE OR REPLACE TABLE hub_link_source AS {SOURCE_SQL}")
+        return prepare(db, "SELECT * FROM hub_link_source", INPUT)
+    finally:
+        db.unregister("__link_raw_ids")
+        db.execute("DROP TABLE IF EXISTS __link_errors")
