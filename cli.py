@@ -65,7 +65,10 @@ def guarded(func: F) -> F:
         except Exception as exc:
             if os.environ.get("HUB_DEBUG"):
                 raise
-            _fail(f"内部错误（{type(exc).__name__}: {exc}）。这是系统问题，不是数据问题；请联系管理员（设置 HUB_DEBUG=1 可查看详情）。", 70)
+            _fail(
+                f"内部错误（{type(exc).__name__}: {exc}）。这是系统问题，不是数据问题；请联系管理员（设置 HUB_DEBUG=1 可查看详情）。",
+                70,
+            )
 
     return wrapper  # type: ignore[return-value]
 
@@ -101,8 +104,12 @@ class _Bar:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=True,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
             )
             self._progress.start()
             self._task = self._progress.add_task(self.label, total=None)
@@ -110,7 +117,9 @@ class _Bar:
 
     def __call__(self, label: str, done: int, total: int) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, completed=done, total=total, description=f"{self.label} {label}")
+            self._progress.update(
+                self._task, completed=done, total=total, description=f"{self.label} {label}"
+            )
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
@@ -137,9 +146,14 @@ def divisions_load(
 @guarded
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="台账文件（.xlsx .xls .csv），可多个。")],
-    township: Annotated[str | None, typer.Option("--township", help="乡镇（街道）代码或名称；不填则从标题、填报单位或文件名识别。")] = None,
+    township: Annotated[
+        str | None,
+        typer.Option("--township", help="乡镇（街道）代码或名称；不填则从标题、填报单位或文件名识别。"),
+    ] = None,
     as_json: JsonOpt = False,
-    annotate: Annotated[bool, typer.Option("--annotate/--no-annotate", help="是否生成标注问题单元格的工作簿副本。")] = True,
+    annotate: Annotated[
+        bool, typer.Option("--annotate/--no-annotate", help="是否生成标注问题单元格的工作簿副本。")
+    ] = True,
 ) -> None:
     """导入并校验乡镇台账：找到表头和数据行，逐格检查，返回每个问题的行号、列名和修改建议。
 
@@ -168,12 +182,18 @@ def status(as_json: JsonOpt = False) -> None:
         return
     typer.echo(f"工作目录：{s['home']}")
     typer.echo(f"区划：{s['townships']} 个乡镇（街道），{s['villages']} 个村（社区）")
-    typer.echo(f"报送文件 {s['submissions']} 个；数据行 {s['rows']}（接收 {s['accepted']}，退回 {s['rejected']}）；"
-               f"错误 {s['errors']}，提醒 {s['warnings']}")
-    typer.echo(f"人员 {s['persons']}，家庭 {s['households']}，市场主体 {s['businesses']}，冲突 {s['conflicts']}")
+    typer.echo(
+        f"报送文件 {s['submissions']} 个；数据行 {s['rows']}（接收 {s['accepted']}，退回 {s['rejected']}）；"
+        f"错误 {s['errors']}，提醒 {s['warnings']}"
+    )
+    typer.echo(
+        f"人员 {s['persons']}，家庭 {s['households']}，市场主体 {s['businesses']}，冲突 {s['conflicts']}"
+    )
     for t in s["by_township"]:
-        typer.echo(f"  {t['township'] or '-'} {t['township_name'] or ''}：{t['submissions']} 个文件，"
-                   f"{t['rows']} 行（接收 {t['accepted']}，退回 {t['rejected']}）")
+        typer.echo(
+            f"  {t['township'] or '-'} {t['township_name'] or ''}：{t['submissions']} 个文件，"
+            f"{t['rows']} 行（接收 {t['accepted']}，退回 {t['rejected']}）"
+        )
     if s["last_submission"]:
         typer.echo(f"最近报送：{s['last_submission']}")
 
@@ -193,9 +213,13 @@ def conflicts(
         typer.echo("没有冲突。")
         return
     for c in items:
-        values = "；".join(f"{s.get('value')}（{s.get('file')} 第{s.get('row')}行）" for s in c.get("sources", []))
-        typer.echo(f"[{c['kind']}] {c.get('code')} {c.get('name') or ''} {c['field']}：采用“{c.get('chosen')}”"
-                   f"（{c.get('rule')}）；来源：{values}")
+        values = "；".join(
+            f"{s.get('value')}（{s.get('file')} 第{s.get('row')}行）" for s in c.get("sources", [])
+        )
+        typer.echo(
+            f"[{c['kind']}] {c.get('code')} {c.get('name') or ''} {c['field']}：采用“{c.get('chosen')}”"
+            f"（{c.get('rule')}）；来源：{values}"
+        )
     typer.echo(f"共 {len(items)} 条。")
 
 
@@ -203,8 +227,12 @@ def conflicts(
 @app.command()
 @guarded
 def export(
-    report: Annotated[list[str] | None, typer.Option("--report", help="报表编号（可多次），默认全部，如 MZ-DIBAO。")] = None,
-    township: Annotated[list[str] | None, typer.Option("--township", help="乡镇（街道）代码或名称（可多次），默认全部。")] = None,
+    report: Annotated[
+        list[str] | None, typer.Option("--report", help="报表编号（可多次），默认全部，如 MZ-DIBAO。")
+    ] = None,
+    township: Annotated[
+        list[str] | None, typer.Option("--township", help="乡镇（街道）代码或名称（可多次），默认全部。")
+    ] = None,
     date_: DateOpt = None,
     out: Annotated[Path, typer.Option("--out", help="输出目录。")] = Path("out"),
     as_json: JsonOpt = False,
@@ -220,10 +248,10 @@ def export(
         _emit_json(items)
     else:
         for r in items:
-            typer.echo(f"{r['report']} {r['township_name'] or '全县'}：{r['records']} 条 → {r['path']}")
+            typer.echo(_report_line(r))
             for p in r["problems"]:
                 typer.echo(f"  问题：{p}")
-        typer.echo(f"共写出 {len(items)} 个文件。")
+        typer.echo(f"共写出 {sum(1 for r in items if r['written'])} 个文件。")
     if any(r["problems"] for r in items):
         raise typer.Exit(1)
 
@@ -235,8 +263,13 @@ def run(
     date_: DateOpt = None,
     out: Annotated[Path, typer.Option("--out", help="报表输出目录。")] = Path("out"),
     as_json: JsonOpt = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="报表有任何问题（未写出、代码无对应文字）时以退出码 1 结束。")
+    ] = False,
 ) -> None:
-    """主流程：导入区划和目录下所有台账，合并为一人一码，生成全部部门报表，并给出减负数字。"""
+    """主流程：导入区划和目录下所有台账，合并为一人一码，生成全部部门报表，并给出减负数字。
+
+    退出码：0 流程完成（被退回的数据行和报表问题列在摘要中）；1 使用 --strict 且报表有问题。"""
     hub = _hub()
     with _Bar(not as_json, "导入") as bar:
         summary = hub.run(directory, ref_date=_parse_date(date_), out_dir=out, progress=bar)
@@ -244,13 +277,22 @@ def run(
         _emit_json(summary)
     else:
         _print_run(summary)
-    if summary["report_problems"]:
+    if strict and summary["report_problems"]:
         raise typer.Exit(1)
 
 
+def _report_line(r: dict[str, Any]) -> str:
+    where = f"{r['report']} {r['township_name'] or '全县'}"
+    if not r["written"]:
+        return f"{where}：未写出（审核未通过，见下方问题）"
+    return f"{where}：{r['records']} 条 → {r['path']}"
+
+
 def _print_run(s: dict[str, Any]) -> None:
-    typer.echo(f"文件 {s['files']} 个（拒收 {s['refused']}，未变 {s['unchanged']}）；数据行 {s['rows']}："
-               f"接收 {s['accepted']}，退回 {s['rejected']}")
+    typer.echo(
+        f"文件 {s['files']} 个（拒收 {s['refused']}，未变 {s['unchanged']}）；数据行 {s['rows']}："
+        f"接收 {s['accepted']}，退回 {s['rejected']}"
+    )
     for f in s["file_reports"]:
         mark = {"refused": "拒收", "unchanged": "未变"}.get(f["status"], "")
         line = f"  {Path(f['file']).name}：{f['accepted']}/{f['rows']} 行接收"
@@ -263,14 +305,18 @@ def _print_run(s: dict[str, Any]) -> None:
         typer.echo(line)
         if f.get("annotated"):
             typer.echo(f"    标注副本：{f['annotated']}")
-    typer.echo(f"人员 {s['persons']}，家庭 {s['households']}，市场主体 {s['businesses']}，冲突 {s['conflicts']}")
+    typer.echo(
+        f"人员 {s['persons']}，家庭 {s['households']}，市场主体 {s['businesses']}，冲突 {s['conflicts']}"
+    )
     typer.echo(f"报表 {s['reports_written']} 个：")
     for r in s["reports"]:
-        typer.echo(f"  {r['report']} {r['township_name'] or '全县'}：{r['records']} 条 → {r['path']}")
+        typer.echo("  " + _report_line(r))
     for p in s["report_problems"]:
         typer.echo(f"  问题：{p}")
-    typer.echo(f"减负：乡镇录入 {s['cells_typed']} 格，交付部门 {s['cells_delivered']} 格，"
-               f"字段复用率 {s['reuse_rate']:.1%}（交付的格子中无需再次录入的比例）")
+    typer.echo(
+        f"减负：乡镇录入 {s['cells_typed']} 格，交付部门 {s['cells_delivered']} 格，"
+        f"字段复用率 {s['reuse_rate']:.1%}（交付的格子中无需再次录入的比例）"
+    )
     typer.echo(f"用时 {s['seconds']} 秒。")
 
 
@@ -299,8 +345,12 @@ def mappings_check(
 @app.command()
 @guarded
 def report(
-    submission: Annotated[int, typer.Argument(help="提交号（见 hub status / hub ingest --json 的 submission_id）。")],
-    out: Annotated[Path | None, typer.Option("--out", help="报告目录，默认 HUB_HOME/reports/submission-N。")] = None,
+    submission: Annotated[
+        int, typer.Argument(help="提交号（见 hub status / hub ingest --json 的 submission_id）。")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="报告目录，默认 HUB_HOME/reports/submission-N。")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """为一次报送生成 great-expectations 校验报告（HTML，供数据管理员查看），并核对与逐格校验结果一致。"""
@@ -321,7 +371,9 @@ def rules(as_json: JsonOpt = False) -> None:
     """列出全部校验规则（问题代码、严重程度、提示语模板）。"""
     from hub.model import load_schema
 
-    items = [{"code": k, "severity": v.severity, "message": v.message} for k, v in load_schema().findings.items()]
+    items = [
+        {"code": k, "severity": v.severity, "message": v.message} for k, v in load_schema().findings.items()
+    ]
     if as_json:
         _emit_json(items)
         return

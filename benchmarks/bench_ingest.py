@@ -27,11 +27,22 @@ con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', all_varchar=true, he
 def generate(out: Path, persons: int, fmt: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gen_ledgers.py"), "--persons", str(persons), "--townships", "1",
-         "--out", str(out), "--format", fmt, "--population-only"],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gen_ledgers.py"),
+            "--persons",
+            str(persons),
+            "--townships",
+            "1",
+            "--out",
+            str(out),
+            "--format",
+            fmt,
+            "--population-only",
+        ],
         check=True,
     )
-    return sorted(p for p in out.iterdir() if p.suffix in {".csv", ".xlsx"} and p.name != "divisions.csv")
+    return sorted(out.glob("population_*"))
 
 
 def main() -> None:
@@ -46,17 +57,40 @@ def main() -> None:
         rows.append(measure("`hub --help`", [HUB, "--help"]))
         csvs = generate(work / "csv", args.persons, "csv")
         home = work / "home-csv"
-        subprocess.run([HUB, "divisions", "load", str(work / "csv" / "divisions.csv")], env={"HUB_HOME": str(home)}, check=True,
-                       stdout=subprocess.DEVNULL)
-        rows.append(measure(f"floor: DuckDB read + write CSV, {args.persons:,} rows", [sys.executable, "-c", FLOOR, str(csvs[0]), str(work / "floor.csv")]))
-        rows.append(measure(f"`hub ingest` CSV, {args.persons:,} rows (every per-cell finding, no annotated copy)",
-                            [HUB, "ingest", str(csvs[0]), "--json", "--no-annotate"], env={"HUB_HOME": str(home)}))
+        subprocess.run(
+            [HUB, "divisions", "load", str(work / "csv" / "divisions.csv")],
+            env={"HUB_HOME": str(home)},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        rows.append(
+            measure(
+                f"floor: DuckDB read + write CSV, {args.persons:,} rows",
+                [sys.executable, "-c", FLOOR, str(csvs[0]), str(work / "floor.csv")],
+            )
+        )
+        rows.append(
+            measure(
+                f"`hub ingest` CSV, {args.persons:,} rows (every per-cell finding, no annotated copy)",
+                [HUB, "ingest", str(csvs[0]), "--json", "--no-annotate"],
+                env={"HUB_HOME": str(home)},
+            )
+        )
         xlsx = generate(work / "xlsx", args.xlsx_persons, "xlsx")
         home2 = work / "home-xlsx"
-        subprocess.run([HUB, "divisions", "load", str(work / "xlsx" / "divisions.csv")], env={"HUB_HOME": str(home2)}, check=True,
-                       stdout=subprocess.DEVNULL)
-        rows.append(measure(f"`hub ingest` xlsx, {args.xlsx_persons:,} rows × 12 columns (with annotated copy)",
-                            [HUB, "ingest", str(xlsx[0]), "--json"], env={"HUB_HOME": str(home2)}))
+        subprocess.run(
+            [HUB, "divisions", "load", str(work / "xlsx" / "divisions.csv")],
+            env={"HUB_HOME": str(home2)},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        rows.append(
+            measure(
+                f"`hub ingest` xlsx, {args.xlsx_persons:,} rows × 12 columns (with annotated copy)",
+                [HUB, "ingest", str(xlsx[0]), "--json"],
+                env={"HUB_HOME": str(home2)},
+            )
+        )
         print(f"Machine: {machine()}\n")
         print("| what | time | peak RSS |\n|---|---|---|")
         for r in rows:

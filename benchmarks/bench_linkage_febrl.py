@@ -104,7 +104,9 @@ def run_plain_splink(a: Any, b: Any) -> tuple[set[tuple[str, str]], float]:
     )  # fmt: skip
     aa, bb = a.drop(columns=["soc_sec_id"]), b.drop(columns=["soc_sec_id"])
     linker = Linker([api.register(aa), api.register(bb)], settings, log_level=None)
-    linker.training.estimate_probability_two_random_records_match([block_on("given_name", "surname")], recall=0.7)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("given_name", "surname")], recall=0.7
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))

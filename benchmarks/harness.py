@@ -29,7 +29,9 @@ class Measured:
 def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> Measured:
     """Run argv in a fresh process (via /usr/bin/time-like wait4) and return wall time and peak RSS."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)

@@ -4,7 +4,7 @@ The public surface is small: :class:`Hub` (the facade every interface calls) and
 Importing this package does no work and pulls in no heavy library.
 """
 
-from hub.errors import HubError, IngestError, SpecError, StoreError, ExportError
+from hub.errors import ExportError, HubError, IngestError, SpecError, StoreError
 
 __version__ = "0.1.0"
 

@@ -111,7 +111,9 @@ class Hub:
         for i, path in enumerate(paths):
             if progress:
                 progress(Path(path).name, i, len(paths))
-            reports.append(self._ingest_one(Path(path), township, today or date.today(), submitted_by, annotate))
+            reports.append(
+                self._ingest_one(Path(path), township, today or date.today(), submitted_by, annotate)
+            )
         if progress:
             progress("", len(paths), len(paths))
         return reports
@@ -130,9 +132,15 @@ class Hub:
         previous = find_by_sha(self.db, staged.sha256)
         if previous is not None:
             return FileReport(
-                file=str(path), status="unchanged", township=previous["township_code"], kind=previous["kind"],
-                rows=previous["rows"], accepted=previous["accepted"], rejected=previous["rejected"],
-                submission_id=previous["submission_id"], annotated=previous["annotated_path"],
+                file=str(path),
+                status="unchanged",
+                township=previous["township_code"],
+                kind=previous["kind"],
+                rows=previous["rows"],
+                accepted=previous["accepted"],
+                rejected=previous["rejected"],
+                submission_id=previous["submission_id"],
+                annotated=previous["annotated_path"],
                 message=f"该文件已于 {previous['submitted_at']:%Y-%m-%d %H:%M} 导入（提交号 {previous['submission_id']}），内容相同，未作任何改动。",
             )
         if not staged.sheets:
@@ -144,12 +152,21 @@ class Hub:
             report.annotated = self._annotate(path, staged, findings)
         try:
             report.submission_id = save_submission(
-                self.db, staged, results, file_name=path.name, township_code=report.township,
-                submitted_by=submitted_by, annotated_path=report.annotated,
+                self.db,
+                staged,
+                results,
+                file_name=path.name,
+                township_code=report.township,
+                submitted_by=submitted_by,
+                annotated_path=report.annotated,
             )
         except Exception as exc:  # the transaction rolled back; the store is as it was
             if self.db.is_engine_error(exc):
-                return FileReport(file=str(path), status="refused", message=f"{path.name}: 写入数据库失败，未作任何改动：{exc}")
+                return FileReport(
+                    file=str(path),
+                    status="refused",
+                    message=f"{path.name}: 写入数据库失败，未作任何改动：{exc}",
+                )
             raise
         report.status = "ingested"
         return report
@@ -159,8 +176,15 @@ class Hub:
 
         columns = {(s.sheet, c.header): c.col_index for s in staged.sheets for c in s.columns}
         items = [
-            {"sheet": f["sheet"], "row": f["row_no"], "column": f["column_name"], "value": f["value"],
-             "code": f["code"], "severity": f["severity"], "message": f["message"]}
+            {
+                "sheet": f["sheet"],
+                "row": f["row_no"],
+                "column": f["column_name"],
+                "value": f["value"],
+                "code": f["code"],
+                "severity": f["severity"],
+                "message": f["message"],
+            }
             for f in findings
         ]
         out_dir = self.home / "annotated"
@@ -176,7 +200,9 @@ class Hub:
         out["home"] = str(self.home)
         return out
 
-    def validation_report(self, submission_id: int, out_dir: Path | None = None, today: date | None = None) -> dict[str, Any]:
+    def validation_report(
+        self, submission_id: int, out_dir: Path | None = None, today: date | None = None
+    ) -> dict[str, Any]:
         """The steward's great-expectations report for a stored submission (HTML), parity-checked."""
         from hub.validate.steward import validation_report
 
@@ -199,7 +225,9 @@ class Hub:
         found = self.divisions().resolve_township(text)
         if len(found) != 1:
             names = "、".join(d.name for d in found) or "无"
-            raise HubError(f"无法确定乡镇（街道）“{text}”：匹配到 {names}。请填写9位乡镇代码。", code="township-unknown")
+            raise HubError(
+                f"无法确定乡镇（街道）“{text}”：匹配到 {names}。请填写9位乡镇代码。", code="township-unknown"
+            )
         return str(found[0].code)[:9]
 
     # -- export -----------------------------------------------------------------------------------
@@ -216,8 +244,12 @@ class Hub:
 
         codes = [self.resolve_township(t) for t in townships] if townships else None
         return export_reports(
-            self.db, reports=reports, townships=codes, ref_date=ref_date or date.today(),
-            out_dir=Path(out_dir or self.home / "out"), progress=progress,
+            self.db,
+            reports=reports,
+            townships=codes,
+            ref_date=ref_date or date.today(),
+            out_dir=Path(out_dir or self.home / "out"),
+            progress=progress,
         )
 
     def check_mappings(self, directory: Path | None = None) -> list[Any]:
@@ -245,8 +277,11 @@ class Hub:
         if divisions.exists():
             self.load_divisions(divisions)
         files = sorted(
-            p for p in directory.rglob("*")
-            if p.is_file() and p.suffix.lower() in LEDGER_SUFFIXES and p.name != "divisions.csv"
+            p
+            for p in directory.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in LEDGER_SUFFIXES
+            and p.name != "divisions.csv"
             and not p.name.startswith(("~$", "."))
         )
         files_reports = self.ingest(files, today=ref, progress=progress)
@@ -257,7 +292,7 @@ class Hub:
         if progress:
             progress("导出", 1, 1)
         typed = int(self.db.scalar(_TYPED_CELLS_SQL) or 0)
-        delivered = sum(int(getattr(r, "cells", 0)) for r in results)
+        delivered = sum(r.cells for r in results)
         return {
             "files": len(files_reports),
             "refused": sum(1 for r in files_reports if r.status == "refused"),
@@ -269,7 +304,8 @@ class Hub:
             "households": merged.households,
             "businesses": merged.businesses,
             "conflicts": merged.conflicts,
-            "reports_written": len(results),
+            "reports_written": sum(1 for r in results if r.written),
+            "reports_refused": sum(1 for r in results if not r.written),
             "report_problems": [p for r in results for p in r.problems],
             "cells_typed": typed,
             "cells_delivered": delivered,
@@ -290,18 +326,32 @@ WHERE n.accepted AND r.cells IS NOT NULL
 
 def _result_dict(result: Any) -> dict[str, Any]:
     return {
-        "report": result.report, "department": result.department, "township": result.township,
-        "township_name": getattr(result, "township_name", None), "path": str(result.path),
-        "records": result.records, "cells": getattr(result, "cells", None), "problems": list(result.problems),
+        "report": result.report,
+        "department": result.department,
+        "township": result.township,
+        "township_name": result.township_name,
+        "path": str(result.path) if result.path else None,
+        "written": result.written,
+        "records": result.records,
+        "cells": result.cells,
+        "problems": list(result.problems),
     }
 
 
 def _finding_item(f: dict[str, Any]) -> dict[str, Any]:
-    return {"sheet": f["sheet"], "row": f["row_no"], "column": f["column_name"], "value": f["value"],
-            "code": f["code"], "message": f["message"]}
+    return {
+        "sheet": f["sheet"],
+        "row": f["row_no"],
+        "column": f["column_name"],
+        "value": f["value"],
+        "code": f["code"],
+        "message": f["message"],
+    }
 
 
-def _file_report(path: Path, staged: Any, results: list[Any], findings: list[dict[str, Any]], divisions: Any) -> FileReport:
+def _file_report(
+    path: Path, staged: Any, results: list[Any], findings: list[dict[str, Any]], divisions: Any
+) -> FileReport:
     township = results[0][0].township_code if results else None
     rows = sum(v.rows.num_rows for _, v in results)
     accepted = sum(sum(1 for a in v.rows.column("accepted").to_pylist() if a) for _, v in results)
@@ -309,13 +359,23 @@ def _file_report(path: Path, staged: Any, results: list[Any], findings: list[dic
     warnings = [_finding_item(f) for f in findings if f["severity"] == "warning"]
     truncated = len(errors) > MAX_LISTED_FINDINGS or len(warnings) > MAX_LISTED_FINDINGS
     unused = [
-        {"sheet": s.sheet, "column": c.header} for s, _ in results for c in s.columns
+        {"sheet": s.sheet, "column": c.header}
+        for s, _ in results
+        for c in s.columns
         if c.field is None and c.header and not re.fullmatch(r"列\d+|c\d+", c.header)
     ]
     return FileReport(
-        file=str(path), status="validated", township=township,
+        file=str(path),
+        status="validated",
+        township=township,
         township_name=divisions.name_of(township) if township else None,
-        kind=",".join(sorted({s.kind for s, _ in results})), rows=rows, accepted=accepted, rejected=rows - accepted,
-        errors=errors[:MAX_LISTED_FINDINGS], warnings=warnings[:MAX_LISTED_FINDINGS], truncated=truncated,
-        skipped_sheets=[{"sheet": s, "reason": r} for s, r in staged.skipped_sheets], unused_columns=unused,
+        kind=",".join(sorted({s.kind for s, _ in results})),
+        rows=rows,
+        accepted=accepted,
+        rejected=rows - accepted,
+        errors=errors[:MAX_LISTED_FINDINGS],
+        warnings=warnings[:MAX_LISTED_FINDINGS],
+        truncated=truncated,
+        skipped_sheets=[{"sheet": s, "reason": r} for s, r in staged.skipped_sheets],
+        unused_columns=unused,
     )

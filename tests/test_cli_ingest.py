@@ -36,7 +36,11 @@ def test_every_sample_row_is_accepted_or_reported_with_the_expected_codes(loaded
         expected = {(row["sheet"], row["row"], c["code"]) for row in t["rows"] for c in row["codes"]}
         found = {(f["sheet"], f["row"], f["code"]) for f in r["errors"] + r["warnings"]}
         assert found == expected, (name, sorted(expected - found)[:5], sorted(found - expected)[:5])
-        rejected_rows = {(row["sheet"], row["row"]) for row in t["rows"] if any(c["severity"] == "error" for c in row["codes"])}
+        rejected_rows = {
+            (row["sheet"], row["row"])
+            for row in t["rows"]
+            if any(c["severity"] == "error" for c in row["codes"])
+        }
         assert r["rejected"] == len(rejected_rows), name
         for f in r["errors"] + r["warnings"]:
             assert f["message"] and f["column"] is not None or f["code"] == "duplicate-row"
@@ -91,5 +95,11 @@ def test_entry_point_help_is_fast_and_chinese() -> None:
     assert "一表通" in out.stdout
     # GX, pandas and openpyxl stay out of start-up
     probe = "import sys, cli; print(sorted(m for m in ('great_expectations', 'pandas', 'openpyxl', 'duckdb') if m in sys.modules))"
-    mods = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent)
+    mods = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
     assert mods.stdout.strip() == "[]"

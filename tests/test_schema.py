@@ -20,9 +20,15 @@ def test_shipped_schema_loads_and_is_consistent() -> None:
     # header synonyms of messy-inputs.md resolve to one field each
     syn = schema.synonyms()
     for header, field in {
-        "公民身份号码": "id_number", "证件号码": "id_number", "户主身份证号": "head_id_number",
-        "成员姓名": "name", "所属村（社区）": "village", "所属村(社区)": "village", "手机号码": "phone",
-        "出生年月": "birth_date", "月保障金额（元）": "dibao_amount",
+        "公民身份号码": "id_number",
+        "证件号码": "id_number",
+        "户主身份证号": "head_id_number",
+        "成员姓名": "name",
+        "所属村（社区）": "village",
+        "所属村(社区)": "village",
+        "手机号码": "phone",
+        "出生年月": "birth_date",
+        "月保障金额（元）": "dibao_amount",
     }.items():
         assert syn[fold(header)] == field, header
 
@@ -44,7 +50,11 @@ def _copy_schema(tmp_path: Path) -> Path:
 
 def test_unknown_key_is_an_error_naming_file_and_field(tmp_path: Path) -> None:
     root = _copy_schema(tmp_path)
-    text = (root / "fields.yaml").read_text(encoding="utf-8").replace("    label: 姓名\n", "    label: 姓名\n    lable: x\n", 1)
+    text = (
+        (root / "fields.yaml")
+        .read_text(encoding="utf-8")
+        .replace("    label: 姓名\n", "    label: 姓名\n    lable: x\n", 1)
+    )
     (root / "fields.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(SchemaError) as info:
         load_schema(root)
@@ -56,7 +66,11 @@ def test_unknown_codelist_and_ledger_field_are_reported_together(tmp_path: Path)
     root = _copy_schema(tmp_path)
     fields = (root / "fields.yaml").read_text(encoding="utf-8").replace("codelist: sex", "codelist: sexx")
     (root / "fields.yaml").write_text(fields, encoding="utf-8")
-    ledgers = (root / "ledgers.yaml").read_text(encoding="utf-8").replace("[uscc, business_name]", "[uscc, busines_name]")
+    ledgers = (
+        (root / "ledgers.yaml")
+        .read_text(encoding="utf-8")
+        .replace("[uscc, business_name]", "[uscc, busines_name]")
+    )
     (root / "ledgers.yaml").write_text(ledgers, encoding="utf-8")
     with pytest.raises(SchemaError) as info:
         load_schema(root)

@@ -31,5 +31,8 @@ def test_failed_transaction_leaves_store_as_it_was() -> None:
 
 def test_hub_prefix_on_every_owned_table() -> None:
     db = Database(None)
-    names = [r[0] for r in db.rows("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'")]
+    names = [
+        r[0]
+        for r in db.rows("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'")
+    ]
     assert names and all(n.startswith("hub_") for n in names)

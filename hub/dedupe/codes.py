@@ -23,16 +23,17 @@ RESOLVED = "(SELECT entity, natural_key, coalesce(redirect_to, code) AS code FRO
 
 def allocate(db: Database, entity: str, keys_sql: str, now: datetime) -> int:
     """Give a code to every natural key of ``keys_sql`` (a query with one column ``natural_key``)
-    that has none yet. Returns how many codes were created."""
+    that has none yet: one anti-join against ``hub_codes``, numbered over the new keys only.
+    Returns how many codes were created."""
     prefix = PREFIX[entity]
-    before = db.scalar("SELECT count(*) FROM hub_codes WHERE entity = ?", [entity])
-    db.execute(
+    created = db.scalar(
         f"""
         INSERT INTO hub_codes (entity, natural_key, code, created_at)
         WITH fresh AS (
-            SELECT DISTINCT natural_key FROM ({keys_sql}) q
-            WHERE natural_key IS NOT NULL
-              AND natural_key NOT IN (SELECT natural_key FROM hub_codes WHERE entity = $entity)
+            SELECT DISTINCT q.natural_key FROM ({keys_sql}) q
+            ANTI JOIN (SELECT natural_key FROM hub_codes WHERE entity = $entity) c
+                ON c.natural_key = q.natural_key
+            WHERE q.natural_key IS NOT NULL
         ),
         base AS (
             SELECT coalesce(max(CAST(substr(code, 2) AS BIGINT)), 0) AS n
@@ -46,5 +47,4 @@ def allocate(db: Database, entity: str, keys_sql: str, now: datetime) -> int:
         """,
         {"entity": entity, "prefix": prefix, "now": now},
     )
-    after = db.scalar("SELECT count(*) FROM hub_codes WHERE entity = ?", [entity])
-    return int(after) - int(before)
+    return int(created or 0)

@@ -16,69 +16,42 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hub.dedupe.codes import RESOLVED, allocate
+from hub.dedupe.codes import RESOLVED
 from hub.dedupe.rules import HOUSEHOLD_FIELDS
 from hub.dedupe.survive import survive
+from hub.dedupe.values import household_src
 from hub.store.db import Database
 
-# One row per (household row, member): household natural key, head id, member id, kind, facts.
-_HSRC_KEYS = """
-CREATE OR REPLACE TEMP TABLE _m_hkeys AS
-WITH d AS (
-    SELECT *, coalesce(household_key, head_id_number, id_number) AS grp FROM _m_src
-    WHERE kind = 'dibao' AND id_number IS NOT NULL
-), heads AS (
-    SELECT submission_id, grp,
-           coalesce(max(head_id_number),
-                    arg_max(id_number, k) FILTER (WHERE relation IN ('01', '02')),
-                    arg_max(id_number, k)) AS head_id
-    FROM d GROUP BY submission_id, grp
-)
-SELECT 'dibao:' || h.head_id AS natural_key, '低保家庭' AS hkind, h.head_id, d.*
-FROM d JOIN heads h USING (submission_id, grp)
-UNION ALL BY NAME
-SELECT 'hukou:' || township_code || ':' || household_no AS natural_key, '户籍户' AS hkind,
-       NULL AS head_id, *, NULL AS grp
-FROM _m_src
-WHERE kind = 'population' AND household_no IS NOT NULL AND township_code IS NOT NULL
-  AND id_number IS NOT NULL
-"""
-
-_HSRC = """
-CREATE OR REPLACE TEMP TABLE _m_hsrc AS
-SELECT hc.code AS household_code, pc.code AS person_code, s.*,
-       k >> 40 AS sub_rank,
-       (s.head_id = s.id_number OR s.relation IN ('01', '02')) AS is_head
-FROM _m_hkeys s
-JOIN {codes} hc ON hc.entity = 'household' AND hc.natural_key = s.natural_key
-JOIN {codes} pc ON pc.entity = 'person' AND pc.natural_key = s.id_number
-"""
-
-_MEMBERS = """
+# Members of each household's latest submission, one row per person (the latest row), in ledger order.
+_MEMBERS = f"""
 CREATE OR REPLACE TEMP TABLE _m_members AS
 SELECT household_code, person_code, is_head, covered, relation,
        row_number() OVER (PARTITION BY household_code ORDER BY k DESC) AS seq
 FROM (
-    SELECT s.* FROM _m_hsrc s JOIN _m_household h ON h.code = s.household_code
-    WHERE s.sub_rank = h.latest
-    QUALIFY row_number() OVER (PARTITION BY s.household_code, s.person_code ORDER BY s.k DESC) = 1
+    SELECT h.code AS household_code, pc.code AS person_code, s.covered, s.relation, s.k,
+           (s.head_id = s.id_number OR s.relation IN ('01', '02')) AS is_head
+    FROM _m_hsrc s
+    JOIN {RESOLVED} hc ON hc.entity = 'household' AND hc.natural_key = s.natural_key
+    JOIN _m_household h ON h.code = hc.code AND h.latest = s.sub_rank
+    JOIN {RESOLVED} pc ON pc.entity = 'person' AND pc.natural_key = s.id_number
+    QUALIFY row_number() OVER (PARTITION BY h.code, pc.code ORDER BY s.k DESC) = 1
 )
 """
 
 
 def merge_households(db: Database, now: datetime) -> None:
-    """Rebuild hub_household and hub_membership (persons' codes must exist already)."""
-    db.execute(_HSRC_KEYS)
-    allocate(db, "household", "SELECT natural_key FROM _m_hkeys", now)
-    db.execute(_HSRC.format(codes=RESOLVED))
+    """Rebuild hub_household and hub_membership (persons' codes must exist already; ``_m_rows`` is
+    the merge's view of the accepted rows)."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _m_hsrc AS {household_src('SELECT * FROM _m_rows')}")
     survive(
         db,
         "household",
         "_m_hsrc",
-        "household_code",
+        "natural_key",
         HOUSEHOLD_FIELDS,
-        extra="any_value(hkind) AS hkind, max(sub_rank) AS latest",
-        collapse=True,
+        now,
+        extra_agg="any_value(hkind) AS hkind, max(sub_rank) AS latest",
+        extra_one="hkind, sub_rank AS latest",
     )
     db.execute(_MEMBERS)
     db.execute(

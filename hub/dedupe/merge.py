@@ -2,14 +2,19 @@
 
 Pipeline (every step one set-based DuckDB statement, no Python loop over rows):
 
-1. ``_m_src``: accepted rows with their submission's ``submitted_at`` and a BIGINT recency key
-   ``k = sub_rank << 40 | sheet_rank << 24 | (2^24 - 1 - row_no)`` (later submission first; inside one
-   submission the lowest sheet name, then the lowest row number). Exact duplicate rows (every canonical
-   field equal) within one submission collapse to the first.
-2. Codes for new natural keys (:mod:`hub.dedupe.codes`), then persons (one per id_number, including
-   household heads named only in a 低保 roster's head columns), disabilities, businesses (one per USCC),
-   households and memberships (:mod:`hub.dedupe.households`), each through
-   :func:`hub.dedupe.survive.survive`, and the conflicts.
+1. ``_m_keys`` (one row per submission and sheet: ``submitted_at`` and the high bits of the recency key)
+   and the temp view ``_m_rows``: the accepted rows with ``k`` (:func:`hub.dedupe.values.rows_sql`).
+   Nothing row-sized is materialised for it.
+2. Persons (one per id_number, including household heads named only in a 低保 roster's head columns),
+   businesses (one per USCC), households and memberships (:mod:`hub.dedupe.households`), each through
+   :func:`hub.dedupe.survive.survive`: codes for new natural keys (:mod:`hub.dedupe.codes`), the
+   single-row entities projected, the others aggregated with one ``arg_max`` per field.
+3. The conflicts, their sources read back from ``hub_rows`` for the flagged entities only, and the
+   ``hub_values`` view (:mod:`hub.dedupe.values`): provenance is read from ``hub_rows``, not copied.
+
+Exact duplicate rows (every canonical field equal) within one submission are one row: they cannot change
+a chosen value or a disagreement flag, members are kept once per person, and the provenance readers
+(``hub_values``, conflict sources) drop them.
 
 A person is ``alive = false`` when the chosen ``person_status`` is '2' (死亡) or any source gives a
 ``death_date``. The township of a person, household or business is that of its latest submission.
@@ -20,69 +25,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.dedupe.codes import RESOLVED, allocate
 from hub.dedupe.households import merge_households
 from hub.dedupe.rules import BUSINESS_FIELDS, DISABILITY_FIELDS, PERSON_FIELDS
-from hub.dedupe.survive import CONF_DDL, survive, write_conflicts
+from hub.dedupe.survive import CONF_DDL, survive
+from hub.dedupe.values import (
+    KEYS_SQL,
+    business_src,
+    hub_values_view_sql,
+    person_src,
+    rows_sql,
+    write_conflicts,
+)
 from hub.store.db import DDL_DIR, Database
 
+# Rebuilt by every merge (hub_values is a view, replaced; hub_codes is never dropped).
 OUTPUT_TABLES = (
-    "hub_person", "hub_disability", "hub_household", "hub_membership",
-    "hub_business", "hub_values", "hub_conflicts",
+    "hub_person", "hub_disability", "hub_household", "hub_membership", "hub_business", "hub_conflicts",
 )  # fmt: skip
-_CONTENT = [
-    "township_code", "kind", "household_key", "id_number", "id_type", "name", "sex", "birth_date",
-    "birth_precision", "ethnicity", "marital_status", "village_code", "address", "phone",
-    "person_status", "death_date", "household_no", "head_name", "head_id_number", "relation",
-    "dibao_category", "household_size", "covered_count", "covered", "dibao_amount", "dibao_start",
-    "disability_category", "disability_level", "disability_cert", "uscc", "reg_no", "business_name",
-    "operator_name", "remark",
-]  # fmt: skip
 
-_SRC = f"""
-CREATE OR REPLACE TEMP TABLE _m_src AS
-WITH sub AS (
-    SELECT submission_id, submitted_at,
-           row_number() OVER (ORDER BY submitted_at, submission_id) AS sub_rank
-    FROM hub_submissions
-), sheets AS (
-    SELECT submission_id, sheet,
-           row_number() OVER (PARTITION BY submission_id ORDER BY sheet DESC) AS sheet_rank
-    FROM (SELECT DISTINCT submission_id, sheet FROM hub_rows WHERE accepted)
-)
-SELECT r.* EXCLUDE (accepted), s.submitted_at,
-       (s.sub_rank << 40) + (h.sheet_rank << 24) + (16777215 - r.row_no) AS k
-FROM hub_rows r
-JOIN sub s USING (submission_id)
-JOIN sheets h USING (submission_id, sheet)
-WHERE r.accepted
-QUALIFY k = max(k) OVER (PARTITION BY r.submission_id, {", ".join("r." + c for c in _CONTENT)})
-"""
-
-_PERSON_COLS = ", ".join(
-    ["id_number", *(f.source for f in (*PERSON_FIELDS, *DISABILITY_FIELDS) if f.source != "id_type")]
-)
-
-# Person source rows: every row carrying an ID, plus heads named only in head columns.
-_PSRC = f"""
-CREATE OR REPLACE TEMP TABLE _m_psrc AS
-SELECT c.code AS person_code, s.*
-FROM (
-    SELECT id_type, {_PERSON_COLS}, submission_id, sheet, row_no, kind, submitted_at, k
-    FROM _m_src WHERE id_number IS NOT NULL AND kind <> 'business'
-    UNION ALL BY NAME
-    SELECT head_id_number AS id_number, head_name AS name, township_code, village_code, address,
-           submission_id, sheet, row_no, kind, submitted_at, k
-    FROM _m_src d
-    WHERE kind = 'dibao' AND head_id_number IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM _m_src m
-        WHERE m.kind = 'dibao' AND m.submission_id = d.submission_id
-          AND m.household_key IS NOT DISTINCT FROM d.household_key AND m.id_number = d.head_id_number)
-    QUALIFY row_number() OVER (PARTITION BY submission_id, household_key, head_id_number
-                               ORDER BY k DESC) = 1
-) s
-JOIN {RESOLVED} c ON c.entity = 'person' AND c.natural_key = s.id_number
-"""
+_TEMP_TABLES = ("_m_keys", "_m_conf", "_m_person", "_m_business", "_m_household", "_m_hsrc", "_m_members")
+_TEMP_VIEWS = ("_m_rows", "_m_psrc", "_m_bsrc")
 
 
 @dataclass(frozen=True)
@@ -98,25 +60,19 @@ def merge(db: Database, now: datetime | None = None) -> MergeSummary:
     """Rebuild hub_person … hub_conflicts from the accepted hub_rows. ``now`` stamps new codes."""
     stamp = now or datetime.now()
     with db.transaction():
-        # Drop and re-create rather than DELETE: re-inserting every primary key a DELETE just
-        # removed makes DuckDB's commit rebuild the ART indexes row by row (~40x slower).
+        # Drop and re-create rather than DELETE; the rebuilt tables carry no index (uniqueness of
+        # their keys is what the merge computes, and what its tests assert).
         for table in OUTPUT_TABLES:
             db.execute(f"DROP TABLE IF EXISTS {table}")
         db.execute((DDL_DIR / "20_merge.sql").read_text(encoding="utf-8"))
-        db.execute(_SRC)
+        db.execute(f"CREATE OR REPLACE TEMP TABLE _m_keys AS {KEYS_SQL}")
+        db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS {rows_sql('_m_keys')}")
         db.execute(CONF_DDL)
-        allocate(
-            db,
-            "person",
-            "SELECT id_number AS natural_key FROM _m_src WHERE kind <> 'business' "
-            "UNION ALL SELECT head_id_number FROM _m_src WHERE kind = 'dibao'",
-            stamp,
-        )
-        allocate(db, "business", "SELECT uscc AS natural_key FROM _m_src WHERE uscc IS NOT NULL", stamp)
-        _merge_persons(db)
-        _merge_businesses(db)
+        _merge_persons(db, stamp)
+        _merge_businesses(db, stamp)
         merge_households(db, stamp)
-        write_conflicts(db)
+        write_conflicts(db, "_m_keys", "_m_hsrc")
+        db.execute(hub_values_view_sql())
         summary = MergeSummary(
             persons=int(db.scalar("SELECT count(*) FROM hub_person")),
             households=int(db.scalar("SELECT count(*) FROM hub_household")),
@@ -126,26 +82,17 @@ def merge(db: Database, now: datetime | None = None) -> MergeSummary:
                 db.scalar("SELECT count(*) FROM hub_conflicts WHERE conflict_kind = '重复登记'")
             ),
         )
-        for temp in (
-            "src",
-            "psrc",
-            "bsrc",
-            "hkeys",
-            "hsrc",
-            "members",
-            "conf",
-            "person",
-            "business",
-            "household",
-        ):
-            db.execute(f"DROP TABLE IF EXISTS _m_{temp}")
+        for view in _TEMP_VIEWS:
+            db.execute(f"DROP VIEW IF EXISTS {view}")
+        for temp in _TEMP_TABLES:
+            db.execute(f"DROP TABLE IF EXISTS {temp}")
     return summary
 
 
-def _merge_persons(db: Database) -> None:
-    db.execute(_PSRC)
-    survive(db, "person", "_m_psrc", "person_code", (*PERSON_FIELDS, *DISABILITY_FIELDS),
-            extra="arg_max(id_number, k) AS id_number")  # fmt: skip
+def _merge_persons(db: Database, stamp: datetime) -> None:
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_psrc AS {person_src('SELECT * FROM _m_rows')}")
+    survive(db, "person", "_m_psrc", "id_number", (*PERSON_FIELDS, *DISABILITY_FIELDS), stamp,
+            extra_agg="arg_max(id_number, k) AS id_number", extra_one="id_number")  # fmt: skip
     db.execute(
         """
         INSERT INTO hub_person
@@ -164,16 +111,10 @@ def _merge_persons(db: Database) -> None:
     )
 
 
-def _merge_businesses(db: Database) -> None:
-    db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _m_bsrc AS
-        SELECT c.code AS business_code, s.* FROM _m_src s
-        JOIN {RESOLVED} c ON c.entity = 'business' AND c.natural_key = s.uscc
-        """
-    )
-    survive(db, "business", "_m_bsrc", "business_code", BUSINESS_FIELDS,
-            extra="arg_max(uscc, k) AS uscc")  # fmt: skip
+def _merge_businesses(db: Database, stamp: datetime) -> None:
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_bsrc AS {business_src('SELECT * FROM _m_rows')}")
+    survive(db, "business", "_m_bsrc", "uscc", BUSINESS_FIELDS, stamp,
+            extra_agg="arg_max(uscc, k) AS uscc", extra_one="uscc")  # fmt: skip
     db.execute(
         """
         INSERT INTO hub_business

@@ -5,7 +5,7 @@ facts) or ``None`` (no owner: the latest submission wins). Within the owner's ro
 when no owner row carries a value, the latest submission wins (``submitted_at``, then
 ``submission_id``), then the lowest sheet name, then the lowest row number. A source that left a
 field empty never wins it. The rules compile into one DuckDB ``arg_max`` per field over a single
-BIGINT priority (:func:`pick`), so the whole survivorship is one hash aggregate.
+BIGINT priority (:func:`pick`); an entity with a single source row takes that row (:func:`single`).
 """
 
 from __future__ import annotations
@@ -100,6 +100,12 @@ def pick(rule: FieldRule, column: str | None = None) -> str:
     return (
         f"arg_max({src}, {priority(rule)}) AS {name}, coalesce(min({src}) <> max({src}), false) AS c_{name}"
     )
+
+
+def single(rule: FieldRule, column: str | None = None) -> str:
+    """The single-row form of :func:`pick`: the row's own value, and nothing to disagree with."""
+    name = column or rule.field
+    return f"{rule.source} AS {name}, false AS c_{name}"
 
 
 def as_text(rule: FieldRule) -> str:

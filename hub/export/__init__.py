@@ -5,5 +5,13 @@ from hub.export.document import register_writer
 from hub.export.problems import SpecProblem
 from hub.export.run import ExportResult, ReportInfo, export_reports, list_reports, preview_report
 
-__all__ = ["ExportResult", "ReportInfo", "SpecProblem", "check_mappings", "export_reports", "list_reports",
-           "preview_report", "register_writer"]
+__all__ = [
+    "ExportResult",
+    "ReportInfo",
+    "SpecProblem",
+    "check_mappings",
+    "export_reports",
+    "list_reports",
+    "preview_report",
+    "register_writer",
+]

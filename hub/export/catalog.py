@@ -69,7 +69,11 @@ def load_spec_text(text: str, file: str) -> tuple[Spec | None, list[SpecProblem]
             loc = tuple(err["loc"])
             if err["type"] == "extra_forbidden":
                 key = str(loc[-1])
-                problems.append(SpecProblem(file, _loc(loc), f"unknown key '{key}'{did_you_mean(key, _field_names())}", "spec-key"))
+                problems.append(
+                    SpecProblem(
+                        file, _loc(loc), f"unknown key '{key}'{did_you_mean(key, _field_names())}", "spec-key"
+                    )
+                )
             else:
                 problems.append(SpecProblem(file, _loc(loc), err["msg"], "spec-key"))
         return None, problems
@@ -89,27 +93,55 @@ def relations(db: Database) -> dict[str, list[str]]:
     return {v: [c for c, _ in db.columns(v)] for v in VIEWS}
 
 
-def compile_text(text: str, file: str, db: Database, *, report_date: dt.date, township: str | None = "000000000",
-                 township_name: str = "", county_name: str = "", masked: bool = False,
-                 ) -> tuple[CompiledReport | None, list[SpecProblem]]:
+def compile_text(
+    text: str,
+    file: str,
+    db: Database,
+    *,
+    report_date: dt.date,
+    township: str | None = "000000000",
+    township_name: str = "",
+    county_name: str = "",
+    masked: bool = False,
+) -> tuple[CompiledReport | None, list[SpecProblem]]:
     spec, problems = load_spec_text(text, file)
     if spec is None:
         return None, problems
     ents = load_entitlements()
     if Path(file).stem != spec.id:
-        problems.append(SpecProblem(file, "id", f"id '{spec.id}' differs from the file name '{Path(file).stem}'", "spec-key"))
+        problems.append(
+            SpecProblem(
+                file, "id", f"id '{spec.id}' differs from the file name '{Path(file).stem}'", "spec-key"
+            )
+        )
     ent = ents.reports.get(spec.id)
     if ent is None:
-        problems.append(SpecProblem(file, "id", f"report '{spec.id}' has no entry in schemas/entitlements.yaml"
-                                    f"{did_you_mean(spec.id, ents.reports)}", "spec-entitlement"))
+        problems.append(
+            SpecProblem(
+                file,
+                "id",
+                f"report '{spec.id}' has no entry in schemas/entitlements.yaml"
+                f"{did_you_mean(spec.id, ents.reports)}",
+                "spec-entitlement",
+            )
+        )
         ent = Entitlement(department=spec.department, fields={})
     elif ent.department != spec.department:
-        problems.append(SpecProblem(file, "department", f"'{spec.department}' but entitlements.yaml says '{ent.department}'", "spec-key"))
+        problems.append(
+            SpecProblem(
+                file,
+                "department",
+                f"'{spec.department}' but entitlements.yaml says '{ent.department}'",
+                "spec-key",
+            )
+        )
     entitled = {f"{view}.{col}": lvl for view, cols in ent.fields.items() for col, lvl in cols.items()}
     cl = codes()
     resolver = Resolver(file, spec.id, spec.department, entitled, set(cl))
     ctx = context(spec, report_date, township, township_name, county_name)
-    compiled = compile_spec(spec, file=file, relations=relations(db), resolver=resolver, codes=cl, ctx=ctx, masked=masked)
+    compiled = compile_spec(
+        spec, file=file, relations=relations(db), resolver=resolver, codes=cl, ctx=ctx, masked=masked
+    )
     problems += resolver.problems
     return (None if problems else compiled), problems
 
@@ -125,21 +157,31 @@ def check_mappings(directory: Path | None = None) -> list[SpecProblem]:
         problems: list[SpecProblem] = []
         for path in spec_files(directory):
             file = f"mappings/{path.name}"
-            compiled, found = compile_text(path.read_text(encoding="utf-8"), file, db, report_date=dt.date.today())
+            compiled, found = compile_text(
+                path.read_text(encoding="utf-8"), file, db, report_date=dt.date.today()
+            )
             problems += found
             if compiled is not None:
-                problems += _transpile(compiled, file)
+                problems += _verify(compiled, file, db)
         return problems
     finally:
         db.close()
 
 
-def _transpile(compiled: CompiledReport, file: str) -> list[SpecProblem]:
+def _verify(compiled: CompiledReport, file: str, db: Database) -> list[SpecProblem]:
+    """Every compiled tree must qualify against the typed view schema (sqlglot's own qualifier, a
+    second opinion on the resolver) and transpile to Spark SQL."""
+    import sqlglot
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.schema import MappingSchema
+
+    schema = MappingSchema({v: dict(db.columns(v)) for v in VIEWS}, dialect="duckdb")
     out = []
     for i, sheet in enumerate(compiled.sheets):
         for tree in sheet.trees():
             try:
-                tree.sql(dialect="spark", unsupported_level=__import__("sqlglot").ErrorLevel.RAISE)
-            except Exception as exc:  # any failure to transpile is a spec problem to report, not a crash
-                out.append(SpecProblem(file, f"sheets[{i}]", f"does not transpile to Spark SQL: {exc}", "spec-sql"))
+                qualify(tree.copy(), schema=schema, dialect="duckdb", validate_qualify_columns=True)
+                tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+            except sqlglot.errors.SqlglotError as exc:
+                out.append(SpecProblem(file, f"sheets[{i}]", f"compiled query rejected: {exc}", "spec-sql"))
     return out

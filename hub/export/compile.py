@@ -9,7 +9,7 @@ Each sheet also gets a total query, a records query, one checks query (the spec'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlglot import exp
 
@@ -28,22 +28,33 @@ class CompiledReport:
     sheets: list[CompiledSheet] = field(default_factory=list)
 
 
-def _is_label(n: exp.Expression) -> bool:
+def _is_label(n: exp.Expr) -> bool:
     return isinstance(n, exp.Anonymous) and n.name.lower() == TRANSLATE and len(n.expressions) == 2
 
 
-def _labels(codes: dict[str, dict[str, str]], node: exp.Expression) -> exp.Expression:
+def _labels(codes: dict[str, dict[str, str]], node: exp.Expr) -> exp.Expr:
     """code_label('<list>', x) → CASE x WHEN code THEN label … ELSE x END. A value without a
     translation stays as written and is reported (see ``untranslated``), never blanked or guessed."""
     if not _is_label(node):
         return node
     name, arg = node.expressions[0].name, node.expressions[1]
-    ifs = [exp.If(this=exp.Literal.string(c), true=exp.Literal.string(lbl)) for c, lbl in codes.get(name, {}).items()]
+    ifs = [
+        exp.If(this=exp.Literal.string(c), true=exp.Literal.string(lbl))
+        for c, lbl in codes.get(name, {}).items()
+    ]
     return exp.Case(this=exp.cast(arg.copy(), "VARCHAR"), ifs=ifs, default=exp.cast(arg.copy(), "VARCHAR"))
 
 
-def compile_spec(spec: Spec, *, file: str, relations: dict[str, list[str]], resolver: Resolver,
-                 codes: dict[str, dict[str, str]], ctx: dict[str, Any], masked: bool = False) -> CompiledReport:
+def compile_spec(
+    spec: Spec,
+    *,
+    file: str,
+    relations: dict[str, list[str]],
+    resolver: Resolver,
+    codes: dict[str, dict[str, str]],
+    ctx: dict[str, Any],
+    masked: bool = False,
+) -> CompiledReport:
     """Problems go to ``resolver.problems``; the trees are only meaningful when there are none."""
     canonical = set(relations)
     rels = {**relations, "ctx": list(ctx), **{n: t.columns for n, t in spec.tables.items()}}
@@ -54,24 +65,37 @@ def compile_spec(spec: Spec, *, file: str, relations: dict[str, list[str]], reso
     out = CompiledReport(spec, file)
     check_templates(spec, resolver, list(ctx))
     for i, sheet in enumerate(spec.sheets):
-        parts = _parts(spec, sheet, f"sheets[{i}]", rels, canonical, resolver, codes, ctes, masked or spec.masked)
+        parts = _parts(
+            spec, sheet, f"sheets[{i}]", rels, canonical, resolver, codes, ctes, masked or spec.masked
+        )
         if parts is not None:
             out.sheets.append(grouped(parts) if sheet.group_by else listed(parts))
     return out
 
 
-def _parts(spec: Spec, sheet: Sheet, path: str, rels: dict[str, list[str]], canonical: set[str], r: Resolver,
-           codes: dict[str, dict[str, str]], ctes: Ctes, masked: bool) -> Parts | None:
+def _parts(
+    spec: Spec,
+    sheet: Sheet,
+    path: str,
+    rels: dict[str, list[str]],
+    canonical: set[str],
+    r: Resolver,
+    codes: dict[str, dict[str, str]],
+    ctes: Ctes,
+    masked: bool,
+) -> Parts | None:
     before = len(r.problems)
     pop = sheet.population
     base, scope = r.from_clause(pop.from_, f"{path}.population.from", rels, canonical)
 
-    def cond(text: str | None, where: str) -> exp.Expression:
+    def cond(text: str | None, where: str) -> exp.Expr:
         return (r.expr(text, scope, where, condition=True) if text else None) or exp.true()
 
     where = cond(pop.where, f"{path}.population.where")
     township = cond(pop.township, f"{path}.population.township")
-    scoped = exp.and_(where.copy(), exp.EQ(this=township.copy(), expression=sel("SELECT ctx.township_code").selects[0]))
+    scoped = exp.and_(
+        where.copy(), exp.EQ(this=township.copy(), expression=sel("SELECT ctx.township_code").selects[0])
+    )
     full_where = scoped if spec.scope == "township" else where
     record = cond(sheet.records, f"{path}.records")
     block = cond(sheet.block, f"{path}.block") if sheet.block else None
@@ -80,7 +104,7 @@ def _parts(spec: Spec, sheet: Sheet, path: str, rels: dict[str, list[str]], cano
     if sheet.group_by and sheet.order_by:
         r.problem(f"{path}.order_by", "grouped sheets are ordered by group_by; remove order_by", "spec-key")
     keys = [c.key for c in sheet.columns]
-    cols: dict[str, exp.Expression] = {}
+    cols: dict[str, exp.Expr] = {}
     for j, col in enumerate(sheet.columns):
         cpath = f"{path}.columns[{j}].expr"
         if keys.count(col.key) > 1:
@@ -111,23 +135,46 @@ def _parts(spec: Spec, sheet: Sheet, path: str, rels: dict[str, list[str]], cano
         for call in [n for n in tree.find_all(exp.Anonymous) if _is_label(n)]:
             lst, arg = call.expressions[0].name, exp.cast(call.expressions[1].copy(), "VARCHAR")
             known = [exp.Literal.string(c) for c in codes.get(lst, {})]
-            bad = exp.and_(full_where.copy(), exp.Not(this=exp.Is(this=arg.copy(), expression=exp.null())),
-                           exp.Not(this=exp.In(this=arg.copy(), expressions=known)))
+            bad = exp.and_(
+                full_where.copy(),
+                exp.Not(this=exp.Is(this=arg.copy(), expression=exp.null())),
+                exp.Not(this=exp.In(this=arg.copy(), expressions=known)),
+            )
             q = joined.copy().select(exp.alias_(arg.copy(), "value"), append=False).distinct().where(bad)
             untranslated.append((key, lst, with_ctes(ctes, q)))
     cols = {k: t.transform(lambda n: _labels(codes, n)) for k, t in cols.items()}
-    townships = with_ctes(ctes, joined.copy().select(exp.alias_(township.copy(), "township"), append=False)
-                          .distinct().where(where.copy()))
-    return Parts(sheet, cols, joined, full_where, record, block, orders, groups, cells, checks, ctes, untranslated, townships)
+    townships = with_ctes(
+        ctes,
+        joined.copy()
+        .select(exp.alias_(township.copy(), "township"), append=False)
+        .distinct()
+        .where(where.copy()),
+    )
+    return Parts(
+        sheet,
+        cols,
+        joined,
+        full_where,
+        record,
+        block,
+        orders,
+        groups,
+        cells,
+        checks,
+        ctes,
+        untranslated,
+        townships,
+    )
 
 
-def _key_refs(sheet: Sheet, r: Resolver, path: str, keys: list[str], result: Scope
-              ) -> tuple[dict[str, exp.Expression], list[tuple[str, exp.Expression, str]]]:
+def _key_refs(
+    sheet: Sheet, r: Resolver, path: str, keys: list[str], result: Scope
+) -> tuple[dict[str, exp.Expr], list[tuple[str, exp.Expr, Literal["all", "data", "total"]]]]:
     def need(key: str, where: str) -> None:
         if key not in keys:
             r.problem(where, f"unknown column key '{key}'{did_you_mean(key, keys)}", "spec-column")
 
-    cells: dict[str, exp.Expression] = {}
+    cells: dict[str, exp.Expr] = {}
     if sheet.total:
         need(sheet.total.label_column, f"{path}.total.label_column")
         for k, key in enumerate(sheet.total.sum):
@@ -146,5 +193,7 @@ def _key_refs(sheet: Sheet, r: Resolver, path: str, keys: list[str], result: Sco
         if tree is not None:
             checks.append((check.name, tree, check.rows))
     if sheet.column_numbers is not None and len(sheet.column_numbers) != len(keys):
-        r.problem(f"{path}.column_numbers", f"{len(sheet.column_numbers)} 栏次 for {len(keys)} columns", "spec-key")
+        r.problem(
+            f"{path}.column_numbers", f"{len(sheet.column_numbers)} 栏次 for {len(keys)} columns", "spec-key"
+        )
     return cells, checks

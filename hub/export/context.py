@@ -17,8 +17,19 @@ from sqlglot import exp
 from hub.export.spec import RefRule, Spec
 
 CTX_COLUMNS = [
-    "report_date", "ref_date", "period_start", "prev_month_end", "year", "month", "day", "quarter",
-    "year_start", "year_end", "township_code", "township_name", "county_name",
+    "report_date",
+    "ref_date",
+    "period_start",
+    "prev_month_end",
+    "year",
+    "month",
+    "day",
+    "quarter",
+    "year_start",
+    "year_end",
+    "township_code",
+    "township_name",
+    "county_name",
 ]
 
 
@@ -38,7 +49,9 @@ def reference_date(rule: RefRule, d: dt.date) -> dt.date:
     return d
 
 
-def context(spec: Spec, report_date: dt.date, township: str | None, township_name: str, county_name: str) -> dict[str, Any]:
+def context(
+    spec: Spec, report_date: dt.date, township: str | None, township_name: str, county_name: str
+) -> dict[str, Any]:
     values: dict[str, Any] = {
         "report_date": report_date,
         "ref_date": reference_date(spec.reference_date, report_date),
@@ -62,13 +75,20 @@ def template_values(ctx: dict[str, Any]) -> dict[str, Any]:
     """Names a title / meta / footer template may use: {township} {county} {Y} {M} {D} {Q} {ref_*}."""
     ref: dt.date = ctx["ref_date"]
     return {
-        "township": ctx["township_name"], "county": ctx["county_name"], "Y": ctx["year"], "M": ctx["month"],
-        "D": ctx["day"], "Q": ctx["quarter"], "ref_Y": ref.year, "ref_M": ref.month, "ref_D": ref.day,
+        "township": ctx["township_name"],
+        "county": ctx["county_name"],
+        "Y": ctx["year"],
+        "M": ctx["month"],
+        "D": ctx["day"],
+        "Q": ctx["quarter"],
+        "ref_Y": ref.year,
+        "ref_M": ref.month,
+        "ref_D": ref.day,
         **{k: v for k, v in ctx.items() if k not in CTX_COLUMNS},
     }
 
 
-def literal(value: Any) -> exp.Expression:
+def literal(value: Any) -> exp.Expr:
     if value is None:
         return exp.cast(exp.null(), "VARCHAR")
     if isinstance(value, bool):

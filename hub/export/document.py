@@ -49,8 +49,11 @@ def data_cells(doc: Document) -> int:
     n = 0
     for sd in doc.sheets:
         for row in sd.rows:
-            n += sum(1 for c in sd.sheet.columns
-                     if row.get(c.key) not in (None, "") and (c.level == "person" or row.get("_first", True)))
+            n += sum(
+                1
+                for c in sd.sheet.columns
+                if row.get(c.key) not in (None, "") and (c.level == "person" or row.get("_first", True))
+            )
         if sd.total is not None:
             n += sum(1 for k, v in sd.total.items() if v not in (None, "") and not k.startswith("_")) + 1
     return n

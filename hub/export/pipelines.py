@@ -7,6 +7,7 @@ Internal CTE skeletons are parsed from fixed SQL text (identifiers the compiler 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlglot import exp, parse_one
 
@@ -36,15 +37,15 @@ class Parts:
     """A sheet's parsed, qualified pieces."""
 
     sheet: Sheet
-    cols: dict[str, exp.Expression]  # key -> expression (serial columns absent)
+    cols: dict[str, exp.Expr]  # key -> expression (serial columns absent)
     joined: exp.Select  # SELECT … FROM <population> CROSS JOIN ctx (projection replaced)
-    where: exp.Expression
-    record: exp.Expression
-    block: exp.Expression | None
-    orders: list[exp.Expression]
-    groups: list[exp.Expression]
-    cells: dict[str, exp.Expression]
-    checks: list[tuple[str, exp.Expression, str]]
+    where: exp.Expr
+    record: exp.Expr
+    block: exp.Expr | None
+    orders: list[exp.Expr]
+    groups: list[exp.Expr]
+    cells: dict[str, exp.Expr]
+    checks: list[tuple[str, exp.Expr, Literal["all", "data", "total"]]]
     ctes: Ctes
     untranslated: list[tuple[str, str, exp.Select]]
     townships: exp.Select
@@ -68,78 +69,119 @@ def with_ctes(ctes: Ctes, query: exp.Select) -> exp.Select:
     return query
 
 
-def _a(e: exp.Expression, name: str) -> exp.Expression:
+def _a(e: exp.Expr, name: str) -> exp.Expr:
     return exp.alias_(e.copy(), name)
 
 
-def _label(template: str, count_sql: str) -> exp.Expression:
+def _label(template: str, count_sql: str) -> exp.Expr:
     """'合计（{records}户）' → '合计（' || CAST(<count> AS VARCHAR) || '户）'."""
     head, sep, tail = template.partition("{records}")
     if not sep:
         return exp.Literal.string(template)
     count = sel(f"SELECT CAST({count_sql} AS VARCHAR)").selects[0]
-    return exp.DPipe(this=exp.DPipe(this=exp.Literal.string(head), expression=count), expression=exp.Literal.string(tail))
+    return exp.DPipe(
+        this=exp.DPipe(this=exp.Literal.string(head), expression=count), expression=exp.Literal.string(tail)
+    )
 
 
-def _is_measure(e: exp.Expression) -> bool:
+def _is_measure(e: exp.Expr) -> bool:
     return e.find(exp.AggFunc) is not None
 
 
 def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp.Select, list[str]]:
     names: list[str] = []
-    projections: list[exp.Expression] = []
+    projections: list[exp.Expr] = []
     scope = {"all": None, "data": "NOT r._total", "total": "r._total"}
     for name, cond, rows in p.checks:
-        failing = exp.Not(this=exp.Coalesce(this=cond.copy(), expressions=[exp.false()]))
+        failing: exp.Expr = exp.Not(this=exp.Coalesce(this=cond.copy(), expressions=[exp.false()]))
         if scope[rows]:
             failing = exp.and_(failing, sel(f"SELECT {scope[rows]}").selects[0])
-        projections.append(exp.alias_(exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=failing)), f"c{len(names)}"))
+        projections.append(
+            exp.alias_(
+                exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=failing)),
+                f"c{len(names)}",
+            )
+        )
         names.append(name)
     labels = {c.key: c.header[-1] for c in p.sheet.columns}
     for key in sums:
         once = "r._first" if any(c.key == key and c.level == "household" for c in p.sheet.columns) else "TRUE"
-        projections.append(sel(f"SELECT CASE WHEN (SELECT {key} FROM total) IS NOT DISTINCT FROM "
-                               f"(SELECT sum(r.{key}) FILTER (WHERE {once}) FROM data AS r) THEN 0 ELSE 1 END AS c{len(names)}").selects[0])
+        projections.append(
+            sel(
+                f"SELECT CASE WHEN (SELECT {key} FROM total) IS NOT DISTINCT FROM "
+                f"(SELECT sum(r.{key}) FILTER (WHERE {once}) FROM data AS r) THEN 0 ELSE 1 END AS c{len(names)}"
+            ).selects[0]
+        )
         names.append(f"合计等于各行之和（{labels[key]}）")
     cols = ", ".join(keys)
     text = f"SELECT {cols}, FALSE AS _total, _first FROM data"
     if p.sheet.total is not None:
         text += f" UNION ALL SELECT {cols}, TRUE AS _total, TRUE AS _first FROM total"
-    query = exp.select(*(projections or [exp.alias_(exp.Literal.number(0), "c0")])).from_(exp.to_table("allrows").as_("r"))
+    query = exp.select(*(projections or [exp.alias_(exp.Literal.number(0), "c0")])).from_(
+        exp.to_table("allrows").as_("r")
+    )
     return with_ctes([*ctes, ("allrows", union(text))], query), names
 
 
 def listed(p: Parts) -> CompiledSheet:
     sheet = p.sheet
     keys = [c.key for c in sheet.columns]
-    pop = p.joined.copy().select(*(_a(e, k) for k, e in p.cols.items()), _a(p.block or p.record, "_block"),
-                                 _a(p.record, "_record"), *(_a(o, f"_o{i}") for i, o in enumerate(p.orders)),
-                                 append=False).where(p.where.copy())
+    pop = (
+        p.joined.copy()
+        .select(
+            *(_a(e, k) for k, e in p.cols.items()),
+            _a(p.block or p.record, "_block"),
+            _a(p.record, "_record"),
+            *(_a(o, f"_o{i}") for i, o in enumerate(p.orders)),
+            append=False,
+        )
+        .where(p.where.copy())
+    )
     order = ", ".join([*(f"_o{i}" for i in range(len(p.orders))), "_record"])
-    data_cols = ", ".join(f"dense_rank() OVER (ORDER BY _bpos) AS {c.key}" if c.serial else c.key for c in sheet.columns)
-    ctes = [*p.ctes, ("pop", pop), ("ranked", sel(f"SELECT *, row_number() OVER (ORDER BY {order}) AS _pos FROM pop")),
-            ("blocks", sel("SELECT *, min(_pos) OVER (PARTITION BY _block) AS _bpos FROM ranked")),
-            ("data", sel(f"SELECT {data_cols}, _bpos = _pos AS _first, _bpos AS _block_no, _pos, _record FROM blocks"))]
+    data_cols = ", ".join(
+        f"dense_rank() OVER (ORDER BY _bpos) AS {c.key}" if c.serial else c.key for c in sheet.columns
+    )
+    ctes = [
+        *p.ctes,
+        ("pop", pop),
+        ("ranked", sel(f"SELECT *, row_number() OVER (ORDER BY {order}) AS _pos FROM pop")),
+        ("blocks", sel("SELECT *, min(_pos) OVER (PARTITION BY _block) AS _bpos FROM ranked")),
+        (
+            "data",
+            sel(f"SELECT {data_cols}, _bpos = _pos AS _first, _bpos AS _block_no, _pos, _record FROM blocks"),
+        ),
+    ]
     total = None
     sums: list[str] = []
     if sheet.total is not None:
         household = {c.key for c in sheet.columns if c.level == "household"}
         sums = list(sheet.total.sum)
-        proj: list[exp.Expression] = [exp.alias_(_label(sheet.total.label, "count(DISTINCT r._record)"), "_label")]
+        proj: list[exp.Expr] = [exp.alias_(_label(sheet.total.label, "count(DISTINCT r._record)"), "_label")]
         for k in keys:
             if k in sheet.total.cells:
                 proj.append(_a(p.cells[k], k))
             elif k in sums:
-                proj.append(sel(f"SELECT sum(r.{k}) FILTER (WHERE {'r._first' if k in household else 'TRUE'}) AS {k}").selects[0])
+                proj.append(
+                    sel(
+                        f"SELECT sum(r.{k}) FILTER (WHERE {'r._first' if k in household else 'TRUE'}) AS {k}"
+                    ).selects[0]
+                )
             else:
                 proj.append(exp.alias_(exp.null(), k))
         total_sel = exp.select(*proj).from_(exp.to_table("data").as_("r"))
         total = with_ctes(ctes, total_sel)
         ctes = [*ctes, ("total", total_sel)]
     checks, names = _checks(p, keys, sums, ctes)
-    return CompiledSheet(sheet, with_ctes(ctes, sel("SELECT * FROM data ORDER BY _block_no, _pos")), total,
-                         with_ctes(ctes, sel("SELECT count(DISTINCT _record) FROM pop")), checks, names,
-                         p.untranslated, p.townships)
+    return CompiledSheet(
+        sheet,
+        with_ctes(ctes, sel("SELECT * FROM data ORDER BY _block_no, _pos")),
+        total,
+        with_ctes(ctes, sel("SELECT count(DISTINCT _record) FROM pop")),
+        checks,
+        names,
+        p.untranslated,
+        p.townships,
+    )
 
 
 def grouped(p: Parts) -> CompiledSheet:
@@ -150,10 +192,21 @@ def grouped(p: Parts) -> CompiledSheet:
     gsel = sel("SELECT 1 FROM x GROUP BY GROUPING SETS ((a, b), ())")
     group = gsel.args["group"]
     group.expressions[0].expressions[0].set("expressions", [g.copy() for g in p.groups])
-    grouping = exp.EQ(this=exp.Anonymous(this="GROUPING", expressions=[p.groups[0].copy()]), expression=exp.Literal.number(1))
-    agg = p.joined.copy().select(*(_a(e, k) for k, e in p.cols.items()), *(_a(g, f"_g{i}") for i, g in enumerate(p.groups)),
-                                 exp.alias_(grouping, "_total"), exp.alias_(exp.Count(this=exp.Distinct(expressions=[p.record.copy()])), "_records"),
-                                 append=False).where(p.where.copy())
+    grouping = exp.EQ(
+        this=exp.Anonymous(this="GROUPING", expressions=[p.groups[0].copy()]),
+        expression=exp.Literal.number(1),
+    )
+    agg = (
+        p.joined.copy()
+        .select(
+            *(_a(e, k) for k, e in p.cols.items()),
+            *(_a(g, f"_g{i}") for i, g in enumerate(p.groups)),
+            exp.alias_(grouping, "_total"),
+            exp.alias_(exp.Count(this=exp.Distinct(expressions=[p.record.copy()])), "_records"),
+            append=False,
+        )
+        .where(p.where.copy())
+    )
     agg.set("group", group)
     gs = [f"_g{i}" for i in range(len(p.groups))]
     fold = sheet.fold
@@ -161,27 +214,67 @@ def grouped(p: Parts) -> CompiledSheet:
         folded = sel("SELECT *, FALSE AS _folded FROM grouped WHERE NOT _total")
     else:
         label = exp.Literal.string(fold.label).sql("duckdb")
-        parts = [f"CASE WHEN _small THEN {label if k == fold.label_column else 'NULL'} ELSE {k} END" for k in plain]
+        parts = [
+            f"CASE WHEN _small THEN {label if k == fold.label_column else 'NULL'} ELSE {k} END" for k in plain
+        ]
         parts += [f"CASE WHEN _small THEN NULL ELSE {g} END" for g in gs]
         names = [*plain, *gs]
-        proj = ", ".join([*(f"{e} AS {n}" for e, n in zip(parts, names, strict=True)), *(f"sum({m}) AS {m}" for m in measures),
-                          "bool_or(_small) AS _folded", "sum(_records) AS _records"])
-        folded = sel(f"SELECT {proj} FROM (SELECT *, {fold.measure} < {int(fold.below)} AS _small FROM grouped "
-                     f"WHERE NOT _total) AS s GROUP BY {', '.join(parts)}")
+        proj = ", ".join(
+            [
+                *(f"{e} AS {n}" for e, n in zip(parts, names, strict=True)),
+                *(f"sum({m}) AS {m}" for m in measures),
+                "bool_or(_small) AS _folded",
+                "sum(_records) AS _records",
+            ]
+        )
+        # A folded row must hold at least two villages, or the one small village could be read off
+        # it (secondary suppression): a single small village is folded with the next smallest one.
+        small = (
+            f"SELECT *, _s0 OR (count(*) FILTER (WHERE _s0) OVER () = 1 AND NOT _s0 AND "
+            f"row_number() OVER (PARTITION BY _s0 ORDER BY {fold.measure}, {', '.join(gs)}) = 1) AS _small "
+            f"FROM (SELECT *, {fold.measure} < {int(fold.below)} AS _s0 FROM grouped WHERE NOT _total) AS s0"
+        )
+        folded = sel(f"SELECT {proj} FROM ({small}) AS s GROUP BY {', '.join(parts)}")
     order = ", ".join(["_folded", *gs])
-    data_cols = ", ".join(f"row_number() OVER (ORDER BY {order}) AS {c.key}" if c.serial else c.key for c in sheet.columns)
-    ctes = [*p.ctes, ("grouped", agg), ("folded", folded),
-            ("data", sel(f"SELECT {data_cols}, TRUE AS _first, row_number() OVER (ORDER BY {order}) AS _block_no, "
-                         f"row_number() OVER (ORDER BY {order}) AS _pos FROM folded"))]
+    data_cols = ", ".join(
+        f"row_number() OVER (ORDER BY {order}) AS {c.key}" if c.serial else c.key for c in sheet.columns
+    )
+    ctes = [
+        *p.ctes,
+        ("grouped", agg),
+        ("folded", folded),
+        (
+            "data",
+            sel(
+                f"SELECT {data_cols}, TRUE AS _first, row_number() OVER (ORDER BY {order}) AS _block_no, "
+                f"row_number() OVER (ORDER BY {order}) AS _pos FROM folded"
+            ),
+        ),
+    ]
     total = None
     if sheet.total is not None:
-        proj2: list[exp.Expression] = [exp.alias_(_label(sheet.total.label, "r._records"), "_label")]
-        proj2 += [_a(p.cells[k], k) if k in p.cells else (exp.column(k, "r") if k in measures else exp.alias_(exp.null(), k))
-                  for k in keys]
-        total_sel = exp.select(*proj2).from_(exp.to_table("grouped").as_("r")).where(sel("SELECT r._total").selects[0])
+        proj2: list[exp.Expr] = [exp.alias_(_label(sheet.total.label, "r._records"), "_label")]
+        proj2 += [
+            _a(p.cells[k], k)
+            if k in p.cells
+            else (exp.column(k, "r") if k in measures else exp.alias_(exp.null(), k))
+            for k in keys
+        ]
+        total_sel = (
+            exp.select(*proj2)
+            .from_(exp.to_table("grouped").as_("r"))
+            .where(sel("SELECT r._total").selects[0])
+        )
         total = with_ctes(ctes, total_sel)
         ctes = [*ctes, ("total", total_sel)]
     checks, names = _checks(p, keys, measures if sheet.total is not None else [], ctes)
-    return CompiledSheet(sheet, with_ctes(ctes, sel("SELECT * FROM data ORDER BY _block_no")), total,
-                         with_ctes(ctes, sel("SELECT _records FROM grouped WHERE _total")), checks, names,
-                         p.untranslated, p.townships)
+    return CompiledSheet(
+        sheet,
+        with_ctes(ctes, sel("SELECT * FROM data ORDER BY _block_no")),
+        total,
+        with_ctes(ctes, sel("SELECT _records FROM grouped WHERE _total")),
+        checks,
+        names,
+        p.untranslated,
+        p.townships,
+    )

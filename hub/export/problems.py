@@ -12,7 +12,9 @@ class SpecProblem:
     file: str
     path: str  # e.g. sheets[0].columns[3].expr
     message: str
-    code: str = "spec-invalid"  # spec-yaml | spec-key | spec-sql | spec-column | spec-table | spec-entitlement ...
+    code: str = (
+        "spec-invalid"  # spec-yaml | spec-key | spec-sql | spec-column | spec-table | spec-entitlement ...
+    )
 
     def __str__(self) -> str:
         return f"{self.file}: {self.path}: {self.message}"

@@ -9,6 +9,7 @@ or may see only as text / masked / in conditions, is a problem naming field and 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -37,14 +38,14 @@ class Resolver:
     file: str
     report: str
     department: str
-    entitled: dict[str, str]  # "view.column" -> full | text | masked | condition
+    entitled: Mapping[str, str]  # "view.column" -> full | text | masked | condition
     codelists: set[str]
     problems: list[SpecProblem] = field(default_factory=list)
 
     def problem(self, path: str, message: str, code: str) -> None:
         self.problems.append(SpecProblem(self.file, path, message, code))
 
-    def parse(self, text: str, path: str) -> exp.Expression | None:
+    def parse(self, text: str, path: str) -> exp.Expr | None:
         try:
             tree = sqlglot.parse_one(text, read="duckdb")
         except ParseError as exc:
@@ -56,7 +57,9 @@ class Resolver:
             self.problem(path, f"empty SQL {text!r}", "spec-sql")
         return tree
 
-    def from_clause(self, text: str, path: str, relations: dict[str, list[str]], canonical: set[str]) -> tuple[exp.Select | None, Scope]:
+    def from_clause(
+        self, text: str, path: str, relations: dict[str, list[str]], canonical: set[str]
+    ) -> tuple[exp.Select | None, Scope]:
         tree = self.parse(f"SELECT 1 FROM {text}", path)
         scope = Scope({"ctx": ("ctx", relations["ctx"])}, canonical)
         if not isinstance(tree, exp.Select):
@@ -73,14 +76,14 @@ class Resolver:
                 self.columns(on, scope, path, condition=True)
         return tree, scope
 
-    def expr(self, text: str, scope: Scope, path: str, *, condition: bool = False) -> exp.Expression | None:
+    def expr(self, text: str, scope: Scope, path: str, *, condition: bool = False) -> exp.Expr | None:
         tree = self.parse(text, path)
         if tree is not None:
             self.columns(tree, scope, path, condition=condition)
             self.functions(tree, path)
         return tree
 
-    def functions(self, tree: exp.Expression, path: str) -> None:
+    def functions(self, tree: exp.Expr, path: str) -> None:
         for call in tree.find_all(exp.Anonymous):
             if call.name.lower() == TRANSLATE:
                 args = call.expressions
@@ -88,29 +91,45 @@ class Resolver:
                 if len(args) != 2 or name is None:
                     self.problem(path, "code_label takes ('<codelist>', expression)", "spec-sql")
                 elif name not in self.codelists:
-                    self.problem(path, f"unknown code list '{name}'{did_you_mean(name, self.codelists)}", "spec-codelist")
+                    self.problem(
+                        path,
+                        f"unknown code list '{name}'{did_you_mean(name, self.codelists)}",
+                        "spec-codelist",
+                    )
 
-    def columns(self, tree: exp.Expression, scope: Scope, path: str, *, condition: bool = False) -> None:
+    def columns(self, tree: exp.Expr, scope: Scope, path: str, *, condition: bool = False) -> None:
         """Qualify every column in place and check it against the entitlements."""
         for col in list(tree.find_all(exp.Column)):
             alias = col.table
             if alias:
                 if alias not in scope.tables:
-                    self.problem(path, f"unknown table alias '{alias}'{did_you_mean(alias, scope.tables)}", "spec-column")
+                    self.problem(
+                        path,
+                        f"unknown table alias '{alias}'{did_you_mean(alias, scope.tables)}",
+                        "spec-column",
+                    )
                     continue
                 rel, cols = scope.tables[alias]
                 if col.name not in cols:
                     hint = did_you_mean(col.name, cols)
-                    self.problem(path, f"unknown column '{col.name}'{hint} (view {rel} as {alias})", "spec-column")
+                    self.problem(
+                        path, f"unknown column '{col.name}'{hint} (view {rel} as {alias})", "spec-column"
+                    )
                     continue
             else:
                 owners = [a for a, (_, cols) in scope.tables.items() if col.name in cols]
                 if not owners:
                     every = [c for _, cols in scope.tables.values() for c in cols]
-                    self.problem(path, f"unknown column '{col.name}'{did_you_mean(col.name, every)}", "spec-column")
+                    self.problem(
+                        path, f"unknown column '{col.name}'{did_you_mean(col.name, every)}", "spec-column"
+                    )
                     continue
                 if len(owners) > 1:
-                    self.problem(path, f"ambiguous column '{col.name}' (in {', '.join(owners)}): qualify it", "spec-column")
+                    self.problem(
+                        path,
+                        f"ambiguous column '{col.name}' (in {', '.join(owners)}): qualify it",
+                        "spec-column",
+                    )
                     continue
                 alias = owners[0]
                 rel = scope.tables[alias][0]
@@ -118,7 +137,7 @@ class Resolver:
             if rel in scope.canonical:
                 self._entitled(rel, col, tree, path, condition)
 
-    def _entitled(self, rel: str, col: exp.Column, root: exp.Expression, path: str, condition: bool) -> None:
+    def _entitled(self, rel: str, col: exp.Column, root: exp.Expr, path: str, condition: bool) -> None:
         name = f"{rel}.{col.name}"
         level = self.entitled.get(name)
         who = f"{self.department} ({self.report})"
@@ -128,17 +147,24 @@ class Resolver:
         if level == "full":
             return
         ctx = set(_contexts(col, root)) | ({"condition"} if condition else set())
-        allowed = {"text": {"condition", "translated"}, "masked": {"condition", "masked"}, "condition": {"condition"}}
+        allowed = {
+            "text": {"condition", "translated"},
+            "masked": {"condition", "masked"},
+            "condition": {"condition"},
+        }
         if not ctx & allowed.get(level, set()):
-            how = {"text": "only as code text (code_label)", "masked": "only masked (mask_id / mask_mobile)",
-                   "condition": "only in conditions (是/否, counts, joins)"}.get(level, level)
+            how = {
+                "text": "only as code text (code_label)",
+                "masked": "only masked (mask_id / mask_mobile)",
+                "condition": "only in conditions (是/否, counts, joins)",
+            }.get(level, level)
             self.problem(path, f"field '{name}' may be used by {who} {how}", "spec-entitlement")
 
 
-def _contexts(node: exp.Expression, root: exp.Expression) -> list[str]:
+def _contexts(node: exp.Expr, root: exp.Expr) -> list[str]:
     out: list[str] = []
     cur = node.parent
-    child: exp.Expression = node
+    child: exp.Expr = node
     while cur is not None:
         if isinstance(cur, _CONDITION_NODES) or (isinstance(cur, exp.If) and child is cur.this):
             out.append("condition")

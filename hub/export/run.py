@@ -1,8 +1,9 @@
 """Fan-out: every report, per township, from the canonical views.
 
 ``export_reports`` compiles each spec for each township, runs the report's checks BEFORE writing (a
-failed check raises :class:`ExportError` naming report and check; no file is written), lists values
-without a code translation as problems, and renders through the writer registry.
+failed check refuses that one file: the result has ``written=False`` and a problem naming the report,
+the township and the check; every other report and township still goes out), lists values without a
+code translation as problems, and renders through the writer registry.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ class ExportResult:
     department: str
     township: str | None  # 9-digit code, None for a county-wide report
     township_name: str
-    path: Path
+    path: Path | None  # None when the report's checks refused the file
     records: int
     cells: int
     problems: list[str] = field(default_factory=list)
+    written: bool = True
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,27 @@ class ReportInfo:
     period: str
 
 
-def _compile(db: Database, text: str, file: str, ref_date: dt.date, township: str | None, masked: bool = False) -> CompiledReport:
+def _compile(
+    db: Database, text: str, file: str, ref_date: dt.date, township: str | None, masked: bool = False
+) -> CompiledReport:
     names = dict(db.rows("SELECT code, name FROM division"))
-    county = next((n for c, n in db.rows("SELECT code, name FROM division WHERE level = 'county' ORDER BY code")), "")
-    compiled, problems = compile_text(text, file, db, report_date=ref_date, township=township,
-                                      township_name=names.get(township or "", township or ""), county_name=county, masked=masked)
+    county = next(
+        (n for c, n in db.rows("SELECT code, name FROM division WHERE level = 'county' ORDER BY code")), ""
+    )
+    compiled, problems = compile_text(
+        text,
+        file,
+        db,
+        report_date=ref_date,
+        township=township,
+        township_name=names.get(township or "", township or ""),
+        county_name=county,
+        masked=masked,
+    )
     if compiled is None:
-        raise SpecError(f"{file}: 映射规格有 {len(problems)} 个问题", file=file, problems=[str(p) for p in problems])
+        raise SpecError(
+            f"{file}: 映射规格有 {len(problems)} 个问题", file=file, problems=[str(p) for p in problems]
+        )
     return compiled
 
 
@@ -66,35 +82,63 @@ def townships_of(db: Database, text: str, file: str, ref_date: dt.date) -> list[
     return sorted(str(t) for (t,) in db.rows(compiled.sheets[0].townships) if t is not None)
 
 
-def build(db: Database, compiled: CompiledReport, ref_date: dt.date, township: str | None) -> tuple[Document, int, list[str]]:
+def build(
+    db: Database, compiled: CompiledReport, ref_date: dt.date, township: str | None
+) -> tuple[Document, int, list[str]]:
     """Run checks, then the data: (document, records, problems). Raises ExportError on a failed check."""
     spec = compiled.spec
     names = dict(db.rows("SELECT code, name FROM division"))
-    county = next((n for c, n in db.rows("SELECT code, name FROM division WHERE level = 'county' ORDER BY code")), "")
-    values = template_values(context(spec, ref_date, township, names.get(township or "", township or ""), county))
+    county = next(
+        (n for c, n in db.rows("SELECT code, name FROM division WHERE level = 'county' ORDER BY code")), ""
+    )
+    values = template_values(
+        context(spec, ref_date, township, names.get(township or "", township or ""), county)
+    )
     sheets, problems, records = [], [], 0
     for i, cs in enumerate(compiled.sheets):
         result = db.rows(cs.checks)[0]
         failed = [f"{name}（{n}行不符）" for name, n in zip(cs.check_names, result, strict=False) if n]
         if failed:
-            raise ExportError(f"{spec.id}: 审核未通过：{'；'.join(failed)}", file=compiled.file, sheet=cs.sheet.name,
-                              details={"report": spec.id, "township": township, "checks": failed})
+            raise ExportError(
+                f"{spec.id}: 审核未通过：{'；'.join(failed)}",
+                file=compiled.file,
+                sheet=cs.sheet.name,
+                details={"report": spec.id, "township": township, "checks": failed},
+            )
         headers = {c.key: "/".join(c.header) for c in cs.sheet.columns}
         for key, codelist, query in cs.untranslated:
             for (value,) in db.rows(query):
-                problems.append(f"{spec.id} {cs.sheet.name}“{headers[key]}”列：代码 '{value}' 在代码表 {codelist} 中没有对应文字")
+                problems.append(
+                    f"{spec.id} {cs.sheet.name}“{headers[key]}”列：代码 '{value}' 在代码表 {codelist} 中没有对应文字"
+                )
         rows = db.dicts(cs.data)
         total = db.dicts(cs.total)[0] if cs.total is not None else None
         if i == 0:
             records = int(db.scalar(cs.records) or 0)
         meta = "　　".join(fill(m, values) for m in cs.sheet.meta)
-        sheets.append(SheetData(cs.sheet, fill(cs.sheet.title, values), meta, [fill(f, values) for f in cs.sheet.footer], rows, total))
+        sheets.append(
+            SheetData(
+                cs.sheet,
+                fill(cs.sheet.title, values),
+                meta,
+                [fill(f, values) for f in cs.sheet.footer],
+                rows,
+                total,
+            )
+        )
     return Document(spec, sheets), records, problems
 
 
-def export_reports(db: Database, *, reports: list[str] | None = None, townships: list[str] | None = None,
-                   ref_date: dt.date, out_dir: Path, progress: Callable[[str], None] | None = None,
-                   masked: bool = False) -> list[ExportResult]:
+def export_reports(
+    db: Database,
+    *,
+    reports: list[str] | None = None,
+    townships: list[str] | None = None,
+    ref_date: dt.date,
+    out_dir: Path,
+    progress: Callable[[str], None] | None = None,
+    masked: bool = False,
+) -> list[ExportResult]:
     """One file per report and township that has data (county-wide reports: one file)."""
     ids = reports or [p.stem for p in spec_files()]
     results: list[ExportResult] = []
@@ -102,27 +146,48 @@ def export_reports(db: Database, *, reports: list[str] | None = None, townships:
         text, file = _spec_text(report_id)
         probe = _compile(db, text, file, ref_date, None)
         spec = probe.spec
-        targets: list[str | None] = [None] if spec.scope == "county" else [
-            t for t in townships_of(db, text, file, ref_date) if townships is None or t in townships]
+        targets: list[str | None] = (
+            [None]
+            if spec.scope == "county"
+            else [t for t in townships_of(db, text, file, ref_date) if townships is None or t in townships]
+        )
+        names = dict(db.rows("SELECT code, name FROM division"))
         for township in targets:
             compiled = _compile(db, text, file, ref_date, township, masked)
-            doc, records, problems = build(db, compiled, ref_date, township)
-            name = dict(db.rows("SELECT code, name FROM division")).get(township or "", "")
-            period = f"{ref_date:%Y-%m}" if spec.period in ("monthly", "quarterly") else (
-                f"{ref_date:%Y}" if spec.period == "annual" else f"{ref_date:%Y-%m-%d}")
+            name = names.get(township or "", "")
+            try:
+                doc, records, problems = build(db, compiled, ref_date, township)
+            except ExportError as exc:  # this file is refused; every other report still goes out
+                results.append(
+                    ExportResult(spec.id, spec.department, township, name, None, 0, 0,
+                                 [f"{spec.id} {name or '全县'}：未写出，{exc.message}"], written=False)
+                )
+                if progress:
+                    progress(f"{spec.id} {name or '全县'}：未写出（{exc.message}）")
+                continue
+            period = (
+                f"{ref_date:%Y-%m}"
+                if spec.period in ("monthly", "quarterly")
+                else (f"{ref_date:%Y}" if spec.period == "annual" else f"{ref_date:%Y-%m-%d}")
+            )
             stem = "_".join(p for p in (spec.id, township or "", name, period) if p)
             suffix = "_脱敏" if masked or spec.masked else ""
             path = out_dir / spec.id / f"{stem}{suffix}.{spec.output.format}"
             path.parent.mkdir(parents=True, exist_ok=True)
             WRITERS[spec.output.format](doc, path)
-            results.append(ExportResult(spec.id, spec.department, township, name, path, records, data_cells(doc), problems))
+            results.append(
+                ExportResult(
+                    spec.id, spec.department, township, name, path, records, data_cells(doc), problems
+                )
+            )
             if progress:
                 progress(f"{spec.id} {name or '全县'}：{records} 条，{path}")
     return results
 
 
-def preview_report(db: Database, report_id: str, township: str | None, ref_date: dt.date,
-                   spec_text: str | None = None) -> list[dict[str, object]]:
+def preview_report(
+    db: Database, report_id: str, township: str | None, ref_date: dt.date, spec_text: str | None = None
+) -> list[dict[str, object]]:
     """The first sheet's rows as the department receives them (header text → value; 合计 included),
     for a draft ``spec_text`` or the shipped spec. Raises SpecError listing every problem of a draft."""
     text, file = (spec_text, f"mappings/{report_id}.yaml") if spec_text is not None else _spec_text(report_id)
@@ -145,5 +210,7 @@ def list_reports() -> list[ReportInfo]:
     for path in spec_files():
         spec, _ = load_spec_text(path.read_text(encoding="utf-8"), f"mappings/{path.name}")
         if spec is not None:
-            out.append(ReportInfo(spec.id, spec.department, spec.title, spec.output.format, spec.scope, spec.period))
+            out.append(
+                ReportInfo(spec.id, spec.department, spec.title, spec.output.format, spec.scope, spec.period)
+            )
     return out

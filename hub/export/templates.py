@@ -14,8 +14,12 @@ NAMES = ["township", "county", "Y", "M", "D", "Q", "ref_Y", "ref_M", "ref_D"]
 
 def check_templates(spec: Spec, r: Resolver, params: list[str]) -> None:
     known = [*NAMES, *spec.params]
-    texts = [(f"sheets[{i}].{kind}", t) for i, s in enumerate(spec.sheets)
-             for kind, items in (("title", [s.title]), ("meta", s.meta), ("footer", s.footer)) for t in items]
+    texts = [
+        (f"sheets[{i}].{kind}", t)
+        for i, s in enumerate(spec.sheets)
+        for kind, items in (("title", [s.title]), ("meta", s.meta), ("footer", s.footer))
+        for t in items
+    ]
     texts.append(("title", spec.title))
     for path, text in texts:
         try:
@@ -25,7 +29,9 @@ def check_templates(spec: Spec, r: Resolver, params: list[str]) -> None:
             continue
         for name in names:
             if name not in known:
-                r.problem(path, f"unknown template name '{{{name}}}'{did_you_mean(name, known)}", "spec-template")
+                r.problem(
+                    path, f"unknown template name '{{{name}}}'{did_you_mean(name, known)}", "spec-template"
+                )
 
 
 def fill(text: str, values: dict[str, Any]) -> str:

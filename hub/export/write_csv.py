@@ -33,8 +33,11 @@ def write_csv(doc: Document, path: Path) -> None:
     lines += [[_text(row[c.key], c.pattern) for c in cols] for row in sd.rows]
     bad = [(i, v) for i, line in enumerate(lines, start=1) for v in line if not _encodable(v, out.encoding)]
     if bad:
-        raise ExportError(f"{doc.spec.id}: {len(bad)} 个值无法用 {out.encoding} 编码，例如第{bad[0][0]}行 {bad[0][1]!r}",
-                          file=str(path), details={"values": [v for _, v in bad[:20]]})
+        raise ExportError(
+            f"{doc.spec.id}: {len(bad)} 个值无法用 {out.encoding} 编码，例如第{bad[0][0]}行 {bad[0][1]!r}",
+            file=str(path),
+            details={"values": [v for _, v in bad[:20]]},
+        )
     with path.open("w", encoding=out.encoding, newline="") as fh:
         csv.writer(fh, lineterminator="\r\n").writerows(lines)
 

@@ -25,7 +25,9 @@ def write_xlsx(doc: Document, path: Path) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     base = {"font_name": FONT, "font_size": 10, "border": 1, "valign": "vcenter"}
     fmts = {
-        "title": wb.add_format({"font_name": FONT, "font_size": 16, "bold": True, "align": "center", "valign": "vcenter"}),
+        "title": wb.add_format(
+            {"font_name": FONT, "font_size": 16, "bold": True, "align": "center", "valign": "vcenter"}
+        ),
         "meta": wb.add_format({"font_name": FONT, "font_size": 10}),
         "head": wb.add_format({**base, "bold": True, "align": "center", "text_wrap": True}),
         "text": wb.add_format({**base, "num_format": "@"}),
@@ -44,7 +46,9 @@ def _value(ws: Any, r: int, c: int, value: Any, fmt: Any, kind: str) -> None:
     if value is None or value == "":
         ws.write_blank(r, c, None, fmt)
     elif kind in ("date", "datetime") and isinstance(value, dt.date):
-        ws.write_datetime(r, c, value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time()), fmt)
+        ws.write_datetime(
+            r, c, value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time()), fmt
+        )
     elif kind in ("integer", "money") and isinstance(value, int | float | Decimal):
         ws.write_number(r, c, float(value), fmt)
     else:
@@ -84,7 +88,9 @@ def _sheet(wb: Any, sd: SheetData, fmts: dict[str, Any]) -> None:
     ws = wb.add_worksheet(sd.sheet.name)
     cols = sd.sheet.columns
     last = len(cols) - 1
-    ws.merge_range(0, 0, 0, last, sd.title, fmts["title"]) if last else ws.write_string(0, 0, sd.title, fmts["title"])
+    ws.merge_range(0, 0, 0, last, sd.title, fmts["title"]) if last else ws.write_string(
+        0, 0, sd.title, fmts["title"]
+    )
     ws.set_row(0, 30)
     if last:
         ws.merge_range(1, 0, 1, last, sd.meta, fmts["meta"])
@@ -127,6 +133,10 @@ def _total(ws: Any, sd: SheetData, row: int, fmts: dict[str, Any]) -> int:
     assert sd.total is not None and sd.sheet.total is not None
     for c, col in enumerate(sd.sheet.columns):
         value = sd.total["_label"] if col.key == sd.sheet.total.label_column else sd.total.get(col.key)
-        kind = col.format if col.format in ("integer", "money") and col.key != sd.sheet.total.label_column else "text"
+        kind = (
+            col.format
+            if col.format in ("integer", "money") and col.key != sd.sheet.total.label_column
+            else "text"
+        )
         _value(ws, row, c, value, fmts[kind] if kind != "text" else fmts["total"], kind)
     return row + 1

@@ -82,14 +82,20 @@ class Jobs:
         try:
             reports = self.hub.ingest(paths, township=job.township, submitted_by=job.username, progress=progress) if paths else []
             job.reports = before + [_shown(r.to_dict(), names) for r in reports]
-            if any(r.status == "ingested" for r in reports):
-                job.status = "merging"
-                self.hub.merge()
-            job.status = "done"
         except Exception as exc:  # never a traceback to the browser; the log keeps it
             log.exception("ingest job %s failed", job.id)
             job.status = "failed"
             job.message = f"处理时发生系统错误（{type(exc).__name__}），文件未能全部导入。请联系数据管理员。"
+            return
+        if any(r.status == "ingested" for r in reports):
+            job.status = "merging"
+            try:
+                self.hub.merge()
+            except Exception as exc:
+                log.exception("merge after ingest job %s failed", job.id)
+                job.message = (f"文件已导入并校验，但合并（一人一码）时发生系统错误（{type(exc).__name__}），"
+                               "部门报表暂未更新。请联系数据管理员。")
+        job.status = "done"
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)

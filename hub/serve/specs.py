@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hub.serve.accounts import User
 
 ID_RE = re.compile(r"^[A-Z]{2}-[A-Z0-9]+$")
+SERIAL_COLUMNS = {"序号"}  # renumbered whenever a row is added or removed: not a change of its own
 KEY_HINTS = ("身份证", "GMSFHM", "信用代码", "证号", "区划代码", "代码", "编号", "村（社区）", "名称", "姓名")
 
 
@@ -83,7 +84,7 @@ def _text(value: Any) -> str:
 def _key_columns(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
     if not old or not new:
         return []
-    common = [c for c in new[0] if c in old[0] and c != "序号"]
+    common = [c for c in new[0] if c in old[0] and c not in SERIAL_COLUMNS]
     ranked = sorted(common, key=lambda c: next((i for i, h in enumerate(KEY_HINTS) if h in c), len(KEY_HINTS)))
     for column in ranked:
         if all(len({_text(r.get(column)) for r in rows}) == len(rows) and all(_text(r.get(column)) for r in rows)
@@ -109,7 +110,7 @@ def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]], township: st
     after = {key_of(i, r): r for i, r in enumerate(new)}
     out.removed = [r for k, r in before.items() if k not in after]
     out.added = [r for k, r in after.items() if k not in before]
-    shared = [c for c in new_cols if c in old_cols]
+    shared = [c for c in new_cols if c in old_cols and c not in SERIAL_COLUMNS]
     for k, row in after.items():
         if k in before:
             cells = [(c, before[k].get(c), row.get(c)) for c in shared if _text(before[k].get(c)) != _text(row.get(c))]

@@ -52,7 +52,9 @@ class Database:
             config: dict[str, Any] = {}
             if threads:
                 config["threads"] = threads
-            self.con = duckdb.connect(":memory:" if self.path is None else str(self.path), read_only=read_only, config=config)
+            self.con = duckdb.connect(
+                ":memory:" if self.path is None else str(self.path), read_only=read_only, config=config
+            )
         except (duckdb.Error, OSError) as exc:
             raise StoreError(f"无法打开数据库：{exc}", file=str(path)) from exc
         self._in_tx = False
@@ -70,26 +72,36 @@ class Database:
             return query
         return query.sql(dialect=self.capabilities.sqlglot_dialect)
 
-    def execute(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> None:
+    def execute(
+        self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> None:
         with self._lock:
             self.con.execute(self.render(query), params)
 
-    def rows(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    def rows(
+        self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
         with self._lock:
             return self.con.execute(self.render(query), params).fetchall()
 
-    def dicts(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def dicts(
+        self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         with self._lock:
             cur = self.con.execute(self.render(query), params)
             names = [d[0] for d in cur.description or []]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
-    def scalar(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+    def scalar(
+        self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> Any:
         with self._lock:
             row = self.con.execute(self.render(query), params).fetchone()
         return None if row is None else row[0]
 
-    def arrow(self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+    def arrow(
+        self, query: str | exp.Expression, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> pa.Table:
         with self._lock:
             relation = self.con.sql(self.render(query), params=params)
             if hasattr(relation, "to_arrow_table"):
@@ -106,9 +118,8 @@ class Database:
             self.con.register(name, table)
 
     def unregister(self, name: str) -> None:
-        with self._lock:
-            with contextlib.suppress(duckdb.Error):
-                self.con.unregister(name)
+        with self._lock, contextlib.suppress(duckdb.Error):
+            self.con.unregister(name)
 
     def table_exists(self, name: str) -> bool:
         return bool(

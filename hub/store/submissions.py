@@ -15,7 +15,9 @@ ROW_COLUMNS_SQL = "SELECT column_name FROM information_schema.columns WHERE tabl
 
 
 def find_by_sha(db: Database, sha256: str) -> dict[str, Any] | None:
-    found = db.dicts("SELECT * FROM hub_submissions WHERE sha256 = ? ORDER BY submission_id LIMIT 1", [sha256])
+    found = db.dicts(
+        "SELECT * FROM hub_submissions WHERE sha256 = ? ORDER BY submission_id LIMIT 1", [sha256]
+    )
     return found[0] if found else None
 
 
@@ -50,8 +52,21 @@ def save_submission(
         sid = int(db.scalar("SELECT nextval('hub_submission_seq')"))
         db.execute(
             "INSERT INTO hub_submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [sid, file_name, staged.sha256, township_code, kinds, now or datetime.now(), submitted_by,
-             rows, accepted, rows - accepted, n_err, n_warn, annotated_path],
+            [
+                sid,
+                file_name,
+                staged.sha256,
+                township_code,
+                kinds,
+                now or datetime.now(),
+                submitted_by,
+                rows,
+                accepted,
+                rows - accepted,
+                n_err,
+                n_warn,
+                annotated_path,
+            ],
         )
         for sheet, validated in results:
             for col in sheet.columns:
@@ -111,7 +126,9 @@ def store_status(db: Database) -> dict[str, Any]:
         "conflicts": "SELECT count(*) FROM hub_conflicts",
     }
     out: dict[str, Any] = {k: int(v) for k, v in sub.items() if k != "last_submission"}
-    out["last_submission"] = sub["last_submission"].isoformat(sep=" ", timespec="seconds") if sub["last_submission"] else None
+    out["last_submission"] = (
+        sub["last_submission"].isoformat(sep=" ", timespec="seconds") if sub["last_submission"] else None
+    )
     for key, query in counts.items():
         out[key] = int(db.scalar(query))
     out["by_township"] = db.dicts(

@@ -91,16 +91,36 @@ def _mark(ws: Any, row: int, col: int, severity: str, messages: list[str]) -> No
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
 
-    cell = ws.cell(row=row, column=col)
+    cell = _anchor(ws, row, col)
     colour = FILLS.get(severity, FILLS["error"])
     cell.fill = PatternFill(fill_type="solid", start_color=colour, end_color=colour)
-    text = "\n".join(messages)
-    if cell.comment is not None and cell.comment.text:
-        text = f"{cell.comment.text}\n—— {AUTHOR} ——\n{text}"
+    existing = cell.comment.text if cell.comment is not None and cell.comment.text else ""
+    if cell.comment is not None and cell.comment.author == AUTHOR:
+        # a merged household cell collects the findings of every member row once
+        messages = [m for m in messages if m not in existing.split("\n")]
+        if not messages:
+            return
+        text = existing + "\n" + "\n".join(messages)
+    elif existing:
+        text = f"{existing}\n—— {AUTHOR} ——\n" + "\n".join(messages)
+    else:
+        text = "\n".join(messages)
     comment = Comment(_text(text) or "", AUTHOR)
     comment.width = 320
     comment.height = min(60 + 40 * len(messages), 400)
     cell.comment = comment
+
+
+def _anchor(ws: Any, row: int, col: int) -> Any:
+    """The cell that carries a comment: inside a merged range (a household cell merged over its
+    members' rows) that is the range's top-left cell, the one the clerk typed."""
+    cell = ws.cell(row=row, column=col)
+    if type(cell).__name__ != "MergedCell":
+        return cell
+    for merged in ws.merged_cells.ranges:
+        if merged.min_row <= row <= merged.max_row and merged.min_col <= col <= merged.max_col:
+            return ws.cell(row=merged.min_row, column=merged.min_col)
+    return cell
 
 
 def _summary(wb: Any, findings: list[dict[str, Any]]) -> None:

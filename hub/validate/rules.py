@@ -118,7 +118,11 @@ def _field_rules(plan: Plan, schema: Schema, name: str, epoch_1904: bool, presen
         plan.checks.append(Check("phone-invalid", name, f"{name} IS NOT NULL AND NOT {name}__ok"))
     elif name in NAME_FIELDS:
         pat = lit(_NOTE_RE.pattern)
-        hit = f"(regexp_full_match({name}, {pat}) AND trim(regexp_extract({name}, {pat}, 1)) <> '')"
+        # the note regex needs a ')': test that first (CASE evaluates its THEN lazily)
+        hit = (
+            f"CASE WHEN contains({name}, ')') THEN regexp_full_match({name}, {pat}) "
+            f"AND trim(regexp_extract({name}, {pat}, 1)) <> '' ELSE false END"
+        )
         plan.s1 += [
             f"{hit} AS {name}__hit",
             f"CASE WHEN {hit} THEN trim(regexp_extract({name}, {pat}, 2)) END AS {name}__note",
@@ -136,7 +140,8 @@ def schema_macros(schema: Schema) -> list[str]:
     ``hub_strip_village`` (drops one village suffix of ``divisions.yaml``, the longest)."""
     suffixes = sorted((fold(s) for s in schema.divisions.village_suffixes), key=len, reverse=True)
     return [
-        "CREATE OR REPLACE TEMP MACRO hub_fold(s) AS lower(regexp_replace(s, '[\\s\u200b\u200c\u200d\ufeff:：*＊]', '', 'g'))",
+        # RE2's \s is [\t\n\f\r ]: the same deletion set as one translate()
+        "CREATE OR REPLACE TEMP MACRO hub_fold(s) AS lower(translate(s, ' \t\n\f\r\u200b\u200c\u200d\ufeff:：*＊', ''))",
         f"CREATE OR REPLACE TEMP MACRO hub_strip_village(s) AS regexp_replace(s, {lit('(' + '|'.join(suffixes) + ')$')}, '')",
     ]
 

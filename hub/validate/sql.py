@@ -20,6 +20,22 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: Every character Python's ``\s`` (``str.isspace``) matches: dates.prepare deletes them all.
+_WS = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+_WS_RARE = "[" + _WS.replace(" ", "") + "]"  # all but the ASCII space (which replace() deletes)
+#: phones.STRIP_RE (``[\s()\[\]\-]`` with re.ASCII) as a translate() deletion set.
+_PHONE_STRIP = " \t\n\r\f\v()[]-"
+#: phones.is_valid_phone as one regex: mobile or fixed line.
+_PHONE_OK = phones.MOBILE_RE.pattern[1:-1] + "|" + phones.FIXED_RE.pattern[1:-1]
+
+
+def _replaces(expr: str, pairs: list[tuple[str, str]]) -> str:
+    """Nested replace() calls (much faster in DuckDB than translate() or a regex)."""
+    for old, new in pairs:
+        expr = f"replace({expr}, {_lit(old)}, {_lit(new)})"
+    return expr
+
+
 def _id_sum(arg: str) -> str:
     return " + ".join(f"(ascii(substr({arg}, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(ids.WEIGHTS))
 
@@ -37,7 +53,7 @@ def macros() -> list[str]:
     return [
         # -- 公民身份号码 -------------------------------------------------------------------------------
         f"CREATE OR REPLACE TEMP MACRO hub_id_check_char(s) AS substr({_lit(ids.CHECK_CHARS)}, (({_id_sum('s')}) % 11) + 1, 1)",
-        f"CREATE OR REPLACE TEMP MACRO hub_date8(s) AS CASE WHEN regexp_full_match(s, '\\d{{8}}') "
+        "CREATE OR REPLACE TEMP MACRO hub_date8(s) AS CASE WHEN regexp_full_match(s, '\\d{8}') "
         f"AND CAST(substr(s, 1, 4) AS INTEGER) >= {ids.MIN_YEAR} "
         "THEN try_cast(substr(s, 1, 4) || '-' || substr(s, 5, 2) || '-' || substr(s, 7, 2) AS DATE) END",
         "CREATE OR REPLACE TEMP MACRO hub_id15_to_18(s) AS "
@@ -45,7 +61,9 @@ def macros() -> list[str]:
         # the check of ids.check_id, in the same order; NULL when valid or empty
         "CREATE OR REPLACE TEMP MACRO hub_id_code(s, today) AS CASE "
         "WHEN s IS NULL THEN NULL "
-        f"WHEN regexp_matches(s, {_lit(ids.PRECISION_LOST_RE.pattern)}) THEN 'id-precision-lost' "
+        # the regexes need a '.' or an exponent; cheap tests first (CASE evaluates lazily)
+        "WHEN (contains(s, '.') OR contains(s, 'E') OR contains(s, 'e')) "
+        f"AND regexp_matches(s, {_lit(ids.PRECISION_LOST_RE.pattern)}) THEN 'id-precision-lost' "
         "WHEN regexp_full_match(s, '\\d{15}') THEN CASE WHEN coalesce(hub_date8('19' || substr(s, 7, 6)) > today, true) "
         "THEN 'id-date-invalid' ELSE 'id-legacy-converted' END "
         "WHEN NOT regexp_full_match(s, '\\d{17}[\\dX]') THEN 'id-format' "
@@ -71,8 +89,18 @@ def macros() -> list[str]:
         f"WHEN NOT regexp_full_match(s, '[{uscc.ALPHABET}]{{18}}') THEN 'uscc-format' "
         "WHEN hub_uscc_check_char(s) <> substr(s, 18, 1) THEN 'uscc-checksum' END",
         # -- dates: p is the text prepared by hub_date_prep ---------------------------------------------
-        "CREATE OR REPLACE TEMP MACRO hub_date_prep(s) AS rtrim(regexp_replace(regexp_replace(regexp_replace("
-        f"regexp_replace(s, {_lit(dates._TIME_RE.pattern)}, ''), '\\s+', '', 'g'), '[年月/.\\-]', '-', 'g'), '日$', ''), '-')",
+        # dates.prepare: the time regex only when there is a ':' (on the text trimmed of whitespace),
+        # then every whitespace character (Python's \s) deleted and the separators mapped to '-'
+        f"CREATE OR REPLACE TEMP MACRO hub_date_untime(s) AS CASE WHEN contains(s, ':') "
+        f"THEN regexp_replace(trim(s, {_lit(_WS)}), {_lit(dates._TIME_RE.pattern)}, '') ELSE s END",
+        f"CREATE OR REPLACE TEMP MACRO hub_date_unspace(x) AS CASE WHEN regexp_matches(x, {_lit(_WS_RARE)}) "
+        f"THEN regexp_replace(x, {_lit(_WS_RARE)}, '', 'g') ELSE x END",
+        "CREATE OR REPLACE TEMP MACRO hub_date_prep(s) AS rtrim(regexp_replace("
+        + _replaces(
+            "hub_date_unspace(hub_date_untime(s))",
+            [(" ", ""), ("年", "-"), ("月", "-"), ("/", "-"), (".", "-")],
+        )
+        + ", '日$', ''), '-')",
         f"CREATE OR REPLACE TEMP MACRO hub_ymd(y, m, d) AS CASE WHEN CAST(y AS INTEGER) BETWEEN {y0} AND {y1} "
         "THEN try_cast(y || '-' || m || '-' || d AS DATE) END",
         "CREATE OR REPLACE TEMP MACRO hub_date_value(p, epoch_1904) AS CASE "
@@ -86,18 +114,16 @@ def macros() -> list[str]:
         "CREATE OR REPLACE TEMP MACRO hub_date_precision(p) AS CASE "
         "WHEN regexp_full_match(p, '\\d{4}-\\d{1,2}') OR regexp_full_match(p, '\\d{6}') THEN 'month' ELSE 'day' END",
         # -- phones: list of normalised parts -------------------------------------------------------------
+        # phones.normalise_part on text already stripped (the strip and split characters are disjoint,
+        # so the whole cell is stripped once before splitting)
         "CREATE OR REPLACE TEMP MACRO hub_phone_part(x) AS CASE "
-        "WHEN starts_with(regexp_replace(x, '[\\s()\\[\\]\\-]', '', 'g'), '+86') "
-        "THEN substr(regexp_replace(x, '[\\s()\\[\\]\\-]', '', 'g'), 4) "
-        "WHEN starts_with(regexp_replace(x, '[\\s()\\[\\]\\-]', '', 'g'), '86') "
-        "AND length(regexp_replace(x, '[\\s()\\[\\]\\-]', '', 'g')) = 13 "
-        "THEN substr(regexp_replace(x, '[\\s()\\[\\]\\-]', '', 'g'), 3) "
-        "ELSE regexp_replace(x, '[\\s()\\[\\]\\-]', '', 'g') END",
-        f"CREATE OR REPLACE TEMP MACRO hub_phone_parts(s) AS list_filter(list_transform("
-        f"string_split_regex(s, {_lit(phones.SPLIT_RE.pattern)}), lambda x: hub_phone_part(x)), lambda x: x <> '')",
+        "WHEN starts_with(x, '+86') THEN substr(x, 4) "
+        "WHEN starts_with(x, '86') AND length(x) = 13 THEN substr(x, 3) ELSE x END",
+        "CREATE OR REPLACE TEMP MACRO hub_phone_parts(s) AS list_filter(list_transform(string_split_regex("
+        + _replaces("s", [(c, "") for c in _PHONE_STRIP])
+        + f", {_lit(phones.SPLIT_RE.pattern)}), lambda x: hub_phone_part(x)), lambda x: x <> '')",
         "CREATE OR REPLACE TEMP MACRO hub_phone_valid(parts) AS coalesce(list_bool_and(list_transform(parts, "
-        f"lambda x: regexp_full_match(x, {_lit(phones.MOBILE_RE.pattern[1:-1])}) "
-        f"OR regexp_full_match(x, {_lit(phones.FIXED_RE.pattern[1:-1])}))), true)",
+        f"lambda x: regexp_full_match(x, {_lit(_PHONE_OK)}))), true)",
         # -- numbers: NULL for garbage; callers test (s IS NOT NULL AND value IS NULL) ------------------
         f"CREATE OR REPLACE TEMP MACRO hub_number_text(s) AS regexp_replace(s, {_lit(numbers.UNIT_RE.pattern)}, '', 'g')",
         "CREATE OR REPLACE TEMP MACRO hub_number(t) AS CASE "

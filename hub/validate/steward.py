@@ -22,10 +22,19 @@ def staged_from_store(db: Database, submission_id: int) -> list[StagedSheet]:
     """Rebuild the staged sheets of a submission from its raw rows and header provenance."""
     sub = db.dicts("SELECT * FROM hub_submissions WHERE submission_id = ?", [submission_id])
     if not sub:
-        raise HubError(f"没有提交号为 {submission_id} 的报送。请用 hub status 查看已有报送。", code="submission-unknown")
+        raise HubError(
+            f"没有提交号为 {submission_id} 的报送。请用 hub status 查看已有报送。", code="submission-unknown"
+        )
     sheets = []
-    kinds = dict(db.rows("SELECT sheet, any_value(kind) FROM hub_rows WHERE submission_id = ? GROUP BY sheet", [submission_id]))
-    for (sheet,) in db.rows("SELECT DISTINCT sheet FROM hub_columns WHERE submission_id = ? ORDER BY sheet", [submission_id]):
+    kinds = dict(
+        db.rows(
+            "SELECT sheet, any_value(kind) FROM hub_rows WHERE submission_id = ? GROUP BY sheet",
+            [submission_id],
+        )
+    )
+    for (sheet,) in db.rows(
+        "SELECT DISTINCT sheet FROM hub_columns WHERE submission_id = ? ORDER BY sheet", [submission_id]
+    ):
         cols = [
             Column(col_index=c, header=h, field=f)
             for c, h, f in db.rows(
@@ -34,20 +43,27 @@ def staged_from_store(db: Database, submission_id: int) -> list[StagedSheet]:
             )
         ]
         mapped = [c for c in cols if c.field]
-        select = ", ".join(f"cells->>{_sql_str(c.header)} AS \"{c.field}\"" for c in mapped)
+        select = ", ".join(f'cells->>{_sql_str(c.header)} AS "{c.field}"' for c in mapped)
         data = db.arrow(
             f"SELECT sheet AS _sheet, row_no AS _row{', ' + select if select else ''} FROM hub_raw_rows "
             "WHERE submission_id = ? AND sheet = ? ORDER BY row_no",
             [submission_id, sheet],
         )
         sheets.append(
-            StagedSheet(sheet=sheet, kind=kinds.get(sheet, "population"), township_code=sub[0]["township_code"],
-                        columns=cols, data=data)
+            StagedSheet(
+                sheet=sheet,
+                kind=kinds.get(sheet, "population"),
+                township_code=sub[0]["township_code"],
+                columns=cols,
+                data=data,
+            )
         )
     return sheets
 
 
-def validation_report(db: Database, schema: Schema, submission_id: int, out_dir: Path, today: date) -> dict[str, Any]:
+def validation_report(
+    db: Database, schema: Schema, submission_id: int, out_dir: Path, today: date
+) -> dict[str, Any]:
     """Run the GX suite over every sheet of a submission, check parity with the SQL path, and write the
     HTML report. Returns {index, sheets: [{sheet, kind, success, statistics, failing_rows}]}."""
     from hub.validate import normalised_batch, rule_failures
@@ -63,14 +79,20 @@ def validation_report(db: Database, schema: Schema, submission_id: int, out_dir:
         if differ:
             raise ValidationEngineError(
                 f"校验引擎不一致：great-expectations 与 SQL 对规则 {', '.join(differ)} 的结果不同。这是系统问题，不是数据问题。",
-                sheet=sheet.sheet, details={"rules": differ},
+                sheet=sheet.sheet,
+                details={"rules": differ},
             )
         page = write_data_docs(run, out_dir / f"sheet{i + 1}")
         index = index or page
-        out["sheets"].append({
-            "sheet": sheet.sheet, "kind": sheet.kind, "success": run.success, "statistics": run.statistics,
-            "failing_rows": {r: len(rows) for r, rows in sorted(run.failures.items()) if rows},
-            "report": str(page),
-        })
+        out["sheets"].append(
+            {
+                "sheet": sheet.sheet,
+                "kind": sheet.kind,
+                "success": run.success,
+                "statistics": run.statistics,
+                "failing_rows": {r: len(rows) for r, rows in sorted(run.failures.items()) if rows},
+                "report": str(page),
+            }
+        )
     out["index"] = str(index) if index else None
     return out

@@ -166,3 +166,30 @@ def test_every_entity_in_at_most_one_township(db: Database, add: AddFn) -> None:
     ]
     assert db.scalar("SELECT township_code FROM hub_household") == T2
     assert db.scalar("SELECT household_size FROM hub_household") == 1  # latest roster's members only
+
+
+def test_hub_values_view_matches_conflict_sources_and_rules(db: Database, add: AddFn) -> None:
+    """hub_values is a view over hub_rows; conflict sources are read for flagged entities only. Both
+    come from one generator: every conflict's sources are exactly its hub_values rows."""
+    from hub.dedupe.values import ENTITY_FIELDS
+
+    three_ledgers(add)
+    add(4, "population", [{"id_number": ID_A, "name": "张玮", "village_code": V3, "phone": "1"}] * 2,
+        township=T2, at="2026-02-01 00:00:00")  # fmt: skip
+    merge(db, NOW)
+    conflicts = list_conflicts(db)
+    assert {c["field"] for c in conflicts} >= {"name", "township_code", "phone", "village_code"}
+    for c in conflicts:
+        view = db.rows(
+            "SELECT value, submission_id, sheet, row_no FROM hub_values WHERE entity = ? AND entity_code = ? "
+            "AND field = ? ORDER BY submitted_at DESC, submission_id DESC, sheet, row_no",
+            [c["entity"], c["code"], c["field"]],
+        )
+        assert view == [(s["value"], s["submission_id"], s["sheet"], s["row"]) for s in c["sources"]]
+    fields = set(db.rows("SELECT DISTINCT entity, field FROM hub_values"))
+    assert fields <= {(e, f.field) for e, rules in ENTITY_FIELDS.items() for f in rules}
+    assert ("person", "disability_cert") in fields and ("household", "dibao_amount") in fields
+    # duplicate row of submission 4 is one source; the view follows the rows (rejecting one hides it)
+    assert db.scalar("SELECT count(*) FROM hub_values WHERE submission_id = 4 AND field = 'name'") == 1
+    db.execute("UPDATE hub_rows SET accepted = false WHERE submission_id = 4")
+    assert db.scalar("SELECT count(*) FROM hub_values WHERE submission_id = 4") == 0

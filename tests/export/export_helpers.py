@@ -23,7 +23,10 @@ def load_rows(db: Database, tables: dict[str, list[dict[str, Any]]]) -> None:
                 row = {"alive": True, **row}
             unknown = set(row) - set(cols)
             assert not unknown, f"{table}: unknown columns {unknown}"
-            db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+            db.execute(
+                f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                list(row.values()),
+            )
 
 
 def golden_db(folder: Path) -> tuple[Database, dict[str, Any]]:
@@ -45,7 +48,9 @@ def read_xlsx(path: Path) -> dict[str, list[list[Any]]]:
     from openpyxl import load_workbook
 
     wb = load_workbook(path)
-    return {ws.title: [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+    return {
+        ws.title: [[_cell(v) for v in row] for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets
+    }
 
 
 def read_csv(path: Path, encoding: str = "gbk") -> list[list[str]]:

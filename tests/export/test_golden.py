@@ -21,15 +21,22 @@ CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "input.yaml").exists())
 def run_case(name: str, out: Path) -> dict[str, Any]:
     db, case = golden_db(GOLDEN / name)
     try:
-        results = export_reports(db, reports=[name], ref_date=dt.date.fromisoformat(case["ref_date"]), out_dir=out)
+        results = export_reports(
+            db, reports=[name], ref_date=dt.date.fromisoformat(case["ref_date"]), out_dir=out
+        )
     finally:
         db.close()
     files: dict[str, Any] = {}
     for r in results:
         cells = read_csv(r.path) if r.path.suffix == ".csv" else read_xlsx(r.path)
         files[r.path.relative_to(out).as_posix()] = {
-            "township": r.township, "township_name": r.township_name, "department": r.department,
-            "records": r.records, "cells": r.cells, "problems": r.problems, "content": cells,
+            "township": r.township,
+            "township_name": r.township_name,
+            "department": r.department,
+            "records": r.records,
+            "cells": r.cells,
+            "problems": r.problems,
+            "content": cells,
         }
     return files
 

@@ -17,7 +17,13 @@ ROWS, COLS = 50_000, 12
 def _rows() -> list[list[object]]:
     base = dt.date(1950, 1, 1)
     return [
-        [i, f"41010219{i % 90 + 10:02d}0101{i % 9000 + 1000:04d}", "张三", "男", base + dt.timedelta(days=i % 20000)]
+        [
+            i,
+            f"41010219{i % 90 + 10:02d}0101{i % 9000 + 1000:04d}",
+            "张三",
+            "男",
+            base + dt.timedelta(days=i % 20000),
+        ]
         + [f"村{i % 30}", "138" + f"{i:08d}", 12.5 * i, i % 7, "备注", "肢体二级", "xx"]
         for i in range(ROWS)
     ]
@@ -58,7 +64,9 @@ def bench_openpyxl(path: Path, rows: list[list[object]]) -> None:
         for v in row:
             cell = WriteOnlyCell(ws, value=v)
             cell.font = font
-            cell.number_format = "yyyy-mm-dd" if isinstance(v, dt.date) else ("@" if isinstance(v, str) else "General")
+            cell.number_format = (
+                "yyyy-mm-dd" if isinstance(v, dt.date) else ("@" if isinstance(v, str) else "General")
+            )
             out.append(cell)
         ws.append(out)
     wb.save(str(path))
@@ -67,7 +75,9 @@ def bench_openpyxl(path: Path, rows: list[list[object]]) -> None:
 def bench_rustpy(path: Path, rows: list[list[object]]) -> None:
     import rustpy_xlsxwriter  # type: ignore[import-not-found]
 
-    rustpy_xlsxwriter.write_worksheet([dict(zip([f"c{i}" for i in range(COLS)], r, strict=True)) for r in rows], str(path))
+    rustpy_xlsxwriter.write_worksheet(
+        [dict(zip([f"c{i}" for i in range(COLS)], r, strict=True)) for r in rows], str(path)
+    )
 
 
 def main() -> None:

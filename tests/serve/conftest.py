@@ -27,6 +27,8 @@ USERS = {
     "ga_user": ("department", None, "公安"),
     "steward": ("steward", None, None),
 }
+SEEDED = [SAMPLE / "青山镇_人口台账_2026.xlsx", SAMPLE / "青山镇_低保花名册_2026年11月.xlsx",
+          SAMPLE / "青山镇_残疾人台账_2026.xlsx"]
 MINI_SPECS = {"MZ-TEST": "民政", "GA-TEST": "公安"}
 
 
@@ -50,16 +52,49 @@ def mini_specs(mappings: Path) -> Path:
     return mappings
 
 
-@pytest.fixture
-def app(tmp_path: Path, mappings: Path) -> Iterator[Any]:
-    application = create_app(tmp_path / "home")
-    hub = application.state.hub_state.hub
+def _workspace(home: Path, files: list[Path]) -> Path:
+    from hub.facade import Hub
+
+    hub = Hub(home)
     hub.load_divisions(SAMPLE / "divisions.csv")
     for name, (role, town, dept) in USERS.items():
         add_user(hub.db, name, role, township=town, dept=dept, password=PASSWORD)
+    if files:
+        hub.ingest(files, township=QINGSHAN)
+        hub.merge()
+    hub.close()
+    return home
+
+
+@pytest.fixture(scope="session")
+def bare_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Divisions and accounts, no data (built once, copied per test)."""
+    return _workspace(tmp_path_factory.mktemp("bare"), [])
+
+
+@pytest.fixture(scope="session")
+def seeded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Divisions, accounts and 青山镇's population, 低保 and disability ledgers, merged."""
+    return _workspace(tmp_path_factory.mktemp("seeded"), SEEDED)
+
+
+def _app(source: Path, target: Path) -> Iterator[Any]:
+    shutil.copytree(source, target)
+    application = create_app(target)
     yield application
     application.state.hub_state.jobs.shutdown()
-    hub.close()
+    application.state.hub_state.hub.close()
+
+
+@pytest.fixture
+def app(tmp_path: Path, mappings: Path, bare_home: Path) -> Iterator[Any]:
+    yield from _app(bare_home, tmp_path / "home")
+
+
+@pytest.fixture
+def loaded(tmp_path: Path, mappings: Path, seeded_home: Path) -> Iterator[Any]:
+    """An app over the seeded store."""
+    yield from _app(seeded_home, tmp_path / "home")
 
 
 @pytest.fixture

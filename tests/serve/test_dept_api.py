@@ -6,23 +6,12 @@ import hashlib
 import io
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from hub.serve.accounts import create_token, get_user
-from tests.serve.conftest import QINGSHAN, SAMPLE, login, page_csrf
+from tests.serve.conftest import QINGSHAN, login, page_csrf
 
 REF = "2026-11-30"
-
-
-@pytest.fixture
-def loaded(app: Any) -> Any:
-    hub = app.state.hub_state.hub
-    files = [SAMPLE / "青山镇_人口台账_2026.xlsx", SAMPLE / "青山镇_低保花名册_2026年11月.xlsx",
-             SAMPLE / "青山镇_残疾人台账_2026.xlsx"]
-    hub.ingest(files, township=QINGSHAN, annotate=False)
-    hub.merge()
-    return app
 
 
 def token_for(app: Any, name: str) -> str:

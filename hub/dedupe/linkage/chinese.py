@@ -51,12 +51,10 @@ def prepare(db: Database, source_sql: str, out: str = "hub_link_input") -> int:
     return int(db.scalar(f"SELECT count(*) FROM {out}"))
 
 
-def _lv(sql: str, label: str, *, null: bool = False, exact: bool = False) -> dict[str, Any]:
+def _lv(sql: str, label: str, *, null: bool = False) -> dict[str, Any]:
     level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label}
     if null:
         level["is_null_level"] = True
-    if exact:
-        level["tf_adjustment_column"] = None
     return level
 
 

@@ -55,7 +55,8 @@ def _linker(db: Database, tables: list[str], settings: dict[str, Any] | str) -> 
     from splink import DuckDBAPI, Linker
 
     logging.getLogger("splink").setLevel(logging.ERROR)
-    api = DuckDBAPI(connection=db.con)
+    # a cursor: a second connection to the same database (the hub connection may hold a pending result)
+    api = DuckDBAPI(connection=db.con.cursor())
     frames = [api.register(t) for t in tables]
     return Linker(frames if len(frames) > 1 else frames[0], settings, log_level=None)
 
@@ -93,12 +94,13 @@ def load_model(model_path: Path) -> dict[str, Any] | None:
 
 def predict(db: Database, tables: list[str], model: dict[str, Any], out_table: str, threshold: float) -> int:
     """Score the blocked pairs of ``tables`` with ``model``; write pairs with probability ≥
-    ``threshold`` to ``out_table`` (``uid_l, uid_r, match_probability, match_weight, gamma_*``, with
+    ``threshold`` to ``out_table`` (``uid_l, uid_r, match_probability, match_weight, mw_*`` (the weight each comparison
+    contributed), with
     ``uid_l < uid_r``). Returns the number of pairs."""
-    linker = _linker(db, tables, model)
+    linker = _linker(db, tables, {**model, "retain_intermediate_calculation_columns": True})
     scored = linker.inference.predict(threshold_match_probability=threshold)
     uid = model.get("unique_id_column_name", "uid")
-    gammas = [c for c in db.columns(scored.physical_name) if c[0].startswith("gamma_")]
+    gammas = [c for c in db.columns(scored.physical_name) if c[0].startswith("mw_")]
     gamma_sql = "".join(f", {name}" for name, _ in gammas)
     db.execute(
         f"""CREATE OR REPLACE TABLE {out_table} AS

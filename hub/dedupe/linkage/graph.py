@@ -57,7 +57,9 @@ WHERE (p.status = 'auto' AND coalesce(d.decision, '') <> 'reject') OR d.decision
 """
 
 
-def cluster_records(db: Database, records: str, edges_sql: str = MERGE_EDGES, out: str = "__link_clusters") -> int:
+def cluster_records(
+    db: Database, records: str, edges_sql: str = MERGE_EDGES, out: str = "__link_clusters"
+) -> int:
     """Write ``out(uid, cluster_key)`` for every record of ``records`` (``uid, id_valid``): the anchor
     ID, or ``'rec:' || smallest uid`` of a floating group. Edges: ``a, b, decided`` (see module doc).
     Returns the number of clusters."""

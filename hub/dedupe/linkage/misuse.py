@@ -4,8 +4,8 @@ Rows that share a valid ID are grouped. The ID's holder is the name carried by m
 sex and birth date agree with the number (population roster first, then the name in code-point
 order). A row is misused when its name is clearly another person's — not equal after
 traditional→simplified conversion, not a homophone (pinyin reading sets do not meet), more than one
-character apart — and, when it has them, its stated sex or birth date contradict the number
-(``sex-id-mismatch`` / ``birthdate-id-mismatch`` findings of validation). Such a row is kept out of the
+character apart, or one character apart when its stated sex or birth date contradict the number
+(``sex-id-mismatch`` / ``birthdate-id-mismatch`` findings of validation: 史华 / 史雪). Such a row is kept out of the
 merge (``accepted = false`` plus an ``id-misused`` error) until the clerk corrects it; a row that no
 longer qualifies is restored on the next run.
 """
@@ -52,7 +52,7 @@ SELECT r.submission_id, r.sheet, r.row_no, r.id_number,
                  CASE WHEN r.birth_bad THEN '填报的出生日期与身份证号码不符' END) AS reason
 FROM rows r JOIN holder h USING (id_number)
 WHERE r.name_s <> h.h_name AND len(list_intersect(r.py_set, h.h_py)) = 0
-  AND levenshtein(r.name_s, h.h_name) > 1
+  AND (levenshtein(r.name_s, h.h_name) > 1 OR r.sex_bad OR r.birth_bad)
 ORDER BY r.id_number, r.submission_id, r.sheet, r.row_no
 """
 

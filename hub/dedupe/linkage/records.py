@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hub.dedupe.linkage.chinese import prepare
 from hub.dedupe.linkage.config import FILLABLE_CODES, PERSON_KINDS
+from hub.standards.dates import parse_date
 from hub.standards.ids import clean_id_text
 from hub.store.db import Database
 
@@ -25,12 +26,26 @@ SELECT submission_id, sheet, row_no,
        bool_and(code IN ({_FILLABLE}) AND (field = 'id_number' OR code <> 'required-missing')) AS fillable,
        first(value ORDER BY code) FILTER (WHERE field = 'id_number') AS raw_id,
        first(code ORDER BY code) FILTER (WHERE field = 'id_number') AS id_code
-FROM hub_findings WHERE severity = 'error' AND code <> 'id-misused' GROUP BY ALL
+FROM hub_findings WHERE severity = 'error' AND code NOT IN ('id-misused', 'id-match-candidates') GROUP BY ALL
+"""
+
+# What the clerk wrote where validation replaced it with the ID's values (used for misused rows).
+_STATED = """
+SELECT submission_id, sheet, row_no,
+       first(CASE WHEN value LIKE '%女%' OR trim(value) = '2' THEN '2'
+                  WHEN value LIKE '%男%' OR trim(value) = '1' THEN '1' END) FILTER (WHERE code = 'sex-id-mismatch') AS sex,
+       first(value) FILTER (WHERE code = 'birthdate-id-mismatch') AS birth_raw
+FROM hub_findings WHERE code IN ('sex-id-mismatch', 'birthdate-id-mismatch') GROUP BY ALL
 """
 
 SOURCE_SQL = f"""
 SELECT {UID_SQL} AS uid, r.submission_id, r.sheet, r.row_no, r.accepted, e.id_code,
-       r.name, r.sex, r.birth_date, r.birth_precision, r.village_code, r.phone,
+       r.name,
+       CASE WHEN m.row_no IS NULL THEN r.sex ELSE coalesce(st.sex, r.sex) END AS sex,
+       CASE WHEN m.row_no IS NULL OR st.birth_raw IS NULL THEN r.birth_date ELSE sd.birth_date END AS birth_date,
+       CASE WHEN m.row_no IS NULL OR st.birth_raw IS NULL THEN r.birth_precision ELSE sd.precision END
+           AS birth_precision,
+       r.village_code, r.phone,
        CASE WHEN m.row_no IS NULL THEN coalesce(r.id_number, c.id_text) END AS id_text,
        CASE WHEN m.row_no IS NULL AND r.accepted THEN r.id_number END AS id_valid
 FROM hub_rows r
@@ -38,6 +53,8 @@ JOIN hub_submissions s USING (submission_id)
 LEFT JOIN __link_errors e USING (submission_id, sheet, row_no)
 LEFT JOIN __link_raw_ids c ON c.raw = e.raw_id
 LEFT JOIN hub_link_misuse m USING (submission_id, sheet, row_no)
+LEFT JOIN __link_stated st USING (submission_id, sheet, row_no)
+LEFT JOIN __link_stated_dates sd ON sd.raw = st.birth_raw
 WHERE r.kind IN ({_KINDS}) AND r.name IS NOT NULL
   AND (r.accepted OR m.row_no IS NOT NULL OR (e.fillable AND e.id_code IS NOT NULL)
        OR (e.fillable AND r.id_number IS NULL))
@@ -50,10 +67,28 @@ def build_input(db: Database) -> int:
 
     db.execute(f"CREATE OR REPLACE TEMP TABLE __link_errors AS {_ERRORS}")
     raws = [r[0] for r in db.rows("SELECT DISTINCT raw_id FROM __link_errors WHERE raw_id IS NOT NULL")]
-    db.register("__link_raw_ids", pa.table({"raw": raws, "id_text": [clean_id_text(v) for v in raws]}))
+    db.register(
+        "__link_raw_ids",
+        pa.table(
+            {
+                "raw": pa.array(raws, pa.string()),
+                "id_text": pa.array([clean_id_text(v) for v in raws], pa.string()),
+            }
+        ),
+    )
+    db.execute(f"CREATE OR REPLACE TEMP TABLE __link_stated AS {_STATED}")
+    stated = [r[0] for r in db.rows(
+        "SELECT DISTINCT birth_raw FROM __link_stated s JOIN hub_link_misuse USING (submission_id, sheet, row_no) "
+        "WHERE birth_raw IS NOT NULL")]  # fmt: skip
+    parsed = [parse_date(v) for v in stated]
+    db.register("__link_stated_dates", pa.table({
+        "raw": pa.array(stated, pa.string()), "birth_date": pa.array([d for d, _ in parsed], pa.date32()),
+        "precision": pa.array([p for _, p in parsed], pa.string())}))  # fmt: skip
     try:
         db.execute(f"CREATE OR REPLACE TABLE hub_link_source AS {SOURCE_SQL}")
         return prepare(db, "SELECT * FROM hub_link_source", INPUT)
     finally:
         db.unregister("__link_raw_ids")
+        db.unregister("__link_stated_dates")
         db.execute("DROP TABLE IF EXISTS __link_errors")
+        db.execute("DROP TABLE IF EXISTS __link_stated")

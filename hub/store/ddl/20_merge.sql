@@ -1,5 +1,7 @@
 -- Owned by the dedupe (merge) stage: one record per real person, household and business.
 -- Rebuilt from the accepted hub_rows by hub.dedupe.merge(); codes come from hub_codes and never change.
+-- The rebuilt tables carry no PRIMARY KEY: each merge drops and re-creates them, the merge computes one
+-- row per key and tests/dedupe asserts it (their ART indexes cost 2-3 s per merge at 1M persons).
 
 -- Stable codes (一人一码): natural key -> code, never deleted. redirect_to is set when a code was
 -- absorbed by another (merges of issue 4); readers follow it.
@@ -13,7 +15,7 @@ CREATE TABLE IF NOT EXISTS hub_codes (
 );
 
 CREATE TABLE IF NOT EXISTS hub_person (
-    person_code     VARCHAR PRIMARY KEY,
+    person_code     VARCHAR NOT NULL,
     id_number       VARCHAR NOT NULL,
     id_type         VARCHAR,
     name            VARCHAR,
@@ -31,14 +33,14 @@ CREATE TABLE IF NOT EXISTS hub_person (
 );
 
 CREATE TABLE IF NOT EXISTS hub_disability (
-    person_code  VARCHAR PRIMARY KEY,
+    person_code  VARCHAR NOT NULL,
     category     VARCHAR,          -- 1..7
     level        VARCHAR,          -- 1..4
     certificate  VARCHAR           -- 20-char second-generation number
 );
 
 CREATE TABLE IF NOT EXISTS hub_household (
-    household_code  VARCHAR PRIMARY KEY,
+    household_code  VARCHAR NOT NULL,
     kind            VARCHAR NOT NULL,   -- 户籍户 | 低保家庭
     township_code   VARCHAR,
     village_code    VARCHAR,
@@ -56,12 +58,11 @@ CREATE TABLE IF NOT EXISTS hub_membership (
     person_code    VARCHAR NOT NULL,
     relation       VARCHAR,             -- GB/T 4761 code, relative to the head ('02' for the head)
     covered        BOOLEAN,
-    seq            INTEGER,             -- order of the member in the source ledger
-    PRIMARY KEY (household_code, person_code)
+    seq            INTEGER              -- order of the member in the source ledger
 );
 
 CREATE TABLE IF NOT EXISTS hub_business (
-    business_code  VARCHAR PRIMARY KEY,
+    business_code  VARCHAR NOT NULL,
     uscc           VARCHAR NOT NULL,
     name           VARCHAR,
     operator_name  VARCHAR,
@@ -71,18 +72,15 @@ CREATE TABLE IF NOT EXISTS hub_business (
     phone          VARCHAR
 );
 
--- Every value every source gave, for provenance and conflicts.
-CREATE TABLE IF NOT EXISTS hub_values (
-    entity        VARCHAR NOT NULL,
-    entity_code   VARCHAR NOT NULL,
-    field         VARCHAR NOT NULL,
-    value         VARCHAR,
-    submission_id BIGINT NOT NULL,
-    sheet         VARCHAR,
-    row_no        INTEGER,
-    kind          VARCHAR,           -- ledger kind of the source
-    submitted_at  TIMESTAMP
-);
+-- Every value every source gave, for provenance and conflicts: a VIEW over hub_rows (the rows already
+-- hold submission, sheet and row; hub_columns the header), so nothing is copied. This placeholder is
+-- empty (nothing merged yet); hub.dedupe.merge() replaces it with the real definition, generated from
+-- the survivorship rules (hub.dedupe.values.hub_values_view_sql), so IF NOT EXISTS, never OR REPLACE.
+CREATE VIEW IF NOT EXISTS hub_values AS
+SELECT CAST(NULL AS VARCHAR) AS entity, CAST(NULL AS VARCHAR) AS entity_code, CAST(NULL AS VARCHAR) AS field,
+       CAST(NULL AS VARCHAR) AS value, CAST(NULL AS BIGINT) AS submission_id, CAST(NULL AS VARCHAR) AS sheet,
+       CAST(NULL AS INTEGER) AS row_no, CAST(NULL AS VARCHAR) AS kind, CAST(NULL AS TIMESTAMP) AS submitted_at
+WHERE false;
 
 -- Fields where sources disagree: every value with its source, the chosen one and the rule.
 CREATE TABLE IF NOT EXISTS hub_conflicts (

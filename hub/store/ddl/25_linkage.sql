@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS hub_link_pairs (
     uid_r             VARCHAR NOT NULL,     -- uid_l < uid_r
     match_probability DOUBLE NOT NULL,
     match_weight      DOUBLE NOT NULL,
-    gammas            JSON,                 -- comparison -> level (what drove the score)
+    gammas            JSON,                 -- comparison -> weight it contributed (what drove the score)
     status            VARCHAR NOT NULL,
     rule              VARCHAR,              -- Chinese: the rule that set the status
     scored_at         TIMESTAMP NOT NULL
@@ -30,9 +30,9 @@ CREATE TABLE IF NOT EXISTS hub_link_decisions (
 -- Cluster membership of the latest run: record -> cluster key -> surviving person code.
 CREATE TABLE IF NOT EXISTS hub_link_clusters (
     uid           VARCHAR PRIMARY KEY,
-    submission_id BIGINT NOT NULL,
-    sheet         VARCHAR NOT NULL,
-    row_no        INTEGER NOT NULL,
+    submission_id BIGINT,
+    sheet         VARCHAR,
+    row_no        INTEGER,
     cluster_key   VARCHAR NOT NULL,         -- the anchor ID number, or 'rec:' || first uid
     person_code   VARCHAR NOT NULL
 );
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS hub_link_clusters (
 CREATE TABLE IF NOT EXISTS hub_link_redirects (
     code        VARCHAR NOT NULL,
     redirect_to VARCHAR,                    -- NULL: a split gave the code back its own person
-    "at"          TIMESTAMP NOT NULL,
+    changed_at  TIMESTAMP NOT NULL,
     reason      VARCHAR NOT NULL
 );
 
@@ -67,4 +67,13 @@ CREATE TABLE IF NOT EXISTS hub_link_fills (
     original_code     VARCHAR NOT NULL,     -- the ID error the row was rejected for
     filled_at         TIMESTAMP NOT NULL,
     PRIMARY KEY (submission_id, sheet, row_no)
+);
+
+-- The trained model's levels with their weights (log2 Bayes factor), to say which fields drove a pair.
+CREATE TABLE IF NOT EXISTS hub_link_levels (
+    comparison VARCHAR NOT NULL,
+    gamma      INTEGER NOT NULL,
+    label      VARCHAR NOT NULL,
+    weight     DOUBLE NOT NULL,
+    PRIMARY KEY (comparison, gamma)
 );
