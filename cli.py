@@ -314,8 +314,9 @@ def _print_run(s: dict[str, Any]) -> None:
     for p in s["report_problems"]:
         typer.echo(f"  问题：{p}")
     typer.echo(
-        f"减负：乡镇录入 {s['cells_typed']} 格，交付部门 {s['cells_delivered']} 格，"
-        f"字段复用率 {s['reuse_rate']:.1%}（交付的格子中无需再次录入的比例）"
+        f"减负：乡镇一次录入 {s['cells_typed']} 格，交付各部门 {s['cells_delivered']} 格，"
+        f"其中 {s['cells_from_model']} 格直接取自统一台账，字段复用率 {s['reuse_rate']:.1%}"
+        f"（过去这些格子要按各部门格式重新填写）"
     )
     typer.echo(f"用时 {s['seconds']} 秒。")
 

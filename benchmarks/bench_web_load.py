@@ -17,6 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -25,7 +26,7 @@ PASSWORD = "load-test-password"
 DEADLINE_S = 600
 
 
-def _start(home: Path) -> tuple[str, object, threading.Thread]:
+def _start(home: Path) -> tuple[str, Any, threading.Thread]:
     import uvicorn
 
     from hub.serve.app import create_app
@@ -33,7 +34,9 @@ def _start(home: Path) -> tuple[str, object, threading.Thread]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(home), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(home), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -58,7 +61,7 @@ def _seed(home: Path) -> str:
     return token
 
 
-def _login(base: str) -> object:
+def _login(base: str) -> Any:
     import httpx
 
     client = httpx.Client(base_url=base, timeout=120)
@@ -71,14 +74,18 @@ def _login(base: str) -> object:
 def _upload(base: str, content: bytes, i: int) -> float:
     started = time.perf_counter()
     client = _login(base)
-    page = client.get("/clerk").text  # type: ignore[attr-defined]
+    page = client.get("/clerk").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    r = client.post("/clerk/upload", data={"csrf_token": csrf}, headers={"Accept": "application/json"},  # type: ignore[attr-defined]
-                    files=[("files", (f"城关街道_市场主体台账_{i:02d}.csv", content, "text/csv"))])
+    r = client.post(
+        "/clerk/upload",
+        data={"csrf_token": csrf},
+        headers={"Accept": "application/json"},
+        files=[("files", (f"城关街道_市场主体台账_{i:02d}.csv", content, "text/csv"))],
+    )
     r.raise_for_status()
     url = r.json()["url"]
     while time.perf_counter() - started < DEADLINE_S:
-        job = client.get(url, headers={"Accept": "application/json"}).json()  # type: ignore[attr-defined]
+        job = client.get(url, headers={"Accept": "application/json"}).json()
         if job["status"] in ("done", "failed"):
             if job["status"] != "done" or job["reports"][0]["status"] != "ingested":
                 raise RuntimeError(f"upload {i}: {job}")
@@ -91,8 +98,12 @@ def _pull(base: str, token: str) -> float:
     import httpx
 
     started = time.perf_counter()
-    r = httpx.get(f"{base}/api/v1/reports/MZ-GAOLING", timeout=120, headers={"Authorization": f"Bearer {token}"},
-                  params={"township": "331099001", "date": "2026-11-30", "purpose": "负载测试：高龄津贴核对"})
+    r = httpx.get(
+        f"{base}/api/v1/reports/MZ-GAOLING",
+        timeout=120,
+        headers={"Authorization": f"Bearer {token}"},
+        params={"township": "331099001", "date": "2026-11-30", "purpose": "负载测试：高龄津贴核对"},
+    )
     r.raise_for_status()
     return time.perf_counter() - started
 
@@ -100,8 +111,10 @@ def _pull(base: str, token: str) -> float:
 def _report(label: str, times: list[float], wall: float) -> None:
     times.sort()
     p95 = times[max(0, int(len(times) * 0.95) - 1)]
-    print(f"{label}: n={len(times)} wall={wall:.2f}s p50={statistics.median(times):.2f}s p95={p95:.2f}s "
-          f"max={times[-1]:.2f}s throughput={len(times) / wall:.1f}/s")
+    print(
+        f"{label}: n={len(times)} wall={wall:.2f}s p50={statistics.median(times):.2f}s p95={p95:.2f}s "
+        f"max={times[-1]:.2f}s throughput={len(times) / wall:.1f}/s"
+    )
 
 
 def main() -> int:
@@ -124,7 +137,7 @@ def main() -> int:
                 pulls = list(pool.map(lambda _: _pull(base, token), range(args.pulls)))
             _report("API pulls (MZ-GAOLING xlsx)", pulls, time.perf_counter() - started)
         finally:
-            server.should_exit = True  # type: ignore[attr-defined]
+            server.should_exit = True
             thread.join(30)
     return 0
 

@@ -293,6 +293,7 @@ class Hub:
             progress("导出", 1, 1)
         typed = int(self.db.scalar(_TYPED_CELLS_SQL) or 0)
         delivered = sum(r.cells for r in results)
+        served = sum(r.model_cells for r in results)
         return {
             "files": len(files_reports),
             "refused": sum(1 for r in files_reports if r.status == "refused"),
@@ -309,7 +310,9 @@ class Hub:
             "report_problems": [p for r in results for p in r.problems],
             "cells_typed": typed,
             "cells_delivered": delivered,
-            "reuse_rate": round(1 - typed / delivered, 4) if delivered else 0.0,
+            "cells_from_model": served,
+            "reuse_rate": round(served / delivered, 4) if delivered else 0.0,
+            "delivered_per_typed": round(delivered / typed, 2) if typed else 0.0,
             "seconds": round((datetime.now() - started).total_seconds(), 2),
             "file_reports": [r.to_dict() for r in files_reports],
             "reports": [_result_dict(r) for r in results],
@@ -334,6 +337,7 @@ def _result_dict(result: Any) -> dict[str, Any]:
         "written": result.written,
         "records": result.records,
         "cells": result.cells,
+        "cells_from_model": result.model_cells,
         "problems": list(result.problems),
     }
 

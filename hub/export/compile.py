@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlglot import exp
 
 from hub.export.context import ctx_select
-from hub.export.pipelines import CompiledSheet, Ctes, Parts, grouped, listed, sel, with_ctes
+from hub.export.pipelines import HubCheck, CompiledSheet, Ctes, Parts, grouped, listed, sel, with_ctes
 from hub.export.problems import did_you_mean
 from hub.export.resolve import TRANSLATE, Resolver, Scope
 from hub.export.spec import Sheet, Spec
@@ -169,7 +169,7 @@ def _parts(
 
 def _key_refs(
     sheet: Sheet, r: Resolver, path: str, keys: list[str], result: Scope
-) -> tuple[dict[str, exp.Expr], list[tuple[str, exp.Expr, Literal["all", "data", "total"]]]]:
+) -> tuple[dict[str, exp.Expr], list[HubCheck]]:
     def need(key: str, where: str) -> None:
         if key not in keys:
             r.problem(where, f"unknown column key '{key}'{did_you_mean(key, keys)}", "spec-column")
@@ -190,8 +190,12 @@ def _key_refs(
     checks = []
     for k, check in enumerate(sheet.checks):
         tree = r.expr(check.assert_, result, f"{path}.checks[{k}].assert")
+        for j, key in enumerate(check.describe):
+            need(key, f"{path}.checks[{k}].describe[{j}]")
+        if check.on_fail == "hold" and sheet.group_by:
+            r.problem(f"{path}.checks[{k}].on_fail", "on_fail: hold works on list sheets only", "spec-key")
         if tree is not None:
-            checks.append((check.name, tree, check.rows))
+            checks.append(HubCheck(check.name, tree, check.rows, check.on_fail, list(check.describe)))
     if sheet.column_numbers is not None and len(sheet.column_numbers) != len(keys):
         r.problem(
             f"{path}.column_numbers", f"{len(sheet.column_numbers)} 栏次 for {len(keys)} columns", "spec-key"

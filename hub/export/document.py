@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +44,29 @@ def register_writer(fmt: str) -> Callable[[Writer], Writer]:
     return deco
 
 
-def data_cells(doc: Document) -> int:
+def data_cells(doc: Document, *, from_model_only: bool = False) -> int:
     """Data cells delivered (the burden figure): non-empty cells of data and 合计 rows; a household
-    cell merged over its block counts once."""
+    cell merged over its block counts once. With ``from_model_only``, only the cells served from the
+    canonical model: those of columns whose expression reads a model column (not 序号, not constants),
+    and the 合计 sums computed from them."""
     n = 0
     for sd in doc.sheets:
+        columns = [c for c in sd.sheet.columns if not from_model_only or _reads_model(c.expr)]
         for row in sd.rows:
             n += sum(
                 1
-                for c in sd.sheet.columns
+                for c in columns
                 if row.get(c.key) not in (None, "") and (c.level == "person" or row.get("_first", True))
             )
         if sd.total is not None:
-            n += sum(1 for k, v in sd.total.items() if v not in (None, "") and not k.startswith("_")) + 1
+            keys = {c.key for c in columns}
+            n += sum(1 for k, v in sd.total.items() if v not in (None, "") and k in keys)
+            n += 0 if from_model_only else 1  # the 合计 label
     return n
+
+
+@lru_cache(maxsize=512)
+def _reads_model(expr: str | None) -> bool:
+    from sqlglot import exp, parse_one
+
+    return expr is not None and parse_one(expr, read="duckdb").find(exp.Column) is not None

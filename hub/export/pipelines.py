@@ -6,7 +6,7 @@ Internal CTE skeletons are parsed from fixed SQL text (identifiers the compiler 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlglot import exp, parse_one
@@ -14,6 +14,17 @@ from sqlglot import exp, parse_one
 from hub.export.spec import Sheet
 
 Ctes = list[tuple[str, exp.Query]]
+
+
+@dataclass
+class HubCheck:
+    """A compiled report check (see :class:`hub.export.spec.Check`)."""
+
+    name: str
+    cond: exp.Expr
+    rows: Literal["all", "data", "total"]
+    on_fail: Literal["refuse", "hold"] = "refuse"
+    describe: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -26,9 +37,12 @@ class CompiledSheet:
     check_names: list[str]
     untranslated: list[tuple[str, str, exp.Select]]  # (column key, code list, query of bad values)
     townships: exp.Select
+    # blocks held back by on_fail: hold checks: rows of (_check, <describe keys>...)
+    held: exp.Select | None = None
 
     def trees(self) -> list[exp.Select]:
         extra = [q for _, _, q in self.untranslated] + ([self.total] if self.total is not None else [])
+        extra += [self.held] if self.held is not None else []
         return [self.data, self.records, self.checks, self.townships, *extra]
 
 
@@ -45,7 +59,7 @@ class Parts:
     orders: list[exp.Expr]
     groups: list[exp.Expr]
     cells: dict[str, exp.Expr]
-    checks: list[tuple[str, exp.Expr, Literal["all", "data", "total"]]]
+    checks: list[HubCheck]
     ctes: Ctes
     untranslated: list[tuple[str, str, exp.Select]]
     townships: exp.Select
@@ -92,8 +106,9 @@ def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp
     names: list[str] = []
     projections: list[exp.Expr] = []
     scope = {"all": None, "data": "NOT r._total", "total": "r._total"}
-    for name, cond, rows in p.checks:
-        failing: exp.Expr = exp.Not(this=exp.Coalesce(this=cond.copy(), expressions=[exp.false()]))
+    for check in p.checks:
+        name, rows = check.name, check.rows
+        failing: exp.Expr = _failing(check)
         if scope[rows]:
             failing = exp.and_(failing, sel(f"SELECT {scope[rows]}").selects[0])
         projections.append(
@@ -123,6 +138,33 @@ def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp
     return with_ctes([*ctes, ("allrows", union(text))], query), names
 
 
+def _failing(check: HubCheck) -> exp.Expr:
+    return exp.Not(this=exp.Coalesce(this=check.cond.copy(), expressions=[exp.false()]))
+
+
+def _held(p: Parts) -> tuple[exp.Select | None, exp.Expr | None]:
+    """(query listing the blocks held back by on_fail: hold checks, condition keeping the others)."""
+    holds = [c for c in p.checks if c.on_fail == "hold"]
+    if not holds:
+        return None, None
+    branches = []
+    for c in holds:
+        cols = ", ".join(f"r.{k}" for k in c.describe) or "NULL"
+        q = sel(f"SELECT DISTINCT r._block, '{c.name}' AS _check, {cols} FROM pop AS r")
+        branches.append(q.where(_failing(c).transform(_qualify_r)))
+    held = branches[0]
+    for b in branches[1:]:
+        held = held.union(b, distinct=False)  # type: ignore[assignment]
+    keep = sel("SELECT _block NOT IN (SELECT _block FROM held)").selects[0]
+    return held, keep
+
+
+def _qualify_r(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Column) and not node.table:
+        return exp.column(node.name, "r")
+    return node
+
+
 def listed(p: Parts) -> CompiledSheet:
     sheet = p.sheet
     keys = [c.key for c in sheet.columns]
@@ -141,10 +183,15 @@ def listed(p: Parts) -> CompiledSheet:
     data_cols = ", ".join(
         f"dense_rank() OVER (ORDER BY _bpos) AS {c.key}" if c.serial else c.key for c in sheet.columns
     )
+    held, keep = _held(p)
+    ranked = sel(f"SELECT *, row_number() OVER (ORDER BY {order}) AS _pos FROM pop")
+    if keep is not None:
+        ranked = ranked.where(keep)
     ctes = [
         *p.ctes,
         ("pop", pop),
-        ("ranked", sel(f"SELECT *, row_number() OVER (ORDER BY {order}) AS _pos FROM pop")),
+        *([("held", held)] if held is not None else []),
+        ("ranked", ranked),
         ("blocks", sel("SELECT *, min(_pos) OVER (PARTITION BY _block) AS _bpos FROM ranked")),
         (
             "data",
@@ -176,11 +223,12 @@ def listed(p: Parts) -> CompiledSheet:
         sheet,
         with_ctes(ctes, sel("SELECT * FROM data ORDER BY _block_no, _pos")),
         total,
-        with_ctes(ctes, sel("SELECT count(DISTINCT _record) FROM pop")),
+        with_ctes(ctes, sel("SELECT count(DISTINCT _record) FROM ranked")),
         checks,
         names,
         p.untranslated,
         p.townships,
+        with_ctes(ctes, sel("SELECT * FROM held ORDER BY ALL")) if held is not None else None,
     )
 
 

@@ -34,6 +34,7 @@ class ExportResult:
     cells: int
     problems: list[str] = field(default_factory=list)
     written: bool = True
+    model_cells: int = 0  # of `cells`, those served from the canonical model
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,13 @@ def build(
                 details={"report": spec.id, "township": township, "checks": failed},
             )
         headers = {c.key: "/".join(c.header) for c in cs.sheet.columns}
+        if cs.held is not None:
+            for held in db.dicts(cs.held):
+                who = "，".join(f"{headers[k]} {v}" for k, v in held.items() if not k.startswith("_") and v is not None)
+                where = names.get(township or "", "全县")
+                problems.append(
+                    f"{spec.id} {where} {cs.sheet.name}：{who} 未报送（{held['_check']} 不成立），请核实后重新报送"
+                )
         for key, codelist, query in cs.untranslated:
             for (value,) in db.rows(query):
                 problems.append(
@@ -177,7 +185,8 @@ def export_reports(
             WRITERS[spec.output.format](doc, path)
             results.append(
                 ExportResult(
-                    spec.id, spec.department, township, name, path, records, data_cells(doc), problems
+                    spec.id, spec.department, township, name, path, records, data_cells(doc), problems,
+                    model_cells=data_cells(doc, from_model_only=True),
                 )
             )
             if progress:

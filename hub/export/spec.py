@@ -60,6 +60,11 @@ class Check(Strict):
     name: str
     assert_: str = Field(alias="assert")  # SQL boolean over the column keys, true on every row
     rows: Literal["all", "data", "total"] = "all"
+    # refuse: a failing row refuses the whole file (integrity: 合计, 审核关系);
+    # hold: the failing rows' blocks (e.g. households) are held back and each is listed as a problem,
+    # named by the `describe` column keys; the rest of the file goes out (list sheets only)
+    on_fail: Literal["refuse", "hold"] = "refuse"
+    describe: list[str] = Field(default_factory=list)
 
 
 class Sheet(Strict):

@@ -59,7 +59,9 @@ def add_user(
     once). Raises :class:`HubError` with a Chinese message on any bad argument."""
     name = (name or "").strip()
     if not re.fullmatch(r"[\w.\-@\u4e00-\u9fff]{2,40}", name):
-        raise HubError(f"用户名“{name}”不合法：2–40 个字符，可用汉字、字母、数字和 . - _ @。", code="user-invalid")
+        raise HubError(
+            f"用户名“{name}”不合法：2–40 个字符，可用汉字、字母、数字和 . - _ @。", code="user-invalid"
+        )
     if role not in ROLES:
         raise HubError(f"角色“{role}”不存在，应为 clerk、department 或 steward。", code="user-invalid")
     township_code = dept_name = None
@@ -95,8 +97,12 @@ def _township_code(db: Database, township: str | None) -> str:
     if not re.fullmatch(r"\d{9}", text):
         raise HubError(f"乡镇代码“{text}”应为9位数字。", code="user-invalid")
     known = int(db.scalar("SELECT count(*) FROM hub_divisions WHERE level = 'township'") or 0)
-    if known and not db.scalar("SELECT count(*) FROM hub_divisions WHERE code IN (?, ?)", [text, text + "000"]):
-        raise HubError(f"区划表中没有乡镇代码 {text}。请先 hub divisions load，或检查代码。", code="user-invalid")
+    if known and not db.scalar(
+        "SELECT count(*) FROM hub_divisions WHERE code IN (?, ?)", [text, text + "000"]
+    ):
+        raise HubError(
+            f"区划表中没有乡镇代码 {text}。请先 hub divisions load，或检查代码。", code="user-invalid"
+        )
     return text
 
 
@@ -161,7 +167,14 @@ def create_token(db: Database, user: User, label: str | None = None) -> str:
     token = "hub_" + secrets.token_urlsafe(32)
     db.execute(
         "INSERT INTO hub_api_tokens VALUES (?, ?, ?, ?, ?, ?, NULL)",
-        [_sha(token), token[:10], user.username, user.department, (label or "").strip()[:60] or None, datetime.now()],
+        [
+            _sha(token),
+            token[:10],
+            user.username,
+            user.department,
+            (label or "").strip()[:60] or None,
+            datetime.now(),
+        ],
     )
     return token
 

@@ -48,23 +48,44 @@ def token_user(request: Request) -> User:
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
     user = accounts.token_user(state(request).hub.db, token)
     if user is None:
-        raise WebError(401, "缺少或无效的接口令牌。请在请求头加 Authorization: Bearer <令牌>（令牌在“接口令牌”页面创建）。",
-                       code="unauthenticated")
+        raise WebError(
+            401,
+            "缺少或无效的接口令牌。请在请求头加 Authorization: Bearer <令牌>（令牌在“接口令牌”页面创建）。",
+            code="unauthenticated",
+        )
     return user
 
 
 @router.get("/reports", response_model=list[ReportItem], responses=ERRORS, summary="本部门可获取的报表")
 def list_reports(user: User = Depends(token_user)) -> list[ReportItem]:
-    return [ReportItem(id=r.id, department=r.department, title=r.title, period=r.period, scope=r.scope,
-                       format=r.format, json_rows=r.json_rows)
-            for r in catalogue() if r.department == user.department]
+    return [
+        ReportItem(
+            id=r.id,
+            department=r.department,
+            title=r.title,
+            period=r.period,
+            scope=r.scope,
+            format=r.format,
+            json_rows=r.json_rows,
+        )
+        for r in catalogue()
+        if r.department == user.department
+    ]
 
 
 @router.get(
-    "/reports/{report_id}", responses={
-        **ERRORS, 200: {"description": "报表文件（xlsx 或 GBK CSV，与命令行 hub export 写出的相同），或 JSON 行",
-                        "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-                                    "text/csv": {}, "application/json": {}}}},
+    "/reports/{report_id}",
+    responses={
+        **ERRORS,
+        200: {
+            "description": "报表文件（xlsx 或 GBK CSV，与命令行 hub export 写出的相同），或 JSON 行",
+            "content": {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                "text/csv": {},
+                "application/json": {},
+            },
+        },
+    },
     summary="拉取一个乡镇、一个报告期的报表",
 )
 def pull_report(
@@ -88,10 +109,30 @@ def pull_report(
         import hashlib
 
         digest = hashlib.sha256(body).hexdigest()
-        log_access(hub, user, channel="api", report=info.id, township=town, ref=ref, purpose=why, fmt="json",
-                   records=len(rows), sha256=digest)
+        log_access(
+            hub,
+            user,
+            channel="api",
+            report=info.id,
+            township=town,
+            ref=ref,
+            purpose=why,
+            fmt="json",
+            records=len(rows),
+            sha256=digest,
+        )
         return Response(body, media_type="application/json", headers={"X-Hub-SHA256": digest})
     out = produce(hub, info, town, ref)
-    log_access(hub, user, channel="api", report=info.id, township=town, ref=ref, purpose=why,
-               fmt=out.filename.rsplit(".", 1)[-1].lower(), records=out.records, sha256=out.sha256)
+    log_access(
+        hub,
+        user,
+        channel="api",
+        report=info.id,
+        township=town,
+        ref=ref,
+        purpose=why,
+        fmt=out.filename.rsplit(".", 1)[-1].lower(),
+        records=out.records,
+        sha256=out.sha256,
+    )
     return download_response(out.content, out.filename, out.media_type, out.records, out.sha256)

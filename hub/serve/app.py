@@ -40,8 +40,16 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'",
 }
-STATUS_TEXT = {400: "请求有误", 403: "无权访问", 404: "找不到页面", 405: "不支持的请求方式", 413: "文件太大",
-               422: "请求参数不正确", 429: "尝试过于频繁", 500: "系统错误"}
+STATUS_TEXT = {
+    400: "请求有误",
+    403: "无权访问",
+    404: "找不到页面",
+    405: "不支持的请求方式",
+    413: "文件太大",
+    422: "请求参数不正确",
+    429: "尝试过于频繁",
+    500: "系统错误",
+}
 
 
 def create_app(hub_home: Path | None = None) -> FastAPI:
@@ -51,12 +59,21 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
     hub.db  # noqa: B018 -- open the store (and apply the DDL) before the first request
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["ROLES"] = accounts.ROLES
-    st = State(hub=hub, templates=templates, jobs=Jobs(hub),
-               max_upload_bytes=int(float(os.environ.get("HUB_MAX_UPLOAD_MB", "20")) * 1024 * 1024),
-               cookie_secure=os.environ.get("HUB_COOKIE_SECURE", "") == "1")
-    app = FastAPI(title="一表通 Hub 部门报表接口", version="1", openapi_url="/api/v1/openapi.json",
-                  docs_url=None, redoc_url=None,
-                  description="部门用令牌（Authorization: Bearer …）按乡镇、报告期拉取报表；每次拉取必须说明用途（purpose），并记入访问日志。")
+    st = State(
+        hub=hub,
+        templates=templates,
+        jobs=Jobs(hub),
+        max_upload_bytes=int(float(os.environ.get("HUB_MAX_UPLOAD_MB", "20")) * 1024 * 1024),
+        cookie_secure=os.environ.get("HUB_COOKIE_SECURE", "") == "1",
+    )
+    app = FastAPI(
+        title="一表通 Hub 部门报表接口",
+        version="1",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        description="部门用令牌（Authorization: Bearer …）按乡镇、报告期拉取报表；每次拉取必须说明用途（purpose），并记入访问日志。",
+    )
     app.state.hub_state = st
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_errors(app)
@@ -93,17 +110,31 @@ def _auth_routes(app: FastAPI) -> None:
         client = f"ip:{request.client.host if request.client else '-'}"
         wait = st.limiter.blocked(f"user:{username}", client)
         if wait:
-            return render(request, "login.html", status_code=429, username=username,
-                          error=f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试。")
+            return render(
+                request,
+                "login.html",
+                status_code=429,
+                username=username,
+                error=f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试。",
+            )
         user = accounts.authenticate(st.hub.db, username.strip(), password)
         if user is None:
             st.limiter.failed(f"user:{username}", client)
-            return render(request, "login.html", status_code=401, username=username, error="用户名或密码不正确。")
+            return render(
+                request, "login.html", status_code=401, username=username, error="用户名或密码不正确。"
+            )
         st.limiter.succeeded(f"user:{username}")
         sid, _ = accounts.new_session(st.hub.db, user)
         response = RedirectResponse(HOME_OF_ROLE[user.role], status_code=303)
-        response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="lax", secure=st.cookie_secure,
-                            max_age=accounts.SESSION_HOURS * 3600, path="/")
+        response.set_cookie(
+            SESSION_COOKIE,
+            sid,
+            httponly=True,
+            samesite="lax",
+            secure=st.cookie_secure,
+            max_age=accounts.SESSION_HOURS * 3600,
+            path="/",
+        )
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
         return response
 
@@ -119,15 +150,23 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
-def error_response(request: Request, status: int, message: str, code: str, hint: str | None = None) -> Response:
+def error_response(
+    request: Request, status: int, message: str, code: str, hint: str | None = None
+) -> Response:
     """The one error shape: JSON ``{"error", "message"[, "hint"]}`` on the API, a Chinese page elsewhere."""
     if _wants_json(request):
         body: dict[str, Any] = {"error": code, "message": message}
         if hint:
             body["hint"] = hint
         return JSONResponse(body, status_code=status)
-    return render(request, "error.html", status_code=status, title=STATUS_TEXT.get(status, "出错了"),
-                  message=message, hint=hint)
+    return render(
+        request,
+        "error.html",
+        status_code=status,
+        title=STATUS_TEXT.get(status, "出错了"),
+        message=message,
+        hint=hint,
+    )
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -160,13 +199,20 @@ def _install_errors(app: FastAPI) -> None:
         st: State = request.app.state.hub_state
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > st.max_upload_bytes * st.max_files + 1_000_000:
-            return error_response(request, 413, f"上传内容超过上限（单个文件最大 {st.max_upload_bytes // 1048576} MB，"
-                                  f"一次最多 {st.max_files} 个文件）。", "too-large")
+            return error_response(
+                request,
+                413,
+                f"上传内容超过上限（单个文件最大 {st.max_upload_bytes // 1048576} MB，"
+                f"一次最多 {st.max_files} 个文件）。",
+                "too-large",
+            )
         try:
             response: Response = await call_next(request)
         except Exception:  # no stack trace ever reaches a browser; the server log keeps it
             log.exception("unhandled error on %s %s", request.method, request.url.path)
-            response = error_response(request, 500, "系统内部错误，这不是数据问题。请稍后再试或联系数据管理员。", "internal")
+            response = error_response(
+                request, 500, "系统内部错误，这不是数据问题。请稍后再试或联系数据管理员。", "internal"
+            )
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         if not request.url.path.startswith("/static/"):

@@ -17,7 +17,17 @@ from starlette.datastructures import UploadFile
 from hub.facade import LEDGER_SUFFIXES
 from hub.serve.accounts import User
 from hub.serve.reports import catalogue
-from hub.serve.web import WebError, check_csrf, clerk, current_user, forbidden, not_found, render, state, township_name
+from hub.serve.web import (
+    WebError,
+    check_csrf,
+    clerk,
+    current_user,
+    forbidden,
+    not_found,
+    render,
+    state,
+    township_name,
+)
 
 router = APIRouter(include_in_schema=False)
 CHUNK = 1024 * 1024
@@ -30,7 +40,9 @@ def parse_date(text: str | None) -> date:
     try:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
-        raise WebError(400, f"日期“{text}”格式不对，应为 YYYY-MM-DD，例如 2026-11-30。", code="bad-date") from None
+        raise WebError(
+            400, f"日期“{text}”格式不对，应为 YYYY-MM-DD，例如 2026-11-30。", code="bad-date"
+        ) from None
 
 
 def _town(user: User) -> str:
@@ -43,10 +55,18 @@ def _town(user: User) -> str:
 def clerk_home(request: Request, user: User = Depends(clerk)) -> Response:
     town = _town(user)
     recent = state(request).hub.db.dicts(
-        "SELECT * FROM hub_submissions WHERE township_code = ? ORDER BY submission_id DESC LIMIT 5", [town])
+        "SELECT * FROM hub_submissions WHERE township_code = ? ORDER BY submission_id DESC LIMIT 5", [town]
+    )
     st = state(request)
-    return render(request, "clerk_home.html", town=township_name(request, town), recent=recent,
-                  max_mb=st.max_upload_bytes // 1048576, max_files=st.max_files, suffixes=sorted(LEDGER_SUFFIXES))
+    return render(
+        request,
+        "clerk_home.html",
+        town=township_name(request, town),
+        recent=recent,
+        max_mb=st.max_upload_bytes // 1048576,
+        max_files=st.max_files,
+        suffixes=sorted(LEDGER_SUFFIXES),
+    )
 
 
 def _safe_name(name: str) -> str:
@@ -70,10 +90,18 @@ async def upload(request: Request, user: User = Depends(clerk)) -> Response:
     for item in files:
         name = _safe_name(item.filename or "upload")
         if Path(name).suffix.lower() not in LEDGER_SUFFIXES:
-            refused.append({"file": name, "status": "refused",
-                            "message": f"{name}: 不支持的文件类型，请上传 {'、'.join(sorted(LEDGER_SUFFIXES))} 文件。"})
+            refused.append(
+                {
+                    "file": name,
+                    "status": "refused",
+                    "message": f"{name}: 不支持的文件类型，请上传 {'、'.join(sorted(LEDGER_SUFFIXES))} 文件。",
+                }
+            )
             continue
-        target = folder / f"{datetime.now():%Y%m%d%H%M%S}_{secrets.token_hex(3)}_{name}"
+        target = (
+            folder / f"{datetime.now():%Y%m%d%H%M%S}_{secrets.token_hex(4)}" / name
+        )  # keeps the clerk's name
+        target.parent.mkdir(parents=True)
         size = 0
         with target.open("wb") as out:
             while chunk := await item.read(CHUNK):
@@ -83,8 +111,14 @@ async def upload(request: Request, user: User = Depends(clerk)) -> Response:
                 out.write(chunk)
         if size > st.max_upload_bytes:
             target.unlink(missing_ok=True)
-            refused.append({"file": name, "status": "refused",
-                            "message": f"{name}: 文件超过 {st.max_upload_bytes // 1048576} MB 上限，未导入。请按村拆分后上传。"})
+            target.parent.rmdir()
+            refused.append(
+                {
+                    "file": name,
+                    "status": "refused",
+                    "message": f"{name}: 文件超过 {st.max_upload_bytes // 1048576} MB 上限，未导入。请按村拆分后上传。",
+                }
+            )
             continue
         paths.append(target)
         display.append(name)
@@ -120,7 +154,8 @@ def _submission(request: Request, sid: int) -> dict[str, Any]:
 def history(request: Request, user: User = Depends(clerk)) -> Response:
     town = _town(user)
     rows = state(request).hub.db.dicts(
-        "SELECT * FROM hub_submissions WHERE township_code = ? ORDER BY submission_id DESC", [town])
+        "SELECT * FROM hub_submissions WHERE township_code = ? ORDER BY submission_id DESC", [town]
+    )
     return render(request, "clerk_history.html", town=township_name(request, town), rows=rows)
 
 
@@ -128,7 +163,8 @@ def history(request: Request, user: User = Depends(clerk)) -> Response:
 def result(request: Request, sid: int, q: str = "", severity: str = "", column: str = "") -> Response:
     sub = _submission(request, sid)
     db = state(request).hub.db
-    where, params = ["submission_id = ?"], [sid]
+    where: list[str] = ["submission_id = ?"]
+    params: list[Any] = [sid]
     if severity in ("error", "warning"):
         where.append("severity = ?")
         params.append(severity)
@@ -140,12 +176,28 @@ def result(request: Request, sid: int, q: str = "", severity: str = "", column: 
         params += [f"%{q}%", f"%{q}%", q.strip()]
     findings = db.dicts(
         f"SELECT sheet, row_no, column_name, value, code, severity, message FROM hub_findings WHERE {' AND '.join(where)} "
-        f"ORDER BY sheet, row_no, column_name LIMIT {SHOWN_FINDINGS + 1}", params)
-    columns = [r[0] for r in db.rows(
-        "SELECT DISTINCT column_name FROM hub_findings WHERE submission_id = ? AND column_name IS NOT NULL ORDER BY 1", [sid])]
-    return render(request, "clerk_result.html", sub=sub, findings=findings[:SHOWN_FINDINGS],
-                  more=len(findings) > SHOWN_FINDINGS, columns=columns, q=q, severity=severity, column=column,
-                  town=township_name(request, sub["township_code"]))
+        f"ORDER BY sheet, row_no, column_name LIMIT {SHOWN_FINDINGS + 1}",
+        params,
+    )
+    columns = [
+        r[0]
+        for r in db.rows(
+            "SELECT DISTINCT column_name FROM hub_findings WHERE submission_id = ? AND column_name IS NOT NULL ORDER BY 1",
+            [sid],
+        )
+    ]
+    return render(
+        request,
+        "clerk_result.html",
+        sub=sub,
+        findings=findings[:SHOWN_FINDINGS],
+        more=len(findings) > SHOWN_FINDINGS,
+        columns=columns,
+        q=q,
+        severity=severity,
+        column=column,
+        town=township_name(request, sub["township_code"]),
+    )
 
 
 @router.get("/clerk/submissions/{sid}/annotated")
@@ -155,7 +207,9 @@ def annotated(request: Request, sid: int) -> Response:
     if not sub["annotated_path"] or not path.is_file():
         raise not_found("这份报送没有标注副本（没有发现问题，或文件已被清理）。")
     name = f"{Path(sub['file_name']).stem}_批注.xlsx"
-    return FileResponse(path, filename=name, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return FileResponse(
+        path, filename=name, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
 
 
 @router.get("/clerk/preview")
@@ -168,8 +222,17 @@ def preview(request: Request, report: str = "", date: str = "", user: User = Dep
     rows: list[dict[str, Any]] = []
     if chosen is not None:
         rows = preview_report(state(request).hub.db, chosen.id, town, ref)
-    return render(request, "clerk_preview.html", reports=reports, chosen=chosen, rows=rows[:500], total=len(rows),
-                  headers=list(rows[0]) if rows else [], ref=ref, town=township_name(request, town))
+    return render(
+        request,
+        "clerk_preview.html",
+        reports=reports,
+        chosen=chosen,
+        rows=rows[:500],
+        total=len(rows),
+        headers=list(rows[0]) if rows else [],
+        ref=ref,
+        town=township_name(request, town),
+    )
 
 
 @router.get("/clerk/conflicts")
@@ -192,5 +255,8 @@ def template(request: Request, user: User = Depends(clerk)) -> Response:
     name = f"{township_name(request, town)}_一张表_{date.today():%Y%m%d}.xlsx"
     from urllib.parse import quote
 
-    return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return Response(
+        content,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )

@@ -21,16 +21,25 @@ MIN_PURPOSE = 4
 def check_purpose(purpose: str | None) -> str:
     text = (purpose or "").strip()
     if len(text) < MIN_PURPOSE:
-        raise WebError(400, f"请说明获取数据的用途（至少 {MIN_PURPOSE} 个字），例如“2026年11月低保资金发放核对”。"
-                       "未说明用途的数据请求一律拒绝。", code="purpose-required")
+        raise WebError(
+            400,
+            f"请说明获取数据的用途（至少 {MIN_PURPOSE} 个字），例如“2026年11月低保资金发放核对”。"
+            "未说明用途的数据请求一律拒绝。",
+            code="purpose-required",
+        )
     return text[:200]
 
 
 def download_response(content: bytes, filename: str, media_type: str, records: int, sha256: str) -> Response:
-    return Response(content, media_type=media_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-        "X-Hub-Records": str(records), "X-Hub-SHA256": sha256,
-    })
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "X-Hub-Records": str(records),
+            "X-Hub-SHA256": sha256,
+        },
+    )
 
 
 @router.get("/dept")
@@ -39,20 +48,38 @@ def dept_home(request: Request, date: str = "", user: User = Depends(department)
     mine = [r for r in catalogue() if r.department == user.department]
     towns = townships(request)
     pulled = access_log(state(request).hub, department=user.department, limit=20)
-    return render(request, "dept_home.html", reports=mine, towns=towns, ref=ref, periods=PERIODS, pulled=pulled)
+    return render(
+        request, "dept_home.html", reports=mine, towns=towns, ref=ref, periods=PERIODS, pulled=pulled
+    )
 
 
 @router.get("/dept/download")
-def download(request: Request, report: str, township: str = "", date: str = "", purpose: str = "",
-             user: User = Depends(department)) -> Response:
+def download(
+    request: Request,
+    report: str,
+    township: str = "",
+    date: str = "",
+    purpose: str = "",
+    user: User = Depends(department),
+) -> Response:
     info = report_for(user, report)
     why = check_purpose(purpose)
     ref = parse_date(date)
     hub = state(request).hub
     town = hub.resolve_township(township) if township and info.scope != "county" else None
     out = produce(hub, info, town, ref)
-    log_access(hub, user, channel="web", report=info.id, township=town, ref=ref, purpose=why,
-               fmt=out.filename.rsplit(".", 1)[-1].lower(), records=out.records, sha256=out.sha256)
+    log_access(
+        hub,
+        user,
+        channel="web",
+        report=info.id,
+        township=town,
+        ref=ref,
+        purpose=why,
+        fmt=out.filename.rsplit(".", 1)[-1].lower(),
+        records=out.records,
+        sha256=out.sha256,
+    )
     return download_response(out.content, out.filename, out.media_type, out.records, out.sha256)
 
 

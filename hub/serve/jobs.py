@@ -32,13 +32,34 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "status": self.status, "done": self.done, "total": len(self.files),
-            "current": self.current, "files": self.files, "message": self.message,
+            "id": self.id,
+            "status": self.status,
+            "done": self.done,
+            "total": len(self.files),
+            "current": self.current,
+            "files": self.files,
+            "message": self.message,
             "reports": [
-                {k: r.get(k) for k in ("file", "status", "rows", "accepted", "rejected", "submission_id", "message",
-                                       "township", "township_name", "kind")}
-                | {"errors": len(r.get("errors") or []), "warnings": len(r.get("warnings") or []),
-                   "name": Path(str(r.get("file"))).name}
+                {
+                    k: r.get(k)
+                    for k in (
+                        "file",
+                        "status",
+                        "rows",
+                        "accepted",
+                        "rejected",
+                        "submission_id",
+                        "message",
+                        "township",
+                        "township_name",
+                        "kind",
+                    )
+                }
+                | {
+                    "errors": len(r.get("errors") or []),
+                    "warnings": len(r.get("warnings") or []),
+                    "name": Path(str(r.get("file"))).name,
+                }
                 for r in self.reports
             ],
         }
@@ -51,12 +72,23 @@ class Jobs:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-ingest")
 
-    def submit(self, username: str, township: str, paths: list[Path], display: list[str],
-               refused: list[dict[str, Any]] | None = None) -> Job:
+    def submit(
+        self,
+        username: str,
+        township: str,
+        paths: list[Path],
+        display: list[str],
+        refused: list[dict[str, Any]] | None = None,
+    ) -> Job:
         """Queue ``paths`` (shown to the clerk as ``display``); ``refused`` lists files turned away
         before ingest (too large, wrong type), reported in the same job."""
-        job = Job(id=secrets.token_urlsafe(12), username=username, township=township,
-                  files=[*(str(r["file"]) for r in refused or []), *display], reports=list(refused or []))
+        job = Job(
+            id=secrets.token_urlsafe(12),
+            username=username,
+            township=township,
+            files=[*(str(r["file"]) for r in refused or []), *display],
+            reports=list(refused or []),
+        )
         job.done = len(job.reports)
         with self._lock:
             self._jobs[job.id] = job
@@ -80,7 +112,11 @@ class Jobs:
 
         job.status = "running"
         try:
-            reports = self.hub.ingest(paths, township=job.township, submitted_by=job.username, progress=progress) if paths else []
+            reports = (
+                self.hub.ingest(paths, township=job.township, submitted_by=job.username, progress=progress)
+                if paths
+                else []
+            )
             job.reports = before + [_shown(r.to_dict(), names) for r in reports]
         except Exception as exc:  # never a traceback to the browser; the log keeps it
             log.exception("ingest job %s failed", job.id)
@@ -93,8 +129,10 @@ class Jobs:
                 self.hub.merge()
             except Exception as exc:
                 log.exception("merge after ingest job %s failed", job.id)
-                job.message = (f"文件已导入并校验，但合并（一人一码）时发生系统错误（{type(exc).__name__}），"
-                               "部门报表暂未更新。请联系数据管理员。")
+                job.message = (
+                    f"文件已导入并校验，但合并（一人一码）时发生系统错误（{type(exc).__name__}），"
+                    "部门报表暂未更新。请联系数据管理员。"
+                )
         job.status = "done"
 
     def shutdown(self) -> None:
@@ -107,5 +145,7 @@ def _shown(report: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     stored = Path(full).name
     report["file"] = names.get(stored, stored)
     if report.get("message"):
-        report["message"] = str(report["message"]).replace(full, report["file"]).replace(stored, report["file"])
+        report["message"] = (
+            str(report["message"]).replace(full, report["file"]).replace(stored, report["file"])
+        )
     return report

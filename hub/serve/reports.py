@@ -60,12 +60,18 @@ def catalogue(directory: Path | None = None) -> list[ReportInfo]:
             continue
         if not isinstance(data, dict) or not data.get("id") or not data.get("department"):
             continue
-        output = data.get("output") if isinstance(data.get("output"), dict) else {}
-        out.append(ReportInfo(
-            id=str(data["id"]), department=str(data["department"]), title=str(data.get("title") or data["id"]),
-            period=str(data.get("period") or "on_demand"), scope=str(data.get("scope") or "township"),
-            format=str(output.get("format") or "xlsx"), sheets=len(data.get("sheets") or []),
-        ))
+        output: dict[str, Any] = data["output"] if isinstance(data.get("output"), dict) else {}
+        out.append(
+            ReportInfo(
+                id=str(data["id"]),
+                department=str(data["department"]),
+                title=str(data.get("title") or data["id"]),
+                period=str(data.get("period") or "on_demand"),
+                scope=str(data.get("scope") or "township"),
+                format=str(output.get("format") or "xlsx"),
+                sheets=len(data.get("sheets") or []),
+            )
+        )
     return out
 
 
@@ -77,7 +83,9 @@ def report_for(user: User, report_id: str) -> ReportInfo:
     if found is None:
         raise WebError(404, f"没有编号为 {report_id} 的报表。", code="report-unknown")
     if user.role == "department" and found.department != user.department:
-        raise WebError(403, f"报表 {report_id} 属于{found.department}，{user.department}无权获取。", code="forbidden")
+        raise WebError(
+            403, f"报表 {report_id} 属于{found.department}，{user.department}无权获取。", code="forbidden"
+        )
     if user.role not in ("department", "steward"):
         raise WebError(403, "只有部门用户和数据管理员可以下载部门报表。", code="forbidden")
     return found
@@ -104,61 +112,141 @@ def produce(hub: Hub, info: ReportInfo, township: str | None, ref: date) -> Prod
     """Write the report exactly as `hub export` does, for one township (or county-wide)."""
     codes = None if info.scope == "county" else [township] if township else None
     if info.scope != "county" and not township:
-        raise HubError(f"报表 {info.id} 按乡镇生成，请指定 township（9位乡镇代码）。", code="township-required")
+        raise HubError(
+            f"报表 {info.id} 按乡镇生成，请指定 township（9位乡镇代码）。", code="township-required"
+        )
     with tempfile.TemporaryDirectory(prefix="hub-pull-") as tmp:
         results = hub.export(reports=[info.id], townships=codes, ref_date=ref, out_dir=Path(tmp))
-        wanted = [r for r in results if r.report == info.id and (info.scope == "county" or r.township == township)]
+        wanted = [
+            r for r in results if r.report == info.id and (info.scope == "county" or r.township == township)
+        ]
         if not wanted:
             raise HubError(f"{info.id} 在该乡镇、该报告期没有数据，未生成文件。", code="no-data")
         result = wanted[0]
         path = Path(result.path)
         content = path.read_bytes()
     return Produced(
-        content=content, filename=path.name, media_type=MEDIA.get(path.suffix.lower(), "application/octet-stream"),
-        records=int(result.records), sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        filename=path.name,
+        media_type=MEDIA.get(path.suffix.lower(), "application/octet-stream"),
+        records=int(result.records),
+        sha256=hashlib.sha256(content).hexdigest(),
         problems=[str(p) for p in result.problems],
     )
 
 
-def produce_json(hub: Hub, info: ReportInfo, township: str | None, ref: date) -> tuple[list[dict[str, Any]], bytes]:
+def produce_json(
+    hub: Hub, info: ReportInfo, township: str | None, ref: date
+) -> tuple[list[dict[str, Any]], bytes]:
     from hub.export import preview_report
 
     if not info.json_rows:
-        raise HubError(f"报表 {info.id} 含多个工作表，不提供 JSON 行，请用 format=xlsx 或 csv。", code="json-unavailable")
+        raise HubError(
+            f"报表 {info.id} 含多个工作表，不提供 JSON 行，请用 format=xlsx 或 csv。", code="json-unavailable"
+        )
     rows = preview_report(hub.db, info.id, None if info.scope == "county" else township, ref)
     import json
 
-    body = json.dumps({"report": info.id, "township": township, "date": ref.isoformat(), "rows": rows},
-                      ensure_ascii=False, default=str).encode("utf-8")
+    body = json.dumps(
+        {"report": info.id, "township": township, "date": ref.isoformat(), "rows": rows},
+        ensure_ascii=False,
+        default=str,
+    ).encode("utf-8")
     return rows, body
 
 
-def log_access(hub: Hub, user: User, *, channel: str, report: str, township: str | None, ref: date,
-               purpose: str, fmt: str, records: int | None, sha256: str) -> None:
+def log_access(
+    hub: Hub,
+    user: User,
+    *,
+    channel: str,
+    report: str,
+    township: str | None,
+    ref: date,
+    purpose: str,
+    fmt: str,
+    records: int | None,
+    sha256: str,
+) -> None:
     db = hub.db
     with db.transaction():
         access_id = int(db.scalar("SELECT nextval('hub_access_seq')"))
         db.execute(
             "INSERT INTO hub_access_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [access_id, datetime.now(), user.username, user.role, user.department, channel, report, township, ref,
-             purpose, fmt, records, sha256],
+            [
+                access_id,
+                datetime.now(),
+                user.username,
+                user.role,
+                user.department,
+                channel,
+                report,
+                township,
+                ref,
+                purpose,
+                fmt,
+                records,
+                sha256,
+            ],
         )
 
 
-LOG_COLUMNS = ["access_id", "accessed_at", "username", "role", "department", "channel", "report", "township_code",
-               "ref_date", "purpose", "format", "records", "sha256"]
-LOG_HEADERS = ["序号", "时间", "用户", "角色", "部门", "渠道", "报表", "乡镇代码", "报表日期", "用途", "格式", "记录数", "文件哈希(SHA-256)"]
+LOG_COLUMNS = [
+    "access_id",
+    "accessed_at",
+    "username",
+    "role",
+    "department",
+    "channel",
+    "report",
+    "township_code",
+    "ref_date",
+    "purpose",
+    "format",
+    "records",
+    "sha256",
+]
+LOG_HEADERS = [
+    "序号",
+    "时间",
+    "用户",
+    "角色",
+    "部门",
+    "渠道",
+    "报表",
+    "乡镇代码",
+    "报表日期",
+    "用途",
+    "格式",
+    "记录数",
+    "文件哈希(SHA-256)",
+]
 
 
-def access_log(hub: Hub, *, department: str | None = None, report: str | None = None, township: str | None = None,
-               username: str | None = None, limit: int | None = 500) -> list[dict[str, Any]]:
+def access_log(
+    hub: Hub,
+    *,
+    department: str | None = None,
+    report: str | None = None,
+    township: str | None = None,
+    username: str | None = None,
+    limit: int | None = 500,
+) -> list[dict[str, Any]]:
     where, params = [], []
-    for column, value in (("department", department), ("report", report), ("township_code", township),
-                          ("username", username)):
+    for column, value in (
+        ("department", department),
+        ("report", report),
+        ("township_code", township),
+        ("username", username),
+    ):
         if value:
             where.append(f"{column} = ?")
             params.append(value)
-    sql = "SELECT * FROM hub_access_log" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY access_id DESC"
+    sql = (
+        "SELECT * FROM hub_access_log"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY access_id DESC"
+    )
     if limit:
         sql += f" LIMIT {int(limit)}"
     return hub.db.dicts(sql, params)

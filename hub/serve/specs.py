@@ -51,7 +51,9 @@ def check_text(hub: Hub, report_id: str, text: str) -> list[str]:
         return [f"mappings/{name}: 规格应为 YAML 映射（键: 值）。"]
     problems = []
     if data.get("id") != report_id:
-        problems.append(f"mappings/{name}: id: 应为 {report_id}（文件名与 id 必须一致），实际为 {data.get('id')!r}")
+        problems.append(
+            f"mappings/{name}: id: 应为 {report_id}（文件名与 id 必须一致），实际为 {data.get('id')!r}"
+        )
     with tempfile.TemporaryDirectory(prefix="hub-spec-") as tmp:
         (Path(tmp) / name).write_text(text, encoding="utf-8")
         problems += [str(p).replace(tmp, "mappings") for p in hub.check_mappings(Path(tmp))]
@@ -74,7 +76,14 @@ class Diff:
 
     @property
     def unchanged(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.columns_added or self.columns_removed or self.error)
+        return not (
+            self.added
+            or self.removed
+            or self.changed
+            or self.columns_added
+            or self.columns_removed
+            or self.error
+        )
 
 
 def _text(value: Any) -> str:
@@ -85,15 +94,21 @@ def _key_columns(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[s
     if not old or not new:
         return []
     common = [c for c in new[0] if c in old[0] and c not in SERIAL_COLUMNS]
-    ranked = sorted(common, key=lambda c: next((i for i, h in enumerate(KEY_HINTS) if h in c), len(KEY_HINTS)))
+    ranked = sorted(
+        common, key=lambda c: next((i for i, h in enumerate(KEY_HINTS) if h in c), len(KEY_HINTS))
+    )
     for column in ranked:
-        if all(len({_text(r.get(column)) for r in rows}) == len(rows) and all(_text(r.get(column)) for r in rows)
-               for rows in (old, new)):
+        if all(
+            len({_text(r.get(column)) for r in rows}) == len(rows) and all(_text(r.get(column)) for r in rows)
+            for rows in (old, new)
+        ):
             return [column]
     return []
 
 
-def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]], township: str = "", name: str = "") -> Diff:
+def diff_rows(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], township: str = "", name: str = ""
+) -> Diff:
     """Rows added, removed and changed between the published and the draft output, matched on the
     first column that identifies a row in both (an ID, a code, a village), else by position."""
     out = Diff(township, name, len(old), len(new))
@@ -113,13 +128,19 @@ def diff_rows(old: list[dict[str, Any]], new: list[dict[str, Any]], township: st
     shared = [c for c in new_cols if c in old_cols and c not in SERIAL_COLUMNS]
     for k, row in after.items():
         if k in before:
-            cells = [(c, before[k].get(c), row.get(c)) for c in shared if _text(before[k].get(c)) != _text(row.get(c))]
+            cells = [
+                (c, before[k].get(c), row.get(c))
+                for c in shared
+                if _text(before[k].get(c)) != _text(row.get(c))
+            ]
             if cells:
                 out.changed.append((k, cells))
     return out
 
 
-def preview_change(hub: Hub, report_id: str, draft: str, ref: date, towns: list[dict[str, Any]]) -> list[Diff]:
+def preview_change(
+    hub: Hub, report_id: str, draft: str, ref: date, towns: list[dict[str, Any]]
+) -> list[Diff]:
     from hub.export import preview_report
 
     published = published_text(report_id)
@@ -131,9 +152,9 @@ def preview_change(hub: Hub, report_id: str, draft: str, ref: date, towns: list[
             old = preview_report(hub.db, report_id, town["code"], ref) if published is not None else []
             new = preview_report(hub.db, report_id, town["code"], ref, spec_text=draft)
         except HubError as exc:
-            diffs.append(Diff(town["code"] or "", town["name"], 0, 0, error=str(exc)))
+            diffs.append(Diff(str(town["code"] or ""), str(town["name"]), 0, 0, error=str(exc)))
             continue
-        diffs.append(diff_rows(old, new, town["code"] or "", town["name"]))
+        diffs.append(diff_rows(old, new, str(town["code"] or ""), str(town["name"])))
     return diffs
 
 
@@ -141,26 +162,39 @@ def summarise(diffs: list[Diff]) -> str:
     changed = [d for d in diffs if not d.unchanged]
     if not changed:
         return "对库中数据无影响"
-    return "；".join(f"{d.township_name}：新增{len(d.added)}行，删除{len(d.removed)}行，修改{len(d.changed)}行" for d in changed)
+    return "；".join(
+        f"{d.township_name}：新增{len(d.added)}行，删除{len(d.removed)}行，修改{len(d.changed)}行"
+        for d in changed
+    )
 
 
 def publish(hub: Hub, report_id: str, text: str, user: User, summary: str) -> int:
     """Check, write the spec where the export stage reads it, and record the version. Returns it."""
     problems = check_text(hub, report_id, text)
     if problems:
-        raise HubError(f"规格有 {len(problems)} 个问题，未发布。", code="spec-error", details={"problems": problems})
+        raise HubError(
+            f"规格有 {len(problems)} 个问题，未发布。", code="spec-error", details={"problems": problems}
+        )
     db, now = hub.db, datetime.now()
     path = spec_path(report_id)
     with db.transaction():
-        last = int(db.scalar("SELECT coalesce(max(version), 0) FROM hub_spec_versions WHERE report_id = ?", [report_id]))
+        last = int(
+            db.scalar(
+                "SELECT coalesce(max(version), 0) FROM hub_spec_versions WHERE report_id = ?", [report_id]
+            )
+        )
         old = published_text(report_id)
         if last == 0 and old is not None and old != text:  # the file as it was before the first publication
             last = 1
-            db.execute("INSERT INTO hub_spec_versions VALUES (?, 1, ?, '（发布前的文件）', ?, ?, '初始版本')",
-                       [report_id, now, _sha(old), old])
+            db.execute(
+                "INSERT INTO hub_spec_versions VALUES (?, 1, ?, '（发布前的文件）', ?, ?, '初始版本')",
+                [report_id, now, _sha(old), old],
+            )
         version = last + 1
-        db.execute("INSERT INTO hub_spec_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   [report_id, version, now, user.username, _sha(text), text, summary])
+        db.execute(
+            "INSERT INTO hub_spec_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [report_id, version, now, user.username, _sha(text), text, summary],
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".yaml.tmp")
         tmp.write_text(text, encoding="utf-8")
@@ -169,11 +203,20 @@ def publish(hub: Hub, report_id: str, text: str, user: User, summary: str) -> in
 
 
 def history(hub: Hub, report_id: str) -> list[dict[str, Any]]:
-    rows = hub.db.dicts("SELECT * FROM hub_spec_versions WHERE report_id = ? ORDER BY version DESC", [report_id])
+    rows = hub.db.dicts(
+        "SELECT * FROM hub_spec_versions WHERE report_id = ? ORDER BY version DESC", [report_id]
+    )
     for i, row in enumerate(rows):
         previous = rows[i + 1]["spec_text"] if i + 1 < len(rows) else ""
-        row["diff"] = "\n".join(difflib.unified_diff(
-            previous.splitlines(), row["spec_text"].splitlines(), f"v{row['version'] - 1}", f"v{row['version']}", lineterm=""))
+        row["diff"] = "\n".join(
+            difflib.unified_diff(
+                previous.splitlines(),
+                row["spec_text"].splitlines(),
+                f"v{row['version'] - 1}",
+                f"v{row['version']}",
+                lineterm="",
+            )
+        )
     return rows
 
 

@@ -19,7 +19,9 @@ from hub.serve.web import WebError, check_csrf, not_found, render, state, stewar
 router = APIRouter(prefix="/steward", include_in_schema=False)
 MAX_SPEC_BYTES = 256 * 1024
 # great-expectations pages carry inline styles; they get no scripts and stay same-origin.
-DOCS_HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'none'"}
+DOCS_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'none'"
+}
 
 
 @router.get("")
@@ -49,8 +51,15 @@ def _editor(request: Request, report_id: str, text: str, **ctx: Any) -> Response
     ctx.setdefault("diffs", None)
     ctx.setdefault("message", None)
     ctx.setdefault("ref", parse_date(None))
-    return render(request, "steward_mapping.html", report_id=report_id, text=text,
-                  published=specs.published_text(report_id), history=specs.history(state(request).hub, report_id), **ctx)
+    return render(
+        request,
+        "steward_mapping.html",
+        report_id=report_id,
+        text=text,
+        published=specs.published_text(report_id),
+        history=specs.history(state(request).hub, report_id),
+        **ctx,
+    )
 
 
 @router.get("/mappings/{report_id}")
@@ -80,7 +89,9 @@ async def mapping_action(request: Request, report_id: str, user: User = Depends(
     problems = specs.check_text(hub, report_id, text)
     if problems or action == "check":
         return _editor(request, report_id, text, problems=problems, ref=ref)
-    diffs = specs.preview_change(hub, report_id, text, ref, townships(request))
+    with_data = {r[0] for r in hub.db.rows("SELECT DISTINCT township_code FROM hub_submissions")}
+    towns = [t for t in townships(request) if t["code"] in with_data]
+    diffs = specs.preview_change(hub, report_id, text, ref, towns)
     if action == "publish":
         version = specs.publish(hub, report_id, text, user, specs.summarise(diffs))
         return RedirectResponse(f"/steward/mappings/{report_id}?published={version}", status_code=303)
@@ -88,20 +99,47 @@ async def mapping_action(request: Request, report_id: str, user: User = Depends(
 
 
 @router.get("/access-log")
-def log_page(request: Request, department: str = "", report: str = "", township: str = "", username: str = "",
-             user: User = Depends(steward)) -> Response:
-    rows = access_log(state(request).hub, department=department, report=report, township=township, username=username)
-    return render(request, "steward_log.html", rows=rows, f={"department": department, "report": report,
-                                                               "township": township, "username": username})
+def log_page(
+    request: Request,
+    department: str = "",
+    report: str = "",
+    township: str = "",
+    username: str = "",
+    user: User = Depends(steward),
+) -> Response:
+    rows = access_log(
+        state(request).hub, department=department, report=report, township=township, username=username
+    )
+    return render(
+        request,
+        "steward_log.html",
+        rows=rows,
+        f={"department": department, "report": report, "township": township, "username": username},
+    )
 
 
 @router.get("/access-log.csv")
-def log_csv(request: Request, department: str = "", report: str = "", township: str = "", username: str = "",
-            user: User = Depends(steward)) -> Response:
-    rows = access_log(state(request).hub, department=department, report=report, township=township,
-                      username=username, limit=None)
-    return Response(access_log_csv(rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=access_log.csv"})
+def log_csv(
+    request: Request,
+    department: str = "",
+    report: str = "",
+    township: str = "",
+    username: str = "",
+    user: User = Depends(steward),
+) -> Response:
+    rows = access_log(
+        state(request).hub,
+        department=department,
+        report=report,
+        township=township,
+        username=username,
+        limit=None,
+    )
+    return Response(
+        access_log_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=access_log.csv"},
+    )
 
 
 @router.get("/conflicts")
@@ -113,7 +151,8 @@ def conflicts(request: Request, user: User = Depends(steward)) -> Response:
 def submissions(request: Request, user: User = Depends(steward)) -> Response:
     rows = state(request).hub.db.dicts(
         "SELECT s.*, d.name AS township_name FROM hub_submissions s "
-        "LEFT JOIN hub_divisions d ON d.code = s.township_code ORDER BY submission_id DESC LIMIT 1000")
+        "LEFT JOIN hub_divisions d ON d.code = s.township_code ORDER BY submission_id DESC LIMIT 1000"
+    )
     return render(request, "clerk_history.html", town="全县", rows=rows)
 
 
@@ -131,8 +170,14 @@ def _docs_root(request: Request) -> Path:
 def validation_index(request: Request, user: User = Depends(steward)) -> Response:
     index = _docs_root(request) / "index.html"
     if not index.is_file():
-        return render(request, "error.html", status_code=404, title="还没有校验报告",
-                      message="尚未生成 great-expectations 校验报告。", hint=f"报告写在 {index} 后即可在此打开。")
+        return render(
+            request,
+            "error.html",
+            status_code=404,
+            title="还没有校验报告",
+            message="尚未生成 great-expectations 校验报告。",
+            hint=f"报告写在 {index} 后即可在此打开。",
+        )
     return FileResponse(index, headers=DOCS_HEADERS)
 
 
@@ -143,4 +188,3 @@ def validation_file(request: Request, path: str, user: User = Depends(steward)) 
     if not target.is_relative_to(root) or not target.is_file():
         raise not_found()
     return FileResponse(target, headers=DOCS_HEADERS)
-

@@ -26,26 +26,61 @@ class SheetSpec:
 
 _VILLAGE = "(SELECT name FROM hub_divisions d WHERE d.code = {col})"
 SHEETS = [
-    SheetSpec("人口", ["village", "name", "id_number", "sex", "birth_date", "ethnicity", "marital_status", "address",
-                     "phone", "person_status", "death_date"],
-              f"SELECT {_VILLAGE.format(col='p.village_code')} AS village, name, id_number, sex, birth_date, ethnicity, "
-              "marital_status, address, phone, CASE WHEN alive THEN '1' ELSE '2' END AS person_status, death_date "
-              "FROM hub_person p WHERE township_code = ? ORDER BY village_code, id_number"),
-    SheetSpec("残疾人", ["name", "id_number", "disability_category", "disability_level", "disability_cert"],
-              "SELECT p.name, p.id_number, d.category AS disability_category, d.level AS disability_level, "
-              "d.certificate AS disability_cert FROM hub_disability d JOIN hub_person p USING (person_code) "
-              "WHERE p.township_code = ? ORDER BY p.village_code, p.id_number"),
-    SheetSpec("低保", ["village", "head_name", "head_id_number", "dibao_category", "household_size", "covered_count",
-                     "dibao_amount", "dibao_start", "name", "id_number", "relation", "covered"],
-              f"SELECT {_VILLAGE.format(col='h.village_code')} AS village, hp.name AS head_name, "
-              "hp.id_number AS head_id_number, h.dibao_category, h.household_size, h.covered_count, h.dibao_amount, "
-              "h.dibao_start, p.name, p.id_number, m.relation, CASE WHEN m.covered THEN '1' WHEN NOT m.covered THEN '0' END "
-              "AS covered FROM hub_household h JOIN hub_membership m USING (household_code) "
-              "JOIN hub_person p ON p.person_code = m.person_code LEFT JOIN hub_person hp ON hp.person_code = h.head_person_code "
-              "WHERE h.kind = '低保家庭' AND h.active AND h.township_code = ? ORDER BY h.village_code, h.household_code, m.seq"),
-    SheetSpec("市场主体", ["uscc", "business_name", "operator_name", "address", "village", "phone"],
-              f"SELECT uscc, name AS business_name, operator_name, address, {_VILLAGE.format(col='b.village_code')} AS village, "
-              "phone FROM hub_business b WHERE township_code = ? ORDER BY village_code, uscc"),
+    SheetSpec(
+        "人口",
+        [
+            "village",
+            "name",
+            "id_number",
+            "sex",
+            "birth_date",
+            "ethnicity",
+            "marital_status",
+            "address",
+            "phone",
+            "person_status",
+            "death_date",
+        ],
+        f"SELECT {_VILLAGE.format(col='p.village_code')} AS village, name, id_number, sex, birth_date, ethnicity, "
+        "marital_status, address, phone, CASE WHEN alive THEN '1' ELSE '2' END AS person_status, death_date "
+        "FROM hub_person p WHERE township_code = ? ORDER BY village_code, id_number",
+    ),
+    SheetSpec(
+        "残疾人",
+        ["name", "id_number", "disability_category", "disability_level", "disability_cert"],
+        "SELECT p.name, p.id_number, d.category AS disability_category, d.level AS disability_level, "
+        "d.certificate AS disability_cert FROM hub_disability d JOIN hub_person p USING (person_code) "
+        "WHERE p.township_code = ? ORDER BY p.village_code, p.id_number",
+    ),
+    SheetSpec(
+        "低保",
+        [
+            "village",
+            "head_name",
+            "head_id_number",
+            "dibao_category",
+            "household_size",
+            "covered_count",
+            "dibao_amount",
+            "dibao_start",
+            "name",
+            "id_number",
+            "relation",
+            "covered",
+        ],
+        f"SELECT {_VILLAGE.format(col='h.village_code')} AS village, hp.name AS head_name, "
+        "hp.id_number AS head_id_number, h.dibao_category, h.household_size, h.covered_count, h.dibao_amount, "
+        "h.dibao_start, p.name, p.id_number, m.relation, CASE WHEN m.covered THEN '1' WHEN NOT m.covered THEN '0' END "
+        "AS covered FROM hub_household h JOIN hub_membership m USING (household_code) "
+        "JOIN hub_person p ON p.person_code = m.person_code LEFT JOIN hub_person hp ON hp.person_code = h.head_person_code "
+        "WHERE h.kind = '低保家庭' AND h.active AND h.township_code = ? ORDER BY h.village_code, h.household_code, m.seq",
+    ),
+    SheetSpec(
+        "市场主体",
+        ["uscc", "business_name", "operator_name", "address", "village", "phone"],
+        f"SELECT uscc, name AS business_name, operator_name, address, {_VILLAGE.format(col='b.village_code')} AS village, "
+        "phone FROM hub_business b WHERE township_code = ? ORDER BY village_code, uscc",
+    ),
 ]
 
 
@@ -69,12 +104,26 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    code = township_code if township_code.isdigit() and len(township_code) == 9 else hub.resolve_township(township_code)
+    code = (
+        township_code
+        if township_code.isdigit() and len(township_code) == 9
+        else hub.resolve_township(township_code)
+    )
     schema, db = hub.schema, hub.db
-    town = db.scalar("SELECT name FROM hub_divisions WHERE code IN (?, ?) ORDER BY length(code) LIMIT 1",
-                     [code, code + "000"]) or code
-    villages = [r[0] for r in db.rows(
-        "SELECT name FROM hub_divisions WHERE level = 'village' AND left(code, 9) = ? ORDER BY code", [code])]
+    town = (
+        db.scalar(
+            "SELECT name FROM hub_divisions WHERE code IN (?, ?) ORDER BY length(code) LIMIT 1",
+            [code, code + "000"],
+        )
+        or code
+    )
+    villages = [
+        r[0]
+        for r in db.rows(
+            "SELECT name FROM hub_divisions WHERE level = 'village' AND left(code, 9) = ? ORDER BY code",
+            [code],
+        )
+    ]
     wb = Workbook()
     guide = wb.active
     guide.title = "填表说明"
@@ -96,7 +145,9 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
             letter = get_column_letter(j)
             head = ws.cell(2, j, schema.fields[field].label)
             head.font, head.fill = bold, head_fill
-            ws.column_dimensions[letter].width = 22 if schema.fields[field].type in ("id_number", "uscc", "disability_cert") else 14
+            ws.column_dimensions[letter].width = (
+                22 if schema.fields[field].type in ("id_number", "uscc", "disability_cert") else 14
+            )
             text = schema.fields[field].type in TEXT_TYPES
             for i, row in enumerate(rows, start=3):
                 cell = ws.cell(i, j, _cell(schema, field, row[j - 1]))
@@ -105,12 +156,22 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
             if text:
                 for i in range(3 + len(rows), last + 1):
                     ws.cell(i, j).number_format = "@"
-            source = ranges.get(schema.fields[field].codelist or "") if schema.fields[field].type == "code" else None
+            source = (
+                ranges.get(schema.fields[field].codelist or "")
+                if schema.fields[field].type == "code"
+                else None
+            )
             if field == "village" and villages:
                 source = ranges["__village"]
             if source:
-                dv = DataValidation(type="list", formula1=source, allow_blank=True, showErrorMessage=True,
-                                    errorTitle="请从下拉列表选择", error=f"“{schema.fields[field].label}”请从下拉列表中选择。")
+                dv = DataValidation(
+                    type="list",
+                    formula1=source,
+                    allow_blank=True,
+                    showErrorMessage=True,
+                    errorTitle="请从下拉列表选择",
+                    error=f"“{schema.fields[field].label}”请从下拉列表中选择。",
+                )
                 dv.add(f"{letter}3:{letter}{last}")
                 ws.add_data_validation(dv)
         ws.freeze_panes = "A3"

@@ -64,11 +64,10 @@ def state(request: Request) -> State:
 
 
 def session(request: Request) -> tuple[User, str] | None:
-    cached = getattr(request.state, "session", False)
-    if cached is False:
-        cached = session_user(state(request).hub.db, request.cookies.get(SESSION_COOKIE))
-        request.state.session = cached
-    return cached
+    if not hasattr(request.state, "session"):
+        request.state.session = session_user(state(request).hub.db, request.cookies.get(SESSION_COOKIE))
+    found: tuple[User, str] | None = request.state.session
+    return found
 
 
 def current_user(request: Request) -> User:
@@ -128,8 +127,14 @@ def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> R
     response = state(request).templates.TemplateResponse(request, name, ctx, status_code=status_code)
     login_csrf = getattr(request.state, "login_csrf", None)
     if login_csrf:
-        response.set_cookie(LOGIN_CSRF_COOKIE, login_csrf, httponly=True, samesite="strict",
-                            secure=state(request).cookie_secure, path="/")
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            login_csrf,
+            httponly=True,
+            samesite="strict",
+            secure=state(request).cookie_secure,
+            path="/",
+        )
     return response
 
 
@@ -137,7 +142,8 @@ def township_name(request: Request, code: str | None) -> str:
     if not code:
         return "全县"
     name = state(request).hub.db.scalar(
-        "SELECT name FROM hub_divisions WHERE code IN (?, ?) ORDER BY length(code) LIMIT 1", [code, code + "000"]
+        "SELECT name FROM hub_divisions WHERE code IN (?, ?) ORDER BY length(code) LIMIT 1",
+        [code, code + "000"],
     )
     return str(name) if name else code
 

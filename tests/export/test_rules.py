@@ -89,12 +89,19 @@ def test_elderly_turning_65_during_year(db: Database) -> None:
     assert [(r["姓名"], r["年龄"]) for r in rows[:-1]] == [("人P1", 65)]
 
 
-def test_tj_pop_failed_check_raises_and_writes_nothing(db: Database, tmp_path: Path) -> None:
+def test_tj_pop_failed_check_refuses_the_file_and_says_why(db: Database, tmp_path: Path) -> None:
     load_rows(db, {"hub_person": [person("P1", "1990-01-01"), person("P2", "1990-01-01", sex="9")]})
-    with pytest.raises(ExportError) as err:
-        export_reports(db, reports=["TJ-POP"], ref_date=dt.date(2026, 12, 1), out_dir=tmp_path)
-    assert "TJ-POP" in err.value.message and "1=2+3" in err.value.message
+    (result,) = export_reports(db, reports=["TJ-POP"], ref_date=dt.date(2026, 12, 1), out_dir=tmp_path)
+    assert not result.written and result.path is None and result.records == 0
+    assert len(result.problems) == 1 and "TJ-POP" in result.problems[0] and "1=2+3" in result.problems[0]
     assert not list(tmp_path.rglob("*.xlsx"))
+
+
+def test_a_refused_report_does_not_stop_the_others(db: Database, tmp_path: Path) -> None:
+    load_rows(db, {"hub_person": [person("P1", "1990-01-01"), person("P2", "1990-01-01", sex="9")]})
+    results = export_reports(db, reports=["TJ-POP", "GA-SYRK"], ref_date=dt.date(2026, 12, 1), out_dir=tmp_path)
+    assert [(r.report, r.written) for r in results] == [("TJ-POP", False), ("GA-SYRK", True)]
+    assert results[1].path is not None and results[1].path.exists() and results[1].records == 2
 
 
 def _dibao(db: Database, covered: int, relation: str = "02", sex: str = "1") -> None:
@@ -119,12 +126,24 @@ def _dibao(db: Database, covered: int, relation: str = "02", sex: str = "1") -> 
     )
 
 
-def test_dibao_covered_above_size_blocks_the_file(db: Database, tmp_path: Path) -> None:
+def test_dibao_household_with_covered_above_size_is_held_back_and_named(db: Database, tmp_path: Path) -> None:
     _dibao(db, covered=2)
-    with pytest.raises(ExportError) as err:
-        export_reports(db, reports=["MZ-DIBAO"], ref_date=dt.date(2026, 11, 30), out_dir=tmp_path)
-    assert err.value.message == "MZ-DIBAO: 审核未通过：保障人数≤家庭人口（2行不符）"  # the data row and 合计
-    assert not (tmp_path / "MZ-DIBAO").exists() or not list((tmp_path / "MZ-DIBAO").iterdir())
+    (result,) = export_reports(db, reports=["MZ-DIBAO"], ref_date=dt.date(2026, 11, 30), out_dir=tmp_path)
+    assert result.written and result.records == 0
+    (problem,) = result.problems
+    assert problem.startswith("MZ-DIBAO 青山镇 花名册：") and "保障人数 2，家庭人口 1 未报送（保障人数≤家庭人口 不成立）" in problem
+    from openpyxl import load_workbook
+
+    assert result.path is not None
+    ws = load_workbook(result.path).active
+    ids = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and len(c.value) == 18]
+    assert ids == []  # the held household is not in the file
+
+
+def test_one_bad_household_does_not_hold_back_the_others(db: Database, tmp_path: Path) -> None:
+    _dibao(db, covered=1)
+    good = export_reports(db, reports=["MZ-DIBAO"], ref_date=dt.date(2026, 11, 30), out_dir=tmp_path / "a")
+    assert good[0].records == 1 and good[0].problems == []
 
 
 def test_untranslated_code_is_reported_never_blank(db: Database, tmp_path: Path) -> None:

@@ -27,9 +27,11 @@ USERS = {
     "ga_user": ("department", None, "公安"),
     "steward": ("steward", None, None),
 }
-SEEDED = [SAMPLE / "青山镇_人口台账_2026.xlsx", SAMPLE / "青山镇_低保花名册_2026年11月.xlsx",
-          SAMPLE / "青山镇_残疾人台账_2026.xlsx"]
-MINI_SPECS = {"MZ-TEST": "民政", "GA-TEST": "公安"}
+SEEDED = [
+    SAMPLE / "青山镇_人口台账_2026.xlsx",
+    SAMPLE / "青山镇_低保花名册_2026年11月.xlsx",
+    SAMPLE / "青山镇_残疾人台账_2026.xlsx",
+]
 
 
 @pytest.fixture
@@ -39,17 +41,6 @@ def mappings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(REPO_ROOT / "mappings", target)
     monkeypatch.setenv("HUB_MAPPINGS", str(target))
     return target
-
-
-@pytest.fixture
-def mini_specs(mappings: Path) -> Path:
-    """Two minimal specs (not exportable) whose ownership the catalogue reads."""
-    for report_id, dept in MINI_SPECS.items():
-        (target / f"{report_id}.yaml").write_text(
-            f"id: {report_id}\ndepartment: {dept}\ntitle: 测试报表\nperiod: monthly\nreference_date: month_end\nsheets: []\n",
-            encoding="utf-8",
-        )
-    return mappings
 
 
 def _workspace(home: Path, files: list[Path]) -> Path:
@@ -111,8 +102,11 @@ def csrf_of(html: str) -> str:
 def login(app: Any, name: str, password: str = PASSWORD) -> TestClient:
     c = TestClient(app)
     page = c.get("/login")
-    r = c.post("/login", data={"username": name, "password": password, "csrf_token": csrf_of(page.text)},
-               follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={"username": name, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     return c
 
@@ -127,7 +121,9 @@ def upload(c: TestClient, *files: Path, timeout: float = 180) -> dict[str, Any]:
     """Upload through the page's form and wait for the background job; returns the job."""
     token = page_csrf(c, "/clerk")
     parts = [("files", (f.name, f.read_bytes(), "application/octet-stream")) for f in files]
-    r = c.post("/clerk/upload", data={"csrf_token": token}, files=parts, headers={"Accept": "application/json"})
+    r = c.post(
+        "/clerk/upload", data={"csrf_token": token}, files=parts, headers={"Accept": "application/json"}
+    )
     assert r.status_code == 200, r.text
     url = r.json()["url"]
     deadline = time.monotonic() + timeout

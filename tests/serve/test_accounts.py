@@ -46,12 +46,18 @@ def test_add_user_refuses_bad_arguments(app: Any, args: dict[str, Any], message:
 def test_login_sets_httponly_samesite_cookie_and_redirects_by_role(app: Any) -> None:
     c = TestClient(app)
     token = csrf_of(c.get("/login").text)
-    r = c.post("/login", data={"username": "qs_clerk", "password": PASSWORD, "csrf_token": token}, follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={"username": "qs_clerk", "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/clerk"
     cookie = r.headers["set-cookie"]
     assert "hub_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     db = app.state.hub_state.hub.db
-    assert c.cookies.get("hub_session") not in str(db.rows("SELECT * FROM hub_sessions"))  # only the hash is stored
+    assert c.cookies.get("hub_session") not in str(
+        db.rows("SELECT * FROM hub_sessions")
+    )  # only the hash is stored
     assert login(app, "mz_user").get("/", follow_redirects=False).headers["location"] == "/dept"
     assert login(app, "steward").get("/", follow_redirects=False).headers["location"] == "/steward"
 
@@ -101,13 +107,18 @@ def test_logout_needs_csrf_and_ends_the_session(app: Any) -> None:
     token = page_csrf(c, "/clerk")
     assert c.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
     c.cookies.clear()
-    assert app.state.hub_state.hub.db.scalar("SELECT count(*) FROM hub_sessions WHERE username = 'qs_clerk'") == 0
+    assert (
+        app.state.hub_state.hub.db.scalar("SELECT count(*) FROM hub_sessions WHERE username = 'qs_clerk'")
+        == 0
+    )
 
 
 def test_csrf_token_of_another_session_is_refused(app: Any) -> None:
     mine, other = login(app, "qs_clerk"), login(app, "cg_clerk")
     stolen = page_csrf(other, "/clerk")
-    r = mine.post("/clerk/upload", data={"csrf_token": stolen}, files=[("files", ("a.csv", b"x", "text/csv"))])
+    r = mine.post(
+        "/clerk/upload", data={"csrf_token": stolen}, files=[("files", ("a.csv", b"x", "text/csv"))]
+    )
     assert r.status_code == 403 and "CSRF" in r.text
 
 

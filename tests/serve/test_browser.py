@@ -20,8 +20,16 @@ from tests.serve.conftest import PASSWORD, SAMPLE
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -55,8 +63,14 @@ def page(tmp_path: Path) -> Iterator[Any]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True,
-            accept_downloads=True, locale="zh-CN", viewport={"width": 1366, "height": 900})
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=ARGS,
+            headless=True,
+            accept_downloads=True,
+            locale="zh-CN",
+            viewport={"width": 1366, "height": 900},
+        )
         yield ctx.new_page()
         ctx.close()
 
@@ -92,9 +106,11 @@ def test_clerk_uploads_a_messy_ledger_and_reads_its_errors(server: str, page: An
 def test_department_downloads_a_report(server: str, page: Any) -> None:
     _login(page, server, "mz_user")
     page.goto(f"{server}/dept?date=2026-11-30")
-    form = page.locator("form[action='/dept/download']").filter(
-        has=page.locator("input[name=report][value=MZ-GAOLING]")).filter(
-        has=page.locator("input[name=township][value='331099101']"))
+    form = (
+        page.locator("form[action='/dept/download']")
+        .filter(has=page.locator("input[name=report][value=MZ-GAOLING]"))
+        .filter(has=page.locator("input[name=township][value='331099101']"))
+    )
     form.locator("input[name=purpose]").fill("2026年11月高龄津贴发放核对")
     page.screenshot(path=str(ARTIFACTS / "dept_reports.png"), full_page=True)
     with page.expect_download() as info:

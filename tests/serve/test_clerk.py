@@ -14,8 +14,11 @@ POPULATION = SAMPLE / "青山镇_人口台账_2026.xlsx"
 
 
 def _submission(app: Any) -> int:
-    return int(app.state.hub_state.hub.db.scalar(
-        "SELECT submission_id FROM hub_submissions WHERE file_name = ?", [POPULATION.name]))
+    return int(
+        app.state.hub_state.hub.db.scalar(
+            "SELECT submission_id FROM hub_submissions WHERE file_name = ?", [POPULATION.name]
+        )
+    )
 
 
 def test_upload_reports_counts_history_and_unchanged(app: Any) -> None:
@@ -28,6 +31,8 @@ def test_upload_reports_counts_history_and_unchanged(app: Any) -> None:
     db = app.state.hub_state.hub.db
     sub = db.dicts("SELECT * FROM hub_submissions WHERE submission_id = ?", [rep["submission_id"]])[0]
     assert sub["township_code"] == "331099101" and sub["submitted_by"] == "qs_clerk"
+    assert sub["file_name"] == POPULATION.name  # the clerk's own name, not the stored copy's
+    assert sub["file_name"] == POPULATION.name  # the clerk's own file name, not the stored copy's
     assert db.scalar("SELECT count(*) FROM hub_person") > 0  # merged after the upload
     page = c.get(f"/clerk/jobs/{job['id']}")
     assert page.status_code == 200 and "已导入" in page.text and POPULATION.name in page.text
@@ -47,19 +52,28 @@ def test_result_page_lists_counts_and_every_problem(loaded: Any) -> None:
     assert page.status_code == 200
     assert f'id="n-rows">{sub["rows"]}<' in page.text and f'id="n-rejected">{sub["rejected"]}<' in page.text
     findings = db.dicts("SELECT * FROM hub_findings WHERE submission_id = ?", [sid])
-    assert page.text.count('<tr class="error">') + page.text.count('<tr class="warning">') == len(findings) > 0
+    assert (
+        page.text.count('<tr class="error">') + page.text.count('<tr class="warning">') == len(findings) > 0
+    )
     sample = next(f for f in findings if f["code"] == "id-checksum")
-    assert str(escape(sample["message"])) in page.text and f'<td class="num">{sample["row_no"]}</td>' in page.text
+    assert (
+        str(escape(sample["message"])) in page.text
+        and f'<td class="num">{sample["row_no"]}</td>' in page.text
+    )
 
 
 def test_problem_table_filters(loaded: Any) -> None:
     c, sid = login(loaded, "qs_clerk"), _submission(loaded)
     db = loaded.state.hub_state.hub.db
-    n_err = db.scalar("SELECT count(*) FROM hub_findings WHERE submission_id = ? AND severity = 'error'", [sid])
+    n_err = db.scalar(
+        "SELECT count(*) FROM hub_findings WHERE submission_id = ? AND severity = 'error'", [sid]
+    )
     page = c.get(f"/clerk/submissions/{sid}", params={"severity": "error"}).text
     assert page.count('<tr class="error">') == n_err and '<tr class="warning">' not in page
     page = c.get(f"/clerk/submissions/{sid}", params={"q": "校验位"}).text
-    n_check = db.scalar("SELECT count(*) FROM hub_findings WHERE submission_id = ? AND message LIKE '%校验位%'", [sid])
+    n_check = db.scalar(
+        "SELECT count(*) FROM hub_findings WHERE submission_id = ? AND message LIKE '%校验位%'", [sid]
+    )
     assert page.count("<tr class=") == n_check > 0
 
 
@@ -97,8 +111,10 @@ def test_preview_shows_what_departments_receive(loaded: Any) -> None:
 def test_unreadable_and_unsupported_files_are_refused_with_the_message(app: Any) -> None:
     c = login(app, "qs_clerk")
     token = page_csrf(c, "/clerk")
-    files = [("files", ("坏文件.xlsx", b"this is not a workbook", "application/octet-stream")),
-             ("files", ("照片.jpg", b"\xff\xd8\xff", "image/jpeg"))]
+    files = [
+        ("files", ("坏文件.xlsx", b"this is not a workbook", "application/octet-stream")),
+        ("files", ("照片.jpg", b"\xff\xd8\xff", "image/jpeg")),
+    ]
     r = c.post("/clerk/upload", data={"csrf_token": token}, files=files)
     assert r.status_code == 200  # followed the redirect to the job page
     job_url = str(r.url)
@@ -111,7 +127,9 @@ def test_unreadable_and_unsupported_files_are_refused_with_the_message(app: Any)
         time.sleep(0.1)
     by_name = {x["name"]: x for x in job["reports"]}
     assert by_name["照片.jpg"]["status"] == "refused" and "不支持的文件类型" in by_name["照片.jpg"]["message"]
-    assert by_name["坏文件.xlsx"]["status"] == "refused" and "坏文件.xlsx" in by_name["坏文件.xlsx"]["message"]
+    assert (
+        by_name["坏文件.xlsx"]["status"] == "refused" and "坏文件.xlsx" in by_name["坏文件.xlsx"]["message"]
+    )
     page = c.get(job_url).text
     assert "拒收" in page and "不支持的文件类型" in page and str(app.state.hub_state.hub.home) not in page
 
@@ -120,11 +138,19 @@ def test_upload_size_limit(app: Any) -> None:
     app.state.hub_state.max_upload_bytes = 1000
     c = login(app, "qs_clerk")
     token = page_csrf(c, "/clerk")
-    r = c.post("/clerk/upload", data={"csrf_token": token}, headers={"Accept": "application/json"},
-               files=[("files", ("大.csv", io.BytesIO(b"x" * 5000), "text/csv"))])
+    r = c.post(
+        "/clerk/upload",
+        data={"csrf_token": token},
+        headers={"Accept": "application/json"},
+        files=[("files", ("大.csv", io.BytesIO(b"x" * 5000), "text/csv"))],
+    )
     job = c.get(r.json()["url"], headers={"Accept": "application/json"}).json()
     assert job["reports"][0]["status"] == "refused" and "MB 上限" in job["reports"][0]["message"]
-    r = c.post("/clerk/upload", data={"csrf_token": token}, files=[("files", ("巨.csv", b"x" * 30_000_000, "text/csv"))])
+    r = c.post(
+        "/clerk/upload",
+        data={"csrf_token": token},
+        files=[("files", ("巨.csv", b"x" * 30_000_000, "text/csv"))],
+    )
     assert r.status_code == 413 and "上限" in r.text
 
 

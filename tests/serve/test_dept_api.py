@@ -33,7 +33,10 @@ def test_download_needs_purpose_and_is_logged(loaded: Any) -> None:
     c = login(loaded, "mz_user")
     r = c.get("/dept/download", params={"report": "MZ-GAOLING", "township": QINGSHAN, "date": REF})
     assert r.status_code == 400 and "用途" in r.text
-    r = c.get("/dept/download", params={"report": "MZ-GAOLING", "township": QINGSHAN, "date": REF, "purpose": "11月高龄津贴核对"})
+    r = c.get(
+        "/dept/download",
+        params={"report": "MZ-GAOLING", "township": QINGSHAN, "date": REF, "purpose": "11月高龄津贴核对"},
+    )
     assert r.status_code == 200 and r.content[:2] == b"PK"
     from openpyxl import load_workbook
 
@@ -42,15 +45,23 @@ def test_download_needs_purpose_and_is_logged(loaded: Any) -> None:
     log = loaded.state.hub_state.hub.db.dicts("SELECT * FROM hub_access_log")
     assert len(log) == 1
     entry = log[0]
-    assert entry["username"] == "mz_user" and entry["department"] == "民政" and entry["report"] == "MZ-GAOLING"
-    assert entry["township_code"] == QINGSHAN and str(entry["ref_date"]) == REF and entry["purpose"] == "11月高龄津贴核对"
+    assert (
+        entry["username"] == "mz_user" and entry["department"] == "民政" and entry["report"] == "MZ-GAOLING"
+    )
+    assert (
+        entry["township_code"] == QINGSHAN
+        and str(entry["ref_date"]) == REF
+        and entry["purpose"] == "11月高龄津贴核对"
+    )
     assert entry["sha256"] == hashlib.sha256(r.content).hexdigest() == r.headers["x-hub-sha256"]
     assert entry["records"] == int(r.headers["x-hub-records"]) > 0 and entry["channel"] == "web"
 
 
 def test_department_cannot_download_another_departments_report(loaded: Any) -> None:
-    r = login(loaded, "ga_user").get("/dept/download", params={"report": "MZ-DIBAO", "township": QINGSHAN,
-                                                               "date": REF, "purpose": "核对实有人口"})
+    r = login(loaded, "ga_user").get(
+        "/dept/download",
+        params={"report": "MZ-DIBAO", "township": QINGSHAN, "date": REF, "purpose": "核对实有人口"},
+    )
     assert r.status_code == 403 and "民政" in r.text
     assert loaded.state.hub_state.hub.db.scalar("SELECT count(*) FROM hub_access_log") == 0
 
@@ -60,25 +71,38 @@ def test_api_pull_file_json_and_log(loaded: Any) -> None:
     auth = {"Authorization": f"Bearer {token_for(loaded, 'mz_user')}"}
     listed = c.get("/api/v1/reports", headers=auth).json()
     assert {r["id"] for r in listed} == {"MZ-DIBAO", "MZ-GAOLING"}
-    r = c.get("/api/v1/reports/MZ-GAOLING", params={"township": QINGSHAN, "date": REF, "purpose": "月度资金核对"},
-              headers=auth)
+    r = c.get(
+        "/api/v1/reports/MZ-GAOLING",
+        params={"township": QINGSHAN, "date": REF, "purpose": "月度资金核对"},
+        headers=auth,
+    )
     assert r.status_code == 200 and r.content[:2] == b"PK"
     # the same file the CLI writes
-    with_cli = loaded.state.hub_state.hub.export(reports=["MZ-GAOLING"], townships=[QINGSHAN],
-                                                 ref_date=__import__("datetime").date(2026, 11, 30),
-                                                 out_dir=loaded.state.hub_state.hub.home / "cli-out")
+    with_cli = loaded.state.hub_state.hub.export(
+        reports=["MZ-GAOLING"],
+        townships=[QINGSHAN],
+        ref_date=__import__("datetime").date(2026, 11, 30),
+        out_dir=loaded.state.hub_state.hub.home / "cli-out",
+    )
     from openpyxl import load_workbook
 
     def cells(data: bytes) -> list[tuple[Any, ...]]:
         return list(load_workbook(io.BytesIO(data)).worksheets[0].iter_rows(values_only=True))
 
     assert cells(r.content) == cells(with_cli[0].path.read_bytes())
-    j = c.get("/api/v1/reports/MZ-GAOLING", params={"township": "青山镇", "date": REF, "purpose": "高龄津贴发放",
-                                                      "format": "json"}, headers=auth)
+    j = c.get(
+        "/api/v1/reports/MZ-GAOLING",
+        params={"township": "青山镇", "date": REF, "purpose": "高龄津贴发放", "format": "json"},
+        headers=auth,
+    )
     assert j.status_code == 200 and j.json()["report"] == "MZ-GAOLING" and isinstance(j.json()["rows"], list)
-    log = loaded.state.hub_state.hub.db.dicts("SELECT channel, report, format FROM hub_access_log ORDER BY access_id")
-    assert log == [{"channel": "api", "report": "MZ-GAOLING", "format": "xlsx"},
-                   {"channel": "api", "report": "MZ-GAOLING", "format": "json"}]
+    log = loaded.state.hub_state.hub.db.dicts(
+        "SELECT channel, report, format FROM hub_access_log ORDER BY access_id"
+    )
+    assert log == [
+        {"channel": "api", "report": "MZ-GAOLING", "format": "xlsx"},
+        {"channel": "api", "report": "MZ-GAOLING", "format": "json"},
+    ]
 
 
 def test_api_errors_have_one_json_shape(loaded: Any) -> None:
@@ -89,10 +113,22 @@ def test_api_errors_have_one_json_shape(loaded: Any) -> None:
         ({"Authorization": "Bearer hub_forged"}, "/api/v1/reports", {}, 401, "unauthenticated"),
         (auth, "/api/v1/reports/GA-SYRK", {"date": REF}, 400, "purpose-required"),
         (auth, "/api/v1/reports/GA-SYRK", {"date": REF, "purpose": "  "}, 400, "purpose-required"),
-        (auth, "/api/v1/reports/MZ-DIBAO", {"township": QINGSHAN, "date": REF, "purpose": "看看低保名单"}, 403, "forbidden"),
+        (
+            auth,
+            "/api/v1/reports/MZ-DIBAO",
+            {"township": QINGSHAN, "date": REF, "purpose": "看看低保名单"},
+            403,
+            "forbidden",
+        ),
         (auth, "/api/v1/reports/XX-NONE", {"purpose": "核对数据用途"}, 404, "report-unknown"),
         (auth, "/api/v1/reports/GA-SYRK", {"date": "2026-13-01", "purpose": "核对数据用途"}, 400, "bad-date"),
-        (auth, "/api/v1/reports/GA-SYRK", {"purpose": "核对数据用途", "format": "pdf"}, 422, "invalid-request"),
+        (
+            auth,
+            "/api/v1/reports/GA-SYRK",
+            {"purpose": "核对数据用途", "format": "pdf"},
+            422,
+            "invalid-request",
+        ),
         (auth, "/api/v1/nothing", {}, 404, "http-404"),
     ]
     for headers, path, params, status, code in cases:
@@ -134,7 +170,10 @@ def test_openapi_documents_the_api_only(client: TestClient) -> None:
 def test_steward_browses_and_exports_the_access_log(loaded: Any) -> None:
     dept = login(loaded, "mz_user")
     for purpose in ("高龄复核一", "高龄复核二"):
-        dept.get("/dept/download", params={"report": "MZ-GAOLING", "township": QINGSHAN, "date": REF, "purpose": purpose})
+        dept.get(
+            "/dept/download",
+            params={"report": "MZ-GAOLING", "township": QINGSHAN, "date": REF, "purpose": purpose},
+        )
     s = login(loaded, "steward")
     page = s.get("/steward/access-log", params={"department": "民政"})
     assert page.status_code == 200 and "高龄复核一" in page.text and "高龄复核二" in page.text

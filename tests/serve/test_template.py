@@ -23,14 +23,20 @@ def test_template_is_prefilled_with_dropdowns_and_text_ids(loaded: Any, tmp_path
     data = [r for r in ws.iter_rows(min_row=3, values_only=True) if any(v is not None for v in r)]
     assert len(data) == persons > 0
     ids = {r[2] for r in data}
-    assert ids == {r[0] for r in hub.db.rows("SELECT id_number FROM hub_person WHERE township_code = ?", [QINGSHAN])}
+    assert ids == {
+        r[0] for r in hub.db.rows("SELECT id_number FROM hub_person WHERE township_code = ?", [QINGSHAN])
+    }
     assert all(isinstance(v, str) for v in ids) and ws.cell(3, 3).number_format == "@"
     assert ws.cell(3 + len(data) + 10, 3).number_format == "@"  # empty rows below stay text too
     assert {r[3] for r in data} <= {"男", "女", "未知的性别", "未说明的性别", None}
-    lists = {dv.sqref.ranges[0].coord.split(":")[0][:1]: dv.formula1 for dv in ws.data_validations.dataValidation}
-    assert lists["A"].startswith("代码表!") and lists["D"].startswith("代码表!")  # village and sex
-    villages = [c.value for c in wb["代码表"]["L"][1:] if c.value] or None
-    assert villages is None or "上塘村" in str([c.value for col in wb["代码表"].iter_cols() for c in col])
+    lists = {
+        str(dv.sqref).split(":")[0].rstrip("0123456789"): dv.formula1
+        for dv in ws.data_validations.dataValidation
+    }
+    assert set(lists) == {"A", "D", "F", "G", "J"}  # village, sex, ethnicity, marital status, person status
+    codes = {col[0].value: [c.value for c in col[1:] if c.value] for col in wb["代码表"].iter_cols()}
+    assert codes["__village"] == ["青山社区", "上塘村", "下溪村", "石门村", "竹坞村"]
+    assert codes["sex"][:3] == ["未知的性别", "男", "女"]
     guide = " ".join(str(c.value) for c in wb["填表说明"]["A"] if c.value)
     assert "下拉列表" in guide and "文本格式" in guide and "青山镇" in guide
 
@@ -47,7 +53,11 @@ def test_template_round_trip_ingests_as_ordinary_ledgers(loaded: Any, tmp_path: 
 
 def test_template_download_is_for_the_clerks_township(loaded: Any) -> None:
     r = login(loaded, "qs_clerk").get("/clerk/template")
-    assert r.status_code == 200 and r.content[:2] == b"PK" and "%E4%B8%80%E5%BC%A0%E8%A1%A8" in r.headers["content-disposition"]
+    assert (
+        r.status_code == 200
+        and r.content[:2] == b"PK"
+        and "%E4%B8%80%E5%BC%A0%E8%A1%A8" in r.headers["content-disposition"]
+    )
     r2 = login(loaded, "cg_clerk").get("/clerk/template")
     import io
 
