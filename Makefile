@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export HUB_HOME ?= $(CURDIR)/hub-data
 
-.PHONY: demo test test-all check lint type setup clean bench browser-deps
+.PHONY: demo test test-all test-browser check lint format type setup clean bench serve browser-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,27 +15,49 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+## The main job on sample_data/ with the embedded store: every report for both townships in out/demo.
 demo: $(STAMP)
-	rm -rf $(HUB_HOME)/demo
+	rm -rf $(HUB_HOME)/demo out/demo
 	HUB_HOME=$(HUB_HOME)/demo $(BIN)/hub run sample_data --date 2026-11-30 --out out/demo
 
+## Fast tests (what CI runs, with the browser journeys).
 test: $(STAMP)
 	$(BIN)/pytest -n 2
 
-test-all: $(STAMP)
+## Debian's Chromium and CJK fonts for the browser tests (Playwright never downloads a browser).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'noto.*cjk' || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+
+test-browser: $(STAMP) browser-deps
+	$(BIN)/pytest -m browser tests/serve
+
+## Everything: slow tests, benchmarks-as-tests, browser journeys.
+test-all: $(STAMP) browser-deps
 	$(BIN)/pytest -n 2 -m ''
 
 lint: $(STAMP)
 	$(BIN)/ruff check hub cli.py tests benchmarks
 	$(BIN)/ruff format --check hub cli.py tests benchmarks
 
+format: $(STAMP)
+	$(BIN)/ruff format hub cli.py tests benchmarks
+	$(BIN)/ruff check --fix hub cli.py tests benchmarks
+
 type: $(STAMP)
 	$(BIN)/mypy hub cli.py
 
 check: lint type test
 
+serve: $(STAMP)
+	$(BIN)/hub serve
+
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_run.py
+	$(BIN)/python benchmarks/bench_merge.py
+	$(BIN)/python -m benchmarks.bench_linkage_febrl
+	$(BIN)/python -m benchmarks.bench_linkage_chinese 100000
 
 clean:
 	rm -rf $(VENV) hub-data out .pytest_cache .mypy_cache .ruff_cache

@@ -29,8 +29,15 @@ app = typer.Typer(
 )
 divisions_app = typer.Typer(help="行政区划（统计用区划代码）。", no_args_is_help=True)
 mappings_app = typer.Typer(help="部门报表映射规格（mappings/*.yaml）。", no_args_is_help=True)
+users_app = typer.Typer(help="网页用户（乡镇填报员、部门、数据管理员）。", no_args_is_help=True)
+review_app = typer.Typer(
+    help="待人工确认的疑似同一人记录对：hub review 列出，hub review accept|reject PAIR 确认。",
+    invoke_without_command=True,
+)
 app.add_typer(divisions_app, name="divisions")
 app.add_typer(mappings_app, name="mappings")
+app.add_typer(users_app, name="users")
+app.add_typer(review_app, name="review")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出（机器读取；不显示进度条）。")]
 DateOpt = Annotated[
@@ -154,13 +161,17 @@ def ingest(
     annotate: Annotated[
         bool, typer.Option("--annotate/--no-annotate", help="是否生成标注问题单元格的工作簿副本。")
     ] = True,
+    link: Annotated[
+        bool,
+        typer.Option("--link/--no-link", help="导入后是否与库中已有人员比对（号码被误用、按匹配补全号码）。"),
+    ] = True,
 ) -> None:
     """导入并校验乡镇台账：找到表头和数据行，逐格检查，返回每个问题的行号、列名和修改建议。
 
     退出码：0 全部接收；1 有文件被拒收或有数据行被退回。同一文件重复导入不会重复入库。"""
     hub = _hub()
     with _Bar(not as_json, "导入") as bar:
-        reports = hub.ingest(files, township=township, annotate=annotate, progress=bar)
+        reports = hub.ingest(files, township=township, annotate=annotate, link=link, progress=bar)
     dicts = [r.to_dict() for r in reports]
     if as_json:
         _emit_json(dicts)
@@ -380,6 +391,148 @@ def rules(as_json: JsonOpt = False) -> None:
         return
     for i in items:
         typer.echo(f"{i['code']:<24} {'错误' if i['severity'] == 'error' else '提醒'}  {i['message']}")
+
+
+# -- entity resolution ------------------------------------------------------------------------------
+@review_app.callback()
+@guarded
+def review(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """列出待确认的记录对：两条记录并排、匹配概率和起作用的字段。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    pairs = _hub().review_pending()
+    if as_json:
+        _emit_json(pairs)
+        return
+    if not pairs:
+        typer.echo("没有待确认的记录对。")
+        return
+    for p in pairs:
+        typer.echo(f"[{p['pair_id']}] 匹配概率 {p['match_probability']:.3f}（{p['rule']}）")
+        for side in ("left", "right"):
+            r = p[side]
+            typer.echo(
+                f"  {r['name']}  {r['id_masked'] or '（无有效号码）'}  {r['birth_date'] or ''}  "
+                f"{r['village_name'] or ''}  ← {r['file_name']} {r['sheet']} 第{r['row_no']}行"
+            )
+        drivers = "，".join(f"{d['level']}({d['weight']:+.1f})" for d in p["drivers"])
+        typer.echo(f"  依据：{drivers}")
+    typer.echo(f"共 {len(pairs)} 对。确认：hub review accept PAIR；否定：hub review reject PAIR")
+
+
+def _decide(pair: str, decision: str, by: str | None, as_json: bool) -> None:
+    who = by or os.environ.get("USER") or "steward"
+    result = _hub().review_decide(pair, decision, who)
+    if as_json:
+        _emit_json(result)
+    else:
+        typer.echo(
+            f"已记录：{pair} {'是同一人' if decision == 'accept' else '不是同一人'}（{who}），已重新合并，人员 {result['persons']}。"
+        )
+
+
+ByOpt = Annotated[str | None, typer.Option("--by", help="决定人（默认当前系统用户）。")]
+
+
+@review_app.command("accept")
+@guarded
+def review_accept(
+    pair: Annotated[str, typer.Argument(help="记录对编号。")], by: ByOpt = None, as_json: JsonOpt = False
+) -> None:
+    """确认两条记录是同一人（永久记录，不再询问）。"""
+    _decide(pair, "accept", by, as_json)
+
+
+@review_app.command("reject")
+@guarded
+def review_reject(
+    pair: Annotated[str, typer.Argument(help="记录对编号。")], by: ByOpt = None, as_json: JsonOpt = False
+) -> None:
+    """确认两条记录不是同一人（永久记录，不再询问）。"""
+    _decide(pair, "reject", by, as_json)
+
+
+@app.command()
+@guarded
+def explain(
+    code: Annotated[str, typer.Argument(help="人员编码，如 P000000001。")], as_json: JsonOpt = False
+) -> None:
+    """说明一个人员编码的来历：来源记录、记录对的决定及依据字段、被合并的旧编码。"""
+    out = _hub().explain(code)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(f"人员编码 {out['code']}" + (f"（查询的 {code} 已并入此编码）" if out["code"] != code else ""))
+    for key, label in (
+        ("absorbed", "并入的旧编码"),
+        ("records", "来源记录"),
+        ("pairs", "记录对"),
+        ("decisions", "人工决定"),
+        ("fills", "按匹配补全"),
+        ("misuse", "号码误用"),
+    ):
+        items = out.get(key) or []
+        if items:
+            typer.echo(f"{label}：")
+            for item in items:
+                typer.echo(
+                    "  " + "，".join(f"{k}={v}" for k, v in item.items() if v not in (None, ""))
+                    if isinstance(item, dict)
+                    else f"  {item}"
+                )
+
+
+# -- web --------------------------------------------------------------------------------------------
+@app.command()
+@guarded
+def serve(
+    host: Annotated[str, typer.Option("--host", help="监听地址。")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口。")] = 8000,
+) -> None:
+    """启动网页：乡镇填报员上传台账、部门下载报表（含 API）、数据管理员维护映射。"""
+    from hub.serve.app import serve as run_server
+
+    run_server(host, port)
+
+
+@users_app.command("add")
+@guarded
+def users_add(
+    name: Annotated[str, typer.Argument(help="用户名。")],
+    role: Annotated[
+        str, typer.Option("--role", help="clerk（乡镇填报员）| department（部门）| steward（数据管理员）。")
+    ],
+    township: Annotated[
+        str | None, typer.Option("--township", help="clerk 所属乡镇（街道）代码或名称。")
+    ] = None,
+    dept: Annotated[str | None, typer.Option("--dept", help="department 的部门名称，如 民政。")] = None,
+    password: Annotated[
+        str | None, typer.Option("--password", help="密码（不填则生成一个，只显示这一次）。")
+    ] = None,
+) -> None:
+    """添加网页用户。"""
+    from hub.serve.accounts import add_user
+
+    secret = add_user(_hub().db, name, role, township=township, dept=dept, password=password)
+    typer.echo(
+        f"已添加用户 {name}（{role}）。"
+        + ("" if password else f"初始密码：{secret}（只显示这一次，请转交本人）")
+    )
+
+
+@app.command()
+@guarded
+def template(
+    township: Annotated[str, typer.Option("--township", help="乡镇（街道）代码或名称。")],
+    out: Annotated[Path | None, typer.Option("--out", help="输出文件，默认 一张表_<乡镇>.xlsx。")] = None,
+) -> None:
+    """生成本乡镇的“一张表”：预填已知数据、代码列下拉选择、身份证列为文本、附填表说明；改好后用 hub ingest 上传。"""
+    from hub.serve.template import build_template
+
+    hub = _hub()
+    code = hub.resolve_township(township)
+    target = out or Path(f"一张表_{hub.divisions().name_of(code) or code}.xlsx")
+    typer.echo(f"已生成：{build_template(hub, code, target)}")
 
 
 def main() -> None:

@@ -102,24 +102,33 @@ class Hub:
         today: date | None = None,
         submitted_by: str | None = None,
         annotate: bool = True,
+        link: bool = True,
         progress: Progress | None = None,
     ) -> list[FileReport]:
         """Ingest files one by one; each file is one transaction. A file that cannot be read is
-        refused with a message and leaves the store untouched."""
+        refused with a message and leaves the store untouched. Then entity resolution runs over the
+        store (``link``): a row whose valid ID belongs to someone else is rejected (``id-misused``), a
+        row rejected only for its ID is filled from a sure match (``id-filled-by-match``) or given
+        candidates. Each file's report, counts and annotated workbook show that final state."""
         paths = list(paths)
         reports = []
         for i, path in enumerate(paths):
             if progress:
                 progress(Path(path).name, i, len(paths))
-            reports.append(
-                self._ingest_one(Path(path), township, today or date.today(), submitted_by, annotate)
-            )
+            reports.append(self._ingest_one(Path(path), township, today or date.today(), submitted_by))
+        ingested = [r for r in reports if r.status == "ingested"]
+        if ingested and link:
+            if progress:
+                progress("比对人员", len(paths), len(paths))
+            self.link()
+        for report in ingested:
+            self._refresh(report, annotate)
         if progress:
             progress("", len(paths), len(paths))
         return reports
 
     def _ingest_one(
-        self, path: Path, township: str | None, today: date, submitted_by: str | None, annotate: bool
+        self, path: Path, township: str | None, today: date, submitted_by: str | None
     ) -> FileReport:
         from hub.ingest import stage_file
         from hub.store.submissions import find_by_sha, save_submission
@@ -141,15 +150,13 @@ class Hub:
                 rejected=previous["rejected"],
                 submission_id=previous["submission_id"],
                 annotated=previous["annotated_path"],
-                message=f"该文件已于 {previous['submitted_at']:%Y-%m-%d %H:%M} 导入（提交号 {previous['submission_id']}），内容相同，未作任何改动。",
+                message=f"该文件已于 {previous['submitted_at']:%Y-%m-%d %H:%M} 导入（提交号 "
+                f"{previous['submission_id']}），内容相同，未作任何改动。",
             )
         if not staged.sheets:
             return FileReport(file=str(path), status="refused", message=f"{path.name}: 没有可导入的数据行。")
         results = [(sheet, validate_sheet(self.db, sheet, self.schema, today)) for sheet in staged.sheets]
-        findings = [f for _, v in results for f in v.findings.to_pylist()]
-        report = _file_report(path, staged, results, findings, self.divisions())
-        if annotate and findings:
-            report.annotated = self._annotate(path, staged, findings)
+        report = _file_report(path, staged, results, self.divisions())
         try:
             report.submission_id = save_submission(
                 self.db,
@@ -158,7 +165,6 @@ class Hub:
                 file_name=path.name,
                 township_code=report.township,
                 submitted_by=submitted_by,
-                annotated_path=report.annotated,
             )
         except Exception as exc:  # the transaction rolled back; the store is as it was
             if self.db.is_engine_error(exc):
@@ -171,26 +177,55 @@ class Hub:
         report.status = "ingested"
         return report
 
-    def _annotate(self, path: Path, staged: Any, findings: list[dict[str, Any]]) -> str | None:
+    def link(self) -> Any:
+        """Entity resolution over the whole store (idempotent); submission counts re-synced after."""
+        from hub.dedupe.linkage import LinkageConfig, run_linkage
+        from hub.store.submissions import sync_counts
+
+        summary = run_linkage(self.db, LinkageConfig(model_path=self.home / "linkage" / "model.json"))
+        sync_counts(self.db)
+        return summary
+
+    def _refresh(self, report: FileReport, annotate: bool) -> None:
+        """Counts and findings of a submission as the store holds them now, and the annotated copy."""
+        from hub.store.submissions import submission_findings
+
+        sid = report.submission_id
+        counts = self.db.dicts(
+            "SELECT rows, accepted, rejected FROM hub_submissions WHERE submission_id = ?", [sid]
+        )
+        report.rows, report.accepted, report.rejected = (
+            counts[0][k] for k in ("rows", "accepted", "rejected")
+        )
+        findings = submission_findings(self.db, int(sid or 0))
+        errors = [_finding_item(f) for f in findings if f["severity"] == "error"]
+        warnings = [_finding_item(f) for f in findings if f["severity"] == "warning"]
+        report.truncated = max(len(errors), len(warnings)) > MAX_LISTED_FINDINGS
+        report.errors, report.warnings = errors[:MAX_LISTED_FINDINGS], warnings[:MAX_LISTED_FINDINGS]
+        if annotate and findings:
+            marked = [{**f, "severity": "error"} for f in errors] + [
+                {**f, "severity": "warning"} for f in warnings
+            ]
+            report.annotated = self._annotate(Path(report.file), int(sid or 0), marked)
+            self.db.execute(
+                "UPDATE hub_submissions SET annotated_path = ? WHERE submission_id = ?",
+                [report.annotated, sid],
+            )
+
+    def _annotate(self, path: Path, submission_id: int, findings: list[dict[str, Any]]) -> str:
         from hub.validate.annotate import annotate_workbook
 
-        columns = {(s.sheet, c.header): c.col_index for s in staged.sheets for c in s.columns}
-        items = [
-            {
-                "sheet": f["sheet"],
-                "row": f["row_no"],
-                "column": f["column_name"],
-                "value": f["value"],
-                "code": f["code"],
-                "severity": f["severity"],
-                "message": f["message"],
-            }
-            for f in findings
-        ]
+        columns = {
+            (sheet, header): col
+            for sheet, header, col in self.db.rows(
+                "SELECT sheet, header, col_index FROM hub_columns WHERE submission_id = ?", [submission_id]
+            )
+        }
+        sha = self.db.scalar("SELECT sha256 FROM hub_submissions WHERE submission_id = ?", [submission_id])
         out_dir = self.home / "annotated"
         out_dir.mkdir(parents=True, exist_ok=True)
-        out = out_dir / f"{path.stem}_{staged.sha256[:8]}_批注.xlsx"
-        return str(annotate_workbook(path, items, columns, out))
+        out = out_dir / f"{path.stem}_{str(sha)[:8]}_批注.xlsx"
+        return str(annotate_workbook(path, findings, columns, out))
 
     # -- the store --------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -229,6 +264,35 @@ class Hub:
                 f"无法确定乡镇（街道）“{text}”：匹配到 {names}。请填写9位乡镇代码。", code="township-unknown"
             )
         return str(found[0].code)[:9]
+
+    # -- entity resolution: review and explanations ----------------------------------------------
+    def review_pending(self) -> list[dict[str, Any]]:
+        from hub.dedupe.linkage import pending_pairs
+
+        return pending_pairs(self.db)
+
+    def review_decide(self, pair_id: str, decision: str, who: str) -> dict[str, Any]:
+        """Record a steward's decision (kept forever: the pair is never asked again) and apply it:
+        linkage and merge run again so persons and codes reflect it at once."""
+        from hub.dedupe.linkage import decide
+
+        decide(self.db, pair_id, decision, who)
+        self.link()
+        merged = self.merge()
+        return {"pair": pair_id, "decision": decision, "by": who, "persons": merged.persons}
+
+    def explain(self, code: str) -> dict[str, Any]:
+        """Where a person's record comes from: source rows, pair decisions and the fields that carried
+        them, absorbed codes (redirects), fills and misuse flags, and the merged values."""
+        from hub.dedupe import explain_person
+        from hub.dedupe.linkage import explain
+
+        out = explain(self.db, code)
+        try:
+            out["merged"] = explain_person(self.db, out["code"])
+        except HubError:
+            out["merged"] = None
+        return out
 
     # -- export -----------------------------------------------------------------------------------
     def export(
@@ -353,15 +417,9 @@ def _finding_item(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _file_report(
-    path: Path, staged: Any, results: list[Any], findings: list[dict[str, Any]], divisions: Any
-) -> FileReport:
+def _file_report(path: Path, staged: Any, results: list[Any], divisions: Any) -> FileReport:
+    """A freshly validated file; its counts and findings are filled from the store by ``_refresh``."""
     township = results[0][0].township_code if results else None
-    rows = sum(v.rows.num_rows for _, v in results)
-    accepted = sum(sum(1 for a in v.rows.column("accepted").to_pylist() if a) for _, v in results)
-    errors = [_finding_item(f) for f in findings if f["severity"] == "error"]
-    warnings = [_finding_item(f) for f in findings if f["severity"] == "warning"]
-    truncated = len(errors) > MAX_LISTED_FINDINGS or len(warnings) > MAX_LISTED_FINDINGS
     unused = [
         {"sheet": s.sheet, "column": c.header}
         for s, _ in results
@@ -374,12 +432,6 @@ def _file_report(
         township=township,
         township_name=divisions.name_of(township) if township else None,
         kind=",".join(sorted({s.kind for s, _ in results})),
-        rows=rows,
-        accepted=accepted,
-        rejected=rows - accepted,
-        errors=errors[:MAX_LISTED_FINDINGS],
-        warnings=warnings[:MAX_LISTED_FINDINGS],
-        truncated=truncated,
         skipped_sheets=[{"sheet": s, "reason": r} for s, r in staged.skipped_sheets],
         unused_columns=unused,
     )

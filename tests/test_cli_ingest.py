@@ -23,7 +23,7 @@ def loaded(cli: Cli) -> Cli:
 
 
 def test_every_sample_row_is_accepted_or_reported_with_the_expected_codes(loaded: Cli) -> None:
-    reports, code = loaded.json("ingest", *LEDGERS, "--no-annotate")
+    reports, code = loaded.json("ingest", *LEDGERS, "--no-annotate", "--no-link")
     assert code == 1  # the samples hold deliberate errors
     truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))["files"]
     by_name = {Path(r["file"]).name: r for r in reports}
@@ -44,6 +44,28 @@ def test_every_sample_row_is_accepted_or_reported_with_the_expected_codes(loaded
         assert r["rejected"] == len(rejected_rows), name
         for f in r["errors"] + r["warnings"]:
             assert f["message"] and f["column"] is not None or f["code"] == "duplicate-row"
+
+
+def test_entity_resolution_fills_ids_only_with_the_true_person(loaded: Cli) -> None:
+    reports, _ = loaded.json("ingest", *LEDGERS, "--no-annotate")
+    truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))["files"]
+    keys = {(name, r["sheet"], r["row"]): r["key"] for name, t in truth.items() for r in t["rows"]}
+    filled = [
+        (Path(rep["file"]).name, w)
+        for rep in reports
+        for w in rep["warnings"]
+        if w["code"] == "id-filled-by-match"
+    ]
+    assert filled, "the samples hold precision-lost IDs of persons known from another ledger"
+    for name, w in filled:
+        assert w["value"] == keys[(name, w["sheet"], w["row"])], (name, w)
+    for rep in reports:
+        for e in rep["errors"]:
+            if e["code"] == "id-match-candidates":
+                assert "*" in e["message"]  # candidates are listed with masked IDs only
+    status, _ = loaded.json("status")
+    assert status["accepted"] == sum(r["accepted"] for r in reports)
+    assert status["rows"] == sum(r["accepted"] + r["rejected"] for r in reports)
 
 
 def test_reingesting_the_same_file_changes_nothing(loaded: Cli) -> None:

@@ -141,3 +141,33 @@ def store_status(db: Database) -> dict[str, Any]:
         for k in ("rows", "accepted", "rejected"):
             row[k] = int(row[k] or 0)
     return out
+
+
+def submission_findings(db: Database, submission_id: int) -> list[dict[str, Any]]:
+    """Every finding of a submission, in sheet and row order."""
+    return db.dicts(
+        "SELECT * FROM hub_findings WHERE submission_id = ? ORDER BY sheet, row_no, severity, code",
+        [submission_id],
+    )
+
+
+def sync_counts(db: Database) -> None:
+    """Re-derive each submission's counts from its rows and findings (entity resolution may accept a
+    filled row or reject a misused one after the file was stored)."""
+    db.execute(
+        """
+        UPDATE hub_submissions s SET accepted = c.accepted, rejected = c.rejected, errors = c.errors,
+               warnings = c.warnings
+        FROM (
+            SELECT r.submission_id, count(*) FILTER (WHERE r.accepted) AS accepted,
+                   count(*) FILTER (WHERE NOT r.accepted) AS rejected,
+                   coalesce(any_value(f.errors), 0) AS errors, coalesce(any_value(f.warnings), 0) AS warnings
+            FROM hub_rows r
+            LEFT JOIN (SELECT submission_id, count(*) FILTER (WHERE severity = 'error') AS errors,
+                              count(*) FILTER (WHERE severity = 'warning') AS warnings
+                       FROM hub_findings GROUP BY ALL) f USING (submission_id)
+            GROUP BY r.submission_id
+        ) c
+        WHERE s.submission_id = c.submission_id
+        """
+    )
