@@ -34,8 +34,18 @@ def main() -> None:
     try:
         data = work / "data"
         subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / "gen_ledgers.py"), "--persons", str(args.persons),
-             "--townships", str(args.townships), "--out", str(data), "--format", "csv"],
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "gen_ledgers.py"),
+                "--persons",
+                str(args.persons),
+                "--townships",
+                str(args.townships),
+                "--out",
+                str(data),
+                "--format",
+                "csv",
+            ],
             check=True,
         )
         ledgers = work / "ledgers-only"
@@ -44,11 +54,15 @@ def main() -> None:
             if p.name != "divisions.csv":
                 (ledgers / p.name).symlink_to(p)
         rows = [
-            measure(f"floor: DuckDB reads every ledger CSV and writes one CSV ({args.persons:,} persons)",
-                    [sys.executable, "-c", FLOOR, str(ledgers), str(work / "floor.csv")]),
-            measure(f"`hub run` ({args.persons:,} persons, {args.townships} townships, 3 ledger kinds, 7 reports)",
-                    [HUB, "run", str(data), "--date", "2026-11-30", "--out", str(work / "out"), "--json"],
-                    env={"HUB_HOME": str(work / "home")}),
+            measure(
+                f"floor: DuckDB reads every ledger CSV and writes one CSV ({args.persons:,} persons)",
+                [sys.executable, "-c", FLOOR, str(ledgers), str(work / "floor.csv")],
+            ),
+            measure(
+                f"`hub run` ({args.persons:,} persons, {args.townships} townships, 3 ledger kinds, 7 reports)",
+                [HUB, "run", str(data), "--date", "2026-11-30", "--out", str(work / "out"), "--json"],
+                env={"HUB_HOME": str(work / "home")},
+            ),
         ]
         print(f"Machine: {machine()}\n")
         print("| what | time | peak RSS |\n|---|---|---|")

@@ -9,12 +9,12 @@ Each sheet also gets a total query, a records query, one checks query (the spec'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sqlglot import exp
 
 from hub.export.context import ctx_select
-from hub.export.pipelines import HubCheck, CompiledSheet, Ctes, Parts, grouped, listed, sel, with_ctes
+from hub.export.pipelines import CompiledSheet, Ctes, HubCheck, Parts, grouped, listed, sel, with_ctes
 from hub.export.problems import did_you_mean
 from hub.export.resolve import TRANSLATE, Resolver, Scope
 from hub.export.spec import Sheet, Spec

@@ -109,7 +109,9 @@ def build(
         headers = {c.key: "/".join(c.header) for c in cs.sheet.columns}
         if cs.held is not None:
             for held in db.dicts(cs.held):
-                who = "，".join(f"{headers[k]} {v}" for k, v in held.items() if not k.startswith("_") and v is not None)
+                who = "，".join(
+                    f"{headers[k]} {v}" for k, v in held.items() if not k.startswith("_") and v is not None
+                )
                 where = names.get(township or "", "全县")
                 problems.append(
                     f"{spec.id} {where} {cs.sheet.name}：{who} 未报送（{held['_check']} 不成立），请核实后重新报送"
@@ -167,8 +169,17 @@ def export_reports(
                 doc, records, problems = build(db, compiled, ref_date, township)
             except ExportError as exc:  # this file is refused; every other report still goes out
                 results.append(
-                    ExportResult(spec.id, spec.department, township, name, None, 0, 0,
-                                 [f"{spec.id} {name or '全县'}：未写出，{exc.message}"], written=False)
+                    ExportResult(
+                        spec.id,
+                        spec.department,
+                        township,
+                        name,
+                        None,
+                        0,
+                        0,
+                        [f"{spec.id} {name or '全县'}：未写出，{exc.message}"],
+                        written=False,
+                    )
                 )
                 if progress:
                     progress(f"{spec.id} {name or '全县'}：未写出（{exc.message}）")
@@ -185,7 +196,14 @@ def export_reports(
             WRITERS[spec.output.format](doc, path)
             results.append(
                 ExportResult(
-                    spec.id, spec.department, township, name, path, records, data_cells(doc), problems,
+                    spec.id,
+                    spec.department,
+                    township,
+                    name,
+                    path,
+                    records,
+                    data_cells(doc),
+                    problems,
                     model_cells=data_cells(doc, from_model_only=True),
                 )
             )

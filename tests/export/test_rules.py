@@ -99,7 +99,9 @@ def test_tj_pop_failed_check_refuses_the_file_and_says_why(db: Database, tmp_pat
 
 def test_a_refused_report_does_not_stop_the_others(db: Database, tmp_path: Path) -> None:
     load_rows(db, {"hub_person": [person("P1", "1990-01-01"), person("P2", "1990-01-01", sex="9")]})
-    results = export_reports(db, reports=["TJ-POP", "GA-SYRK"], ref_date=dt.date(2026, 12, 1), out_dir=tmp_path)
+    results = export_reports(
+        db, reports=["TJ-POP", "GA-SYRK"], ref_date=dt.date(2026, 12, 1), out_dir=tmp_path
+    )
     assert [(r.report, r.written) for r in results] == [("TJ-POP", False), ("GA-SYRK", True)]
     assert results[1].path is not None and results[1].path.exists() and results[1].records == 2
 
@@ -131,7 +133,10 @@ def test_dibao_household_with_covered_above_size_is_held_back_and_named(db: Data
     (result,) = export_reports(db, reports=["MZ-DIBAO"], ref_date=dt.date(2026, 11, 30), out_dir=tmp_path)
     assert result.written and result.records == 0
     (problem,) = result.problems
-    assert problem.startswith("MZ-DIBAO 青山镇 花名册：") and "保障人数 2，家庭人口 1 未报送（保障人数≤家庭人口 不成立）" in problem
+    assert (
+        problem.startswith("MZ-DIBAO 青山镇 花名册：")
+        and "保障人数 2，家庭人口 1 未报送（保障人数≤家庭人口 不成立）" in problem
+    )
     from openpyxl import load_workbook
 
     assert result.path is not None
