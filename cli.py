@@ -277,13 +277,20 @@ def run(
     strict: Annotated[
         bool, typer.Option("--strict", help="报表有任何问题（未写出、代码无对应文字）时以退出码 1 结束。")
     ] = False,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link/--no-link",
+            help="是否做人员比对（号码误用、按匹配补全号码）；--no-link 只按身份证号合并。",
+        ),
+    ] = True,
 ) -> None:
     """主流程：导入区划和目录下所有台账，合并为一人一码，生成全部部门报表，并给出减负数字。
 
     退出码：0 流程完成（被退回的数据行和报表问题列在摘要中）；1 使用 --strict 且报表有问题。"""
     hub = _hub()
     with _Bar(not as_json, "导入") as bar:
-        summary = hub.run(directory, ref_date=_parse_date(date_), out_dir=out, progress=bar)
+        summary = hub.run(directory, ref_date=_parse_date(date_), out_dir=out, link=link, progress=bar)
     if as_json:
         _emit_json(summary)
     else:
@@ -361,7 +368,10 @@ def report(
         int, typer.Argument(help="提交号（见 hub status / hub ingest --json 的 submission_id）。")
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", help="报告目录，默认 HUB_HOME/reports/submission-N。")
+        Path | None,
+        typer.Option(
+            "--out", help="报告目录，默认 HUB_HOME/validation/submission-N（网页“校验报告”页可打开）。"
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -241,8 +241,13 @@ class Hub:
         """The steward's great-expectations report for a stored submission (HTML), parity-checked."""
         from hub.validate.steward import validation_report
 
-        target = Path(out_dir or self.home / "reports" / f"submission-{submission_id}")
-        return validation_report(self.db, self.schema, submission_id, target, today or date.today())
+        from hub.validate.steward import write_index
+
+        root = self.home / "validation"
+        target = Path(out_dir or root / f"submission-{submission_id}")
+        result = validation_report(self.db, self.schema, submission_id, target, today or date.today())
+        write_index(self.db, root)  # the steward's page /steward/validation opens root/index.html
+        return result
 
     # -- merge, conflicts -------------------------------------------------------------------------
     def merge(self) -> Any:
@@ -328,6 +333,7 @@ class Hub:
         *,
         ref_date: date | None = None,
         out_dir: Path | None = None,
+        link: bool = True,
         progress: Progress | None = None,
     ) -> dict[str, Any]:
         """Load DIR/divisions.csv if present, ingest every spreadsheet in DIR, merge, export every
@@ -348,7 +354,7 @@ class Hub:
             and p.name != "divisions.csv"
             and not p.name.startswith(("~$", "."))
         )
-        files_reports = self.ingest(files, today=ref, progress=progress)
+        files_reports = self.ingest(files, today=ref, link=link, progress=progress)
         merged = self.merge()
         if progress:
             progress("导出", 0, 1)

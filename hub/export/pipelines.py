@@ -111,6 +111,8 @@ def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp
         failing: exp.Expr = _failing(check)
         if scope[rows]:
             failing = exp.and_(failing, sel(f"SELECT {scope[rows]}").selects[0])
+        # a sheet with no data rows has nothing to be inconsistent about (its 合计 is empty, not wrong)
+        failing = exp.and_(failing, sel("SELECT EXISTS (SELECT 1 FROM data)").selects[0])
         projections.append(
             exp.alias_(
                 exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=failing)),
@@ -123,7 +125,7 @@ def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp
         once = "r._first" if any(c.key == key and c.level == "household" for c in p.sheet.columns) else "TRUE"
         projections.append(
             sel(
-                f"SELECT CASE WHEN (SELECT {key} FROM total) IS NOT DISTINCT FROM "
+                f"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM data) OR (SELECT {key} FROM total) IS NOT DISTINCT FROM "
                 f"(SELECT sum(r.{key}) FILTER (WHERE {once}) FROM data AS r) THEN 0 ELSE 1 END AS c{len(names)}"
             ).selects[0]
         )

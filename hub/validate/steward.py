@@ -96,3 +96,34 @@ def validation_report(
         )
     out["index"] = str(index) if index else None
     return out
+
+
+def write_index(db: Database, root: Path) -> Path:
+    """``root/index.html``: one line per submission whose report exists under ``root``, linking to it."""
+    import html
+
+    root.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for sub in db.dicts(
+        "SELECT submission_id, file_name, township_code, submitted_at FROM hub_submissions ORDER BY 1"
+    ):
+        folder = root / f"submission-{sub['submission_id']}"
+        pages = sorted(folder.glob("sheet*/index.html"))
+        if not pages:
+            continue
+        links = " ".join(
+            f'<a href="{p.relative_to(root).as_posix()}">{html.escape(p.parent.name)}</a>' for p in pages
+        )
+        lines.append(
+            f"<tr><td>{sub['submission_id']}</td><td>{html.escape(sub['file_name'])}</td>"
+            f"<td>{sub['township_code'] or ''}</td><td>{sub['submitted_at']:%Y-%m-%d %H:%M}</td><td>{links}</td></tr>"
+        )
+    body = "".join(lines) or '<tr><td colspan="5">还没有校验报告。用 hub report 提交号 生成。</td></tr>'
+    index = root / "index.html"
+    index.write_text(
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>校验报告</title></head><body>'
+        "<h1>great-expectations 校验报告</h1><table border=1 cellpadding=4><tr><th>提交号</th><th>文件</th>"
+        f"<th>乡镇</th><th>报送时间</th><th>报告</th></tr>{body}</table></body></html>",
+        encoding="utf-8",
+    )
+    return index

@@ -220,3 +220,13 @@ def test_tj_pop_single_small_village_is_folded_with_the_next_smallest(db: Databa
     rows = preview_report(db, "TJ-POP", "331099101", dt.date(2026, 12, 31))
     got = [(r["村（社区）名称"], r["统计用区划代码"], r["总人口"]) for r in rows]
     assert got == [("合计", None, 26), ("青山社区", "331099101001", 12), ("其他村（社区）", None, 14)]
+
+
+def test_a_township_with_no_rows_previews_empty_instead_of_failing_its_checks(db: Database) -> None:
+    load_rows(db, {"hub_person": [person("P1", "1990-01-01")]})  # nobody over 80
+    for report in ("MZ-GAOLING", "MZ-DIBAO", "CL-LXBT"):
+        rows = preview_report(db, report, "331099101", dt.date(2026, 11, 30))
+        assert all(not any(isinstance(v, (int, float)) and v for v in r.values()) for r in rows), (
+            report,
+            rows,
+        )
