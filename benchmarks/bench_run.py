@@ -59,9 +59,14 @@ def main() -> None:
                 [sys.executable, "-c", FLOOR, str(ledgers), str(work / "floor.csv")],
             ),
             measure(
-                f"`hub run` ({args.persons:,} persons, {args.townships} townships, 3 ledger kinds, 7 reports)",
-                [HUB, "run", str(data), "--date", "2026-11-30", "--out", str(work / "out"), "--json"],
+                f"`hub run --no-link` ({args.persons:,} persons, {args.townships} townships, 3 ledger kinds, 7 reports)",
+                [HUB, "run", str(data), "--date", "2026-11-30", "--out", str(work / "out"), "--json", "--no-link"],
                 env={"HUB_HOME": str(work / "home")},
+            ),
+            measure(
+                "`hub run` with entity resolution (Splink trained and run over every record)",
+                [HUB, "run", str(data), "--date", "2026-11-30", "--out", str(work / "out2"), "--json"],
+                env={"HUB_HOME": str(work / "home2")},
             ),
         ]
         print(f"Machine: {machine()}\n")

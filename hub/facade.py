@@ -239,9 +239,7 @@ class Hub:
         self, submission_id: int, out_dir: Path | None = None, today: date | None = None
     ) -> dict[str, Any]:
         """The steward's great-expectations report for a stored submission (HTML), parity-checked."""
-        from hub.validate.steward import validation_report
-
-        from hub.validate.steward import write_index
+        from hub.validate.steward import validation_report, write_index
 
         root = self.home / "validation"
         target = Path(out_dir or root / f"submission-{submission_id}")
