@@ -336,7 +336,8 @@ def _print_run(s: dict[str, Any]) -> None:
         f"其中 {s['cells_from_model']} 格直接取自统一台账，字段复用率 {s['reuse_rate']:.1%}"
         f"（过去这些格子要按各部门格式重新填写）"
     )
-    typer.echo(f"用时 {s['seconds']} 秒。")
+    t = s["timings"]
+    typer.echo(f"用时 {s['seconds']} 秒（导入与校验 {t['ingest']}，合并 {t['merge']}，导出 {t['export']}）。")
 
 
 # -- mappings ---------------------------------------------------------------------------------------

@@ -39,7 +39,6 @@ def generate(out: Path, persons: int, fmt: str) -> list[Path]:
             str(out),
             "--format",
             fmt,
-            "--population-only",
         ],
         check=True,
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from hub.errors import HubError, IngestError
@@ -134,8 +135,9 @@ class Hub:
         from hub.store.submissions import find_by_sha, save_submission
         from hub.validate import validate_sheet
 
+        divisions = self.divisions()
         try:
-            staged = stage_file(path, self.schema, self.divisions(), township=township)
+            staged = stage_file(path, self.schema, divisions, township=township)
         except IngestError as exc:
             return FileReport(file=str(path), status="refused", message=str(exc))
         previous = find_by_sha(self.db, staged.sha256)
@@ -156,7 +158,7 @@ class Hub:
         if not staged.sheets:
             return FileReport(file=str(path), status="refused", message=f"{path.name}: 没有可导入的数据行。")
         results = [(sheet, validate_sheet(self.db, sheet, self.schema, today)) for sheet in staged.sheets]
-        report = _file_report(path, staged, results, self.divisions())
+        report = _file_report(path, staged, results, divisions)
         try:
             report.submission_id = save_submission(
                 self.db,
@@ -257,7 +259,42 @@ class Hub:
         from hub.dedupe import list_conflicts
 
         code = self.resolve_township(township) if township else None
-        return list_conflicts(self.db, code)
+        return list_conflicts(self.db, code) + self._misuse_conflicts(code)
+
+    def _misuse_conflicts(self, township: str | None) -> list[dict[str, Any]]:
+        """Rows kept out of the merge because their valid ID belongs to someone else (号码误用), in the
+        shape of the other conflicts: the code is the ID holder's person code."""
+        rows = self.db.dicts(
+            """
+            SELECT 'person' AS entity, p.person_code AS code, p.name, 'id_number' AS field, '号码误用' AS kind,
+                   p.name AS chosen, m.reason AS rule, m.submission_id, s.file_name, m.sheet, m.row_no,
+                   r.name AS row_name, r.kind AS ledger, s.submitted_at
+            FROM hub_link_misuse m
+            JOIN hub_submissions s USING (submission_id)
+            JOIN hub_rows r USING (submission_id, sheet, row_no)
+            LEFT JOIN hub_person p ON p.id_number = m.id_number
+            WHERE $township IS NULL OR s.township_code = $township
+            ORDER BY m.id_number, m.submission_id, m.sheet, m.row_no
+            """,
+            {"township": township},
+        )
+        return [
+            {
+                **{k: r[k] for k in ("entity", "code", "name", "field", "kind", "chosen", "rule")},
+                "sources": [
+                    {
+                        "value": r["row_name"],
+                        "submission_id": r["submission_id"],
+                        "file": r["file_name"],
+                        "sheet": r["sheet"],
+                        "row": r["row_no"],
+                        "kind": r["ledger"],
+                        "submitted_at": str(r["submitted_at"]),
+                    }
+                ],
+            }
+            for r in rows
+        ]
 
     def resolve_township(self, text: str) -> str:
         found = self.divisions().resolve_township(text)
@@ -352,11 +389,17 @@ class Hub:
             and p.name != "divisions.csv"
             and not p.name.startswith(("~$", "."))
         )
+        clock = perf_counter()
         files_reports = self.ingest(files, today=ref, link=link, progress=progress)
+        timings = {"ingest": perf_counter() - clock}
+        clock = perf_counter()
         merged = self.merge()
+        timings["merge"] = perf_counter() - clock
         if progress:
             progress("导出", 0, 1)
+        clock = perf_counter()
         results = self.export(ref_date=ref, out_dir=out_dir)
+        timings["export"] = perf_counter() - clock
         if progress:
             progress("导出", 1, 1)
         typed = int(self.db.scalar(_TYPED_CELLS_SQL) or 0)
@@ -382,17 +425,14 @@ class Hub:
             "reuse_rate": round(served / delivered, 4) if delivered else 0.0,
             "delivered_per_typed": round(delivered / typed, 2) if typed else 0.0,
             "seconds": round((datetime.now() - started).total_seconds(), 2),
+            "timings": {k: round(v, 2) for k, v in timings.items()},
             "file_reports": [r.to_dict() for r in files_reports],
             "reports": [_result_dict(r) for r in results],
         }
 
 
-# Cells the clerks typed: every non-empty mapped cell of every accepted row, counted in the raw rows.
-_TYPED_CELLS_SQL = """
-SELECT coalesce(sum(len(json_keys(r.cells))), 0)
-FROM hub_raw_rows r JOIN hub_rows n USING (submission_id, sheet, row_no)
-WHERE n.accepted AND r.cells IS NOT NULL
-"""
+# Cells the clerks typed once: every non-empty cell of a mapped column of every submitted file.
+_TYPED_CELLS_SQL = "SELECT coalesce(sum(cells_typed), 0) FROM hub_submissions"
 
 
 def _result_dict(result: Any) -> dict[str, Any]:

@@ -78,8 +78,9 @@ def union(text: str) -> exp.Query:
 
 
 def with_ctes(ctes: Ctes, query: exp.Select) -> exp.Select:
+    """``query`` (modified in place: callers pass a fresh tree) with copies of the shared CTEs."""
     for name, cte in ctes:
-        query = query.with_(name, as_=cte.copy())
+        query = query.with_(name, as_=cte.copy(), copy=False)
     return query
 
 
@@ -218,7 +219,7 @@ def listed(p: Parts) -> CompiledSheet:
             else:
                 proj.append(exp.alias_(exp.null(), k))
         total_sel = exp.select(*proj).from_(exp.to_table("data").as_("r"))
-        total = with_ctes(ctes, total_sel)
+        total = with_ctes(ctes, total_sel.copy())
         ctes = [*ctes, ("total", total_sel)]
     checks, names = _checks(p, keys, sums, ctes)
     return CompiledSheet(
@@ -315,7 +316,7 @@ def grouped(p: Parts) -> CompiledSheet:
             .from_(exp.to_table("grouped").as_("r"))
             .where(sel("SELECT r._total").selects[0])
         )
-        total = with_ctes(ctes, total_sel)
+        total = with_ctes(ctes, total_sel.copy())
         ctes = [*ctes, ("total", total_sel)]
     checks, names = _checks(p, keys, measures if sheet.total is not None else [], ctes)
     return CompiledSheet(

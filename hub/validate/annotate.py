@@ -2,9 +2,12 @@
 
 For ``.xlsx`` / ``.xlsm`` the clerk's workbook is opened in openpyxl's full mode and everything else
 (formats, merged cells, formulas, other sheets) is kept as it was. CSV/TSV/TXT and legacy ``.xls``
-sources cannot be written back, so an ``.xlsx`` copy of the raw data is made instead, through the
-ingest readers (:func:`hub.ingest.readers.read_sheets`: same encoding detection, same cell text, same
-row numbers: the record at line N of a CSV is row N of the copy), every cell stored as text.
+sources cannot be written back, so an ``.xlsx`` copy of the raw data is streamed with XlsxWriter
+instead, through the ingest readers (:func:`hub.ingest.readers.read_sheets`: same encoding detection,
+same cell text, same row numbers: the record at line N of a CSV is row N of the copy), every cell
+stored as text. Up to :data:`FULL_COPY_ROWS` rows the copy is complete; above that it holds the first
+:data:`HEAD_ROWS` rows (title and header) and every row with a problem, each at its own row number: a
+million-row CSV cannot be one sheet (Excel stops at 1,048,576 rows) and no clerk scrolls it.
 
 Error cells are filled ``FFC7CE``, warning cells ``FFEB9C``; each gets one openpyxl comment (author
 ``一表通``) holding all its messages. Row-level findings (``column`` is None, e.g. duplicate-row) mark
@@ -25,6 +28,8 @@ SEVERITY_LABEL = {"error": "错误", "warning": "提醒"}
 SUMMARY_SHEET = "问题汇总"
 SUMMARY_HEADER = ("工作表", "行号", "列", "填写内容", "问题", "严重程度")
 OPENPYXL_SUFFIXES = {".xlsx", ".xlsm"}
+FULL_COPY_ROWS = 20_000
+HEAD_ROWS = 6
 _BAD_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
@@ -42,30 +47,82 @@ def _set_text(cell: Any, value: Any) -> None:
         cell.data_type = "s"
 
 
-def _raw_copy(source: Path) -> Any:
-    """An openpyxl workbook holding the raw cells of ``source`` as text, at the same row numbers."""
-    from openpyxl import Workbook
+def _stream_copy(
+    source: Path,
+    cells: dict[tuple[str, int, int], tuple[str, list[str]]],
+    findings: list[dict[str, Any]],
+    target: Path,
+) -> None:
+    """The annotated ``.xlsx`` copy of a CSV or ``.xls`` source, streamed with XlsxWriter."""
+    import xlsxwriter
 
     from hub.ingest.readers import read_sheets
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = xlsxwriter.Workbook(
+        str(target),
+        {
+            "constant_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    text = wb.add_format({"num_format": "@"})
+    marked = {sev: wb.add_format({"num_format": "@", "bg_color": f"#{rgb}"}) for sev, rgb in FILLS.items()}
     for raw in read_sheets(source):
-        ws = wb.create_sheet(raw.name.translate(_BAD_SHEET_CHARS)[:31] or "Sheet")
-        cols = [c for c in raw.table.column_names if c != "_row"]
-        data = raw.table.to_pydict()
+        ws = wb.add_worksheet(raw.name.translate(_BAD_SHEET_CHARS)[:31] or "Sheet")
+        marks = {(row, col): mark for (sheet, row, col), mark in cells.items() if sheet == raw.name}
+        table = raw.table
+        if table.num_rows > FULL_COPY_ROWS:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            flagged = pa.array(sorted({row for row, _ in marks}), pa.int64())
+            keep = pc.or_(
+                pc.less_equal(table["_row"], HEAD_ROWS), pc.is_in(pc.cast(table["_row"], pa.int64()), flagged)
+            )
+            table = table.filter(keep)
+        names = [c for c in table.column_names if c != "_row"]
+        data = table.to_pydict()
         for i, row_no in enumerate(data["_row"]):
-            for j, name in enumerate(cols, start=1):
-                value = data[name][i]
-                if value is not None:
-                    cell = ws.cell(row=int(row_no), column=j)
-                    _set_text(cell, value)
-                    cell.number_format = "@"
-    return wb
+            row = int(row_no)
+            for j, name in enumerate(names, start=1):
+                value, mark = data[name][i], marks.get((row, j))
+                if value is None and mark is None:
+                    continue
+                ws.write_string(row - 1, j - 1, _text(value) or "", marked[mark[0]] if mark else text)
+                if mark:
+                    ws.write_comment(
+                        row - 1,
+                        j - 1,
+                        _text("\n".join(mark[1])) or "",
+                        {"author": AUTHOR, "x_scale": 2.5, "y_scale": 2},
+                    )
+    summary = wb.add_worksheet(SUMMARY_SHEET)
+    bold = wb.add_format({"bold": True})
+    summary.write_row(0, 0, SUMMARY_HEADER, bold)
+    for r, f in enumerate(findings, start=1):
+        line: list[Any] = [
+            f.get("sheet"),
+            f.get("row"),
+            f.get("column"),
+            f.get("value"),
+            f.get("message"),
+            SEVERITY_LABEL.get(str(f.get("severity")), ""),
+        ]
+        for c, v in enumerate(line):
+            if isinstance(v, int):
+                summary.write_number(r, c, v)
+            elif v is not None:
+                summary.write_string(r, c, _text(v) or "", text)
+    for c, width in enumerate((14, 8, 18, 24, 80, 10)):
+        summary.set_column(c, c, width)
+    summary.freeze_panes(1, 0)
+    wb.close()
 
 
-def _open(source: Path) -> tuple[Any, str]:
-    """(workbook, suffix to save with)."""
+def _open(source: Path) -> tuple[Any, str] | None:
+    """(the clerk's own workbook, suffix to save with), or None when only a raw copy can be made."""
     from openpyxl import load_workbook
 
     suffix = source.suffix.lower()
@@ -74,7 +131,7 @@ def _open(source: Path) -> tuple[Any, str]:
             return load_workbook(source, keep_vba=suffix == ".xlsm", rich_text=True), suffix
         except Exception:  # e.g. an .xlsx that is really an .xls: fall back to the raw copy
             pass
-    return _raw_copy(source), ".xlsx"
+    return None
 
 
 def _resolve_sheet(wb: Any, name: str) -> Any | None:
@@ -151,7 +208,6 @@ def annotate_workbook(
     (header as written or None), value, code, severity, message. ``columns``: (sheet, header) → 1-based
     column index."""
     source, out = Path(source), Path(out)
-    wb, suffix = _open(source)
     cells: dict[tuple[str, int, int], tuple[str, list[str]]] = {}
     by_cell: dict[tuple[str, int, int], list[dict[str, Any]]] = defaultdict(list)
     for f in findings:
@@ -165,6 +221,16 @@ def annotate_workbook(
             severity,
             [f"[{SEVERITY_LABEL.get(str(g.get('severity')), '')}] {g.get('message', '')}" for g in group],
         )
+    opened = _open(source)
+    if opened is None:
+        target = out.with_suffix(".xlsx")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _stream_copy(source, cells, findings, target)
+        except OSError as exc:
+            raise ValidationEngineError(f"无法写出标注文件：{exc}", file=str(target)) from exc
+        return target
+    wb, suffix = opened
     for (sheet, row, col), (severity, messages) in cells.items():
         ws = _resolve_sheet(wb, sheet)
         if ws is not None:

@@ -163,3 +163,26 @@ def test_annotating_50000_rows_with_1000_findings_is_fast(tmp_path: Path) -> Non
     elapsed = time.perf_counter() - started
     print(f"annotate 50,000 rows x 6 cols, 1,000 findings: {elapsed:.1f} s")
     assert out.exists() and elapsed < 60
+
+
+def test_a_large_csv_copy_keeps_the_header_and_the_problem_rows_at_their_line_numbers(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from hub.validate.annotate import FULL_COPY_ROWS, HEAD_ROWS
+
+    src = tmp_path / "大村.csv"
+    lines = ["大村人口台账", "姓名,身份证号"] + [f"人{i},33{i:016d}" for i in range(FULL_COPY_ROWS + 500)]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    last = len(lines)
+    findings = [
+        _finding("大村", 10, "身份证号", "id-checksum", "error", "校验位不正确"),
+        _finding("大村", last, "身份证号", "id-checksum", "error", "校验位不正确"),
+    ]
+    out = annotate_workbook(src, findings, {("大村", "身份证号"): 2}, tmp_path / "大村.标注.xlsx")
+    wb = load_workbook(out)
+    ws = wb["大村"]
+    kept = sorted(r[0].row for r in ws.iter_rows(min_col=1, max_col=1) if r[0].value is not None)
+    assert kept == [*range(1, HEAD_ROWS + 1), 10, last]
+    assert ws.cell(row=last, column=1).value == f"人{last - 3}"  # line N of the CSV is row N of the copy
+    assert "校验位" in ws.cell(row=last, column=2).comment.text
+    assert wb["问题汇总"].max_row == 3

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS hub_submissions (
     rejected       INTEGER NOT NULL,
     errors         INTEGER NOT NULL,
     warnings       INTEGER NOT NULL,
-    annotated_path VARCHAR
+    annotated_path VARCHAR,
+    cells_typed    BIGINT             -- non-empty cells of mapped columns (the burden figure)
 );
 
 -- Header provenance: which clerk-written header fed which canonical field.
