@@ -216,7 +216,9 @@ def conflicts(
     as_json: JsonOpt = False,
 ) -> None:
     """列出各来源不一致的字段（值不一致）和跨乡镇重复登记，供数据管理员核实。"""
-    items = _hub().conflicts(township)
+    hub = _hub()
+    hub.merge()  # conflicts are found by merging every accepted row
+    items = hub.conflicts(township)
     if as_json:
         _emit_json(items)
         return

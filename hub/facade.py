@@ -266,13 +266,18 @@ class Hub:
         shape of the other conflicts: the code is the ID holder's person code."""
         rows = self.db.dicts(
             """
-            SELECT 'person' AS entity, p.person_code AS code, p.name, 'id_number' AS field, '号码误用' AS kind,
-                   p.name AS chosen, m.reason AS rule, m.submission_id, s.file_name, m.sheet, m.row_no,
+            WITH holder AS (
+                SELECT id_number, mode(name) AS name FROM hub_rows
+                WHERE accepted AND id_number IN (SELECT id_number FROM hub_link_misuse) GROUP BY id_number
+            )
+            SELECT 'person' AS entity, c.code, h.name, 'id_number' AS field, '号码误用' AS kind,
+                   h.name AS chosen, m.reason AS rule, m.submission_id, s.file_name, m.sheet, m.row_no,
                    r.name AS row_name, r.kind AS ledger, s.submitted_at
             FROM hub_link_misuse m
             JOIN hub_submissions s USING (submission_id)
             JOIN hub_rows r USING (submission_id, sheet, row_no)
-            LEFT JOIN hub_person p ON p.id_number = m.id_number
+            LEFT JOIN holder h ON h.id_number = m.id_number
+            LEFT JOIN hub_codes c ON c.entity = 'person' AND c.natural_key = m.id_number
             WHERE $township IS NULL OR s.township_code = $township
             ORDER BY m.id_number, m.submission_id, m.sheet, m.row_no
             """,

@@ -73,7 +73,9 @@ def test_review_decisions_are_kept_applied_and_explained(ingested: Cli) -> None:
         [pair["left"]["uid"], pair["right"]["uid"]],
     )
     explained, _ = ingested.json("explain", code)
-    assert any(d.get("decided_by") == "张管理员" or d.get("who") == "张管理员" for d in explained["decisions"])
+    assert any(
+        d.get("decided_by") == "张管理员" or d.get("who") == "张管理员" for d in explained["decisions"]
+    )
     assert len(explained["records"]) >= 2
     again = ingested("review", "reject", "no-such-pair")
     assert again.exit_code == 1 and "hub review" in again.output and "Traceback" not in again.output

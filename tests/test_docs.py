@@ -31,7 +31,9 @@ def test_every_cli_command_is_in_the_readme_with_chinese_help() -> None:
     group = get_command(app)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = _commands(group)
-    assert {"ingest", "run", "export", "mappings check", "review accept", "serve", "users add"} <= set(commands)
+    assert {"ingest", "run", "export", "mappings check", "review accept", "serve", "users add"} <= set(
+        commands
+    )
     for name in commands:
         assert f"hub {name}" in readme, f"README does not document `hub {name}`"
 

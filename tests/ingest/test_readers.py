@@ -214,3 +214,25 @@ def test_declared_size_bomb_fast(tmp: Path) -> None:
     data[cd + 24 : cd + 28] = (1_150_000_000).to_bytes(4, "little")  # uncompressed size
     path.write_bytes(bytes(data))
     expect_error(path, "压缩炸弹")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '青山镇实有人口台账\n填报单位：青山镇人民政府\n姓名,身份证号,备注\n张三,1,\n李四,2,"两行\n备注"\n王五,3,x\n',
+        "标题\r\n\r\n姓名,身份证号\r\n张三,1\r\n李四,2\r\n",
+        '"多行\n标题"\n姓名,身份证号,村\n甲,1,东村\n乙,2,西村\n',
+    ],
+)
+def test_title_lines_take_the_fast_path_with_the_same_rows_and_line_numbers(text: str) -> None:
+    from hub.ingest.textfile import _hybrid_parse, _slow_parse, parse_text
+
+    hybrid = _hybrid_parse(text, ",")
+    assert hybrid is not None  # a preamble above a rectangular body is not a reason to go slow
+    assert hybrid.to_pylist() == _slow_parse(text, ",").to_pylist()
+    rows = parse_text(text, ",")["_row"].to_pylist()
+    lines = text.replace("\r\n", "\n").split("\n")
+    names = parse_text(text, ",")["c1"].to_pylist()
+    for row, name in zip(rows, names, strict=True):
+        if name in ("张三", "李四", "王五", "甲", "乙"):
+            assert lines[row - 1].startswith(name)  # the line a text editor shows
