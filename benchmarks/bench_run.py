@@ -60,7 +60,17 @@ def main() -> None:
             ),
             measure(
                 f"`hub run --no-link` ({args.persons:,} persons, {args.townships} townships, 3 ledger kinds, 7 reports)",
-                [HUB, "run", str(data), "--date", "2026-11-30", "--out", str(work / "out"), "--json", "--no-link"],
+                [
+                    HUB,
+                    "run",
+                    str(data),
+                    "--date",
+                    "2026-11-30",
+                    "--out",
+                    str(work / "out"),
+                    "--json",
+                    "--no-link",
+                ],
                 env={"HUB_HOME": str(work / "home")},
             ),
             measure(

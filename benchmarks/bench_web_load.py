@@ -139,7 +139,25 @@ def main() -> int:
         finally:
             server.should_exit = True
             thread.join(30)
+        _check_nothing_lost(home, args.uploads, args.pulls)
     return 0
+
+
+def _check_nothing_lost(home: Path, uploads: int, pulls: int) -> None:
+    """Every upload is a stored submission and every pull a line of the access log."""
+    from hub.facade import Hub
+
+    hub = Hub(home)
+    stored = hub.db.scalar(
+        "SELECT count(*) FROM hub_submissions WHERE file_name LIKE '城关街道_市场主体台账_%'"
+    )
+    logged = hub.db.scalar(
+        "SELECT count(*) FROM hub_access_log WHERE channel = 'api' AND report = 'MZ-GAOLING'"
+    )
+    hub.close()
+    if (stored, logged) != (uploads, pulls):
+        raise RuntimeError(f"lost work: {stored}/{uploads} submissions stored, {logged}/{pulls} pulls logged")
+    print(f"nothing lost: {stored} submissions stored, {logged} pulls in the access log")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ class Database:
         except (duckdb.Error, OSError) as exc:
             raise StoreError(f"无法打开数据库：{exc}", file=str(path)) from exc
         self._in_tx = False
+        # DuckDB's own progress bar would write into the CLI's output (and --json); the hub shows its own
+        self.con.execute("SET enable_progress_bar = false")
         if not read_only:
             self.apply_ddl()
 

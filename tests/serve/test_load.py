@@ -21,4 +21,5 @@ def test_load_20_uploads_50_pulls() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "uploads" in done.stdout and "n=20" in done.stdout and "n=50" in done.stdout
+    assert "nothing lost: 20 submissions stored, 50 pulls in the access log" in done.stdout
     print(done.stdout)
