@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import HUB, ROOT, machine, measure  # noqa: E402
+from harness import HUB, ROOT, measure, print_table  # noqa: E402
 
 FLOOR = """
 import duckdb, sys
@@ -89,10 +89,7 @@ def main() -> None:
                     env={"HUB_HOME": str(home)},
                 )
             )
-        print(f"Machine: {machine()}\n")
-        print("| what | time | peak RSS |\n|---|---|---|")
-        for r in rows:
-            print(r.line())
+        print_table(rows)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

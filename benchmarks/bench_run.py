@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import HUB, ROOT, machine, measure  # noqa: E402
+from harness import HUB, ROOT, measure, print_table  # noqa: E402
 
 FLOOR = """
 import duckdb, sys
@@ -79,10 +79,7 @@ def main() -> None:
                 env={"HUB_HOME": str(work / "home2")},
             ),
         ]
-        print(f"Machine: {machine()}\n")
-        print("| what | time | peak RSS |\n|---|---|---|")
-        for r in rows:
-            print(r.line())
+        print_table(rows)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -56,3 +56,11 @@ def machine() -> str:
 
 def self_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def print_table(rows: list[Measured]) -> None:
+    """The machine line and a Markdown table, as docs/benchmarks.md records them."""
+    print(f"Machine: {machine()}\n")
+    print("| what | time | peak RSS |\n|---|---|---|")
+    for r in rows:
+        print(r.line())

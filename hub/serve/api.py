@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from hub.serve import accounts
 from hub.serve.accounts import User
 from hub.serve.clerk import parse_date
-from hub.serve.dept import check_purpose, download_response
-from hub.serve.reports import catalogue, log_access, produce, produce_json, report_for
+from hub.serve.dept import check_purpose, deliver_file
+from hub.serve.reports import catalogue, log_access, produce_json, report_for
 from hub.serve.web import WebError, state
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -122,17 +122,4 @@ def pull_report(
             sha256=digest,
         )
         return Response(body, media_type="application/json", headers={"X-Hub-SHA256": digest})
-    out = produce(hub, info, town, ref)
-    log_access(
-        hub,
-        user,
-        channel="api",
-        report=info.id,
-        township=town,
-        ref=ref,
-        purpose=why,
-        fmt=out.filename.rsplit(".", 1)[-1].lower(),
-        records=out.records,
-        sha256=out.sha256,
-    )
-    return download_response(out.content, out.filename, out.media_type, out.records, out.sha256)
+    return deliver_file(hub, user, info, town, ref, why, channel="api")

@@ -3,6 +3,7 @@ purpose, logged), and its API tokens."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -42,6 +43,26 @@ def download_response(content: bytes, filename: str, media_type: str, records: i
     )
 
 
+def deliver_file(
+    hub: Any, user: User, info: Any, town: str | None, ref: Any, purpose: str, *, channel: str
+) -> Response:
+    """Produce the report file the CLI writes, log the pull (who, what, why, hash), send it."""
+    out = produce(hub, info, town, ref)
+    log_access(
+        hub,
+        user,
+        channel=channel,
+        report=info.id,
+        township=town,
+        ref=ref,
+        purpose=purpose,
+        fmt=out.filename.rsplit(".", 1)[-1].lower(),
+        records=out.records,
+        sha256=out.sha256,
+    )
+    return download_response(out.content, out.filename, out.media_type, out.records, out.sha256)
+
+
 @router.get("/dept")
 def dept_home(request: Request, date: str = "", user: User = Depends(department)) -> Response:
     ref = parse_date(date)
@@ -67,20 +88,7 @@ def download(
     ref = parse_date(date)
     hub = state(request).hub
     town = hub.resolve_township(township) if township and info.scope != "county" else None
-    out = produce(hub, info, town, ref)
-    log_access(
-        hub,
-        user,
-        channel="web",
-        report=info.id,
-        township=town,
-        ref=ref,
-        purpose=why,
-        fmt=out.filename.rsplit(".", 1)[-1].lower(),
-        records=out.records,
-        sha256=out.sha256,
-    )
-    return download_response(out.content, out.filename, out.media_type, out.records, out.sha256)
+    return deliver_file(hub, user, info, town, ref, why, channel="web")
 
 
 @router.get("/dept/tokens")
