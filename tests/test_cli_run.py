@@ -1,0 +1,118 @@
+"""`hub run sample_data`, the main job, through the CLI: every report for both townships, each file
+opened as a department opens it, and the promises of the fan-out checked on the real output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SAMPLE, Cli
+
+REPORTS = {"MZ-DIBAO", "CL-LXBT", "WJ-ELDERLY65", "MZ-GAOLING", "TJ-POP", "GA-SYRK", "SJ-GTGSH"}
+TOWNSHIPS = {"331099101": "青山镇", "331099001": "城关街道"}
+ID = re.compile(r"^\d{17}[\dX]$")
+
+
+@pytest.fixture
+def run(cli: Cli, tmp_path: Path) -> tuple[dict[str, Any], Cli, Path]:
+    summary, code = cli.json("run", SAMPLE, "--date", "2026-11-30", "--out", tmp_path / "out")
+    assert code == 0
+    return summary, cli, tmp_path / "out"
+
+
+def _sheet_values(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+
+
+def test_every_report_for_both_townships_opens_with_its_layout(run: tuple[dict[str, Any], Cli, Path]) -> None:
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    summary, _, _ = run
+    written = {(r["report"], r["township"]) for r in summary["reports"] if r["written"]}
+    expected = {(r, t) for r in REPORTS - {"GA-SYRK"} for t in TOWNSHIPS} | {("GA-SYRK", None)}
+    assert written == expected
+    assert summary["files"] == 8 and summary["rows"] == summary["accepted"] + summary["rejected"]
+    assert summary["cells_delivered"] > 0 and 0.5 < summary["reuse_rate"] <= 1
+    for r in summary["reports"]:
+        path = Path(r["path"])
+        if path.suffix == ".csv":
+            continue
+        wb = load_workbook(path)
+        ws = wb.worksheets[0]
+        width = ws.max_column
+        assert f"A1:{get_column_letter(width)}1" in {str(m) for m in ws.merged_cells.ranges}  # title across
+        assert TOWNSHIPS[r["township"]] in str(ws["A1"].value)  # the title names the township
+        assert ws.freeze_panes is not None
+        assert any(c.font.name == "宋体" for c in ws[1])
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and ID.match(cell.value):
+                    assert cell.number_format == "@", (path.name, cell.coordinate)  # IDs as text
+        labels = [str(c.value) for c in ws["A"] if c.value is not None] + [
+            str(c.value) for c in ws["B"] if c.value is not None
+        ]
+        assert any(v.startswith("合计") for v in labels), path.name
+
+
+def test_ga_syrk_is_gbk_with_field_codes_and_no_none(run: tuple[dict[str, Any], Cli, Path]) -> None:
+    summary, _, _ = run
+    (ga,) = [Path(r["path"]) for r in summary["reports"] if r["report"] == "GA-SYRK"]
+    text = ga.read_bytes().decode("gbk")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["XM", "XBDM", "GMSFHM", "MZDM", "CSRQ", "SSXQDM", "XZZ", "LXDH", "SJLY", "GXSJ"]
+    assert all(v not in ("None", "nan") for row in rows[1:] for v in row)
+    ids = [row[2] for row in rows[1:]]
+    assert len(ids) == len(set(ids)) and all(ID.match(i) for i in ids)  # one line per real person
+
+
+def test_every_person_is_in_at_most_one_townships_file(run: tuple[dict[str, Any], Cli, Path]) -> None:
+    summary, _, _ = run
+    for report in REPORTS - {"GA-SYRK", "MZ-GAOLING", "TJ-POP", "SJ-GTGSH"}:
+        seen: dict[str, str] = {}
+        for r in summary["reports"]:
+            if r["report"] != report:
+                continue
+            for rows in _sheet_values(Path(r["path"])).values():
+                for value in {v for row in rows for v in row if isinstance(v, str) and ID.match(v)}:
+                    assert seen.setdefault(value, r["township"]) == r["township"], (report, value)
+
+
+def test_a_second_run_changes_nothing_and_exports_identical_cells(
+    run: tuple[dict[str, Any], Cli, Path], tmp_path: Path
+) -> None:
+    summary, cli, out = run
+    first = {
+        Path(r["path"]).name: _sheet_values(Path(r["path"]))
+        for r in summary["reports"]
+        if r["path"].endswith(".xlsx")
+    }
+    again, code = cli.json("run", SAMPLE, "--date", "2026-11-30", "--out", tmp_path / "out2")
+    assert code == 0 and again["unchanged"] == 8 and again["persons"] == summary["persons"]
+    second = {
+        Path(r["path"]).name: _sheet_values(Path(r["path"]))
+        for r in again["reports"]
+        if r["path"].endswith(".xlsx")
+    }
+    assert first == second
+
+
+def test_mappings_check_through_the_cli(cli: Cli, tmp_path: Path) -> None:
+    ok = cli("mappings", "check")
+    assert ok.exit_code == 0 and "通过" in ok.stdout
+    broken = tmp_path / "mappings"
+    shutil.copytree(SAMPLE.parent / "mappings", broken)
+    spec = broken / "CL-LXBT.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("p.sex", "p.sexx", 1), encoding="utf-8")
+    bad = cli("mappings", "check", broken)
+    assert bad.exit_code == 1
+    assert "CL-LXBT.yaml" in bad.stdout and "sexx" in bad.stdout and "did you mean 'sex'" in bad.stdout
