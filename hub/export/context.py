@@ -100,5 +100,19 @@ def literal(value: Any) -> exp.Expr:
     return exp.Literal.string(str(value))
 
 
+#: ctx columns bound at execution (``$township_code``…), not compiled in: one compiled spec serves
+#: every township of an export, with the township passed as a query parameter.
+BOUND = ("township_code", "township_name")
+
+
+def bound_params(township: str | None, township_name: str) -> dict[str, Any]:
+    return {"township_code": township, "township_name": township_name}
+
+
 def ctx_select(ctx: dict[str, Any]) -> exp.Select:
-    return exp.select(*(exp.alias_(literal(v), k) for k, v in ctx.items()))
+    def column(key: str, value: Any) -> exp.Expr:
+        if key in BOUND:
+            return exp.cast(exp.Placeholder(this=key), "VARCHAR")
+        return literal(value)
+
+    return exp.select(*(exp.alias_(column(k, v), k) for k, v in ctx.items()))

@@ -44,25 +44,27 @@ def register_writer(fmt: str) -> Callable[[Writer], Writer]:
     return deco
 
 
-def data_cells(doc: Document, *, from_model_only: bool = False) -> int:
-    """Data cells delivered (the burden figure): non-empty cells of data and 合计 rows; a household
-    cell merged over its block counts once. With ``from_model_only``, only the cells served from the
-    canonical model: those of columns whose expression reads a model column (not 序号, not constants),
-    and the 合计 sums computed from them."""
-    n = 0
+def data_cells(doc: Document) -> tuple[int, int]:
+    """(cells delivered, of which served from the canonical model), for the burden figure.
+
+    Cells delivered: non-empty cells of data and 合计 rows, a household cell merged over its block
+    counted once, plus the 合计 label. Served from the model: the cells of columns whose expression
+    reads a model column (not 序号, not constants), and the 合计 sums of them. One pass per column."""
+    cells = model = 0
     for sd in doc.sheets:
-        columns = [c for c in sd.sheet.columns if not from_model_only or _reads_model(c.expr)]
-        for row in sd.rows:
-            n += sum(
-                1
-                for c in columns
-                if row.get(c.key) not in (None, "") and (c.level == "person" or row.get("_first", True))
-            )
+        firsts = [row.get("_first", True) for row in sd.rows]
+        for c in sd.sheet.columns:
+            values = [row.get(c.key) for row in sd.rows]
+            if c.level == "household":
+                values = [v for v, first in zip(values, firsts, strict=True) if first]
+            n = len(values) - values.count(None) - values.count("")
+            if sd.total is not None and sd.total.get(c.key) not in (None, ""):
+                n += 1
+            cells += n
+            model += n if _reads_model(c.expr) else 0
         if sd.total is not None:
-            keys = {c.key for c in columns}
-            n += sum(1 for k, v in sd.total.items() if v not in (None, "") and k in keys)
-            n += 0 if from_model_only else 1  # the 合计 label
-    return n
+            cells += 1  # the 合计 label
+    return cells, model
 
 
 @lru_cache(maxsize=512)

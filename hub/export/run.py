@@ -12,12 +12,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hub.errors import ExportError, SpecError
 from hub.export import write_csv, write_xlsx  # noqa: F401  (register the built-in writers)
 from hub.export.catalog import compile_text, spec_files
 from hub.export.compile import CompiledReport
-from hub.export.context import context, template_values
+from hub.export.context import bound_params, context, template_values
 from hub.export.document import WRITERS, Document, SheetData, data_cells
 from hub.export.templates import fill
 from hub.store.db import Database
@@ -78,13 +79,38 @@ def _spec_text(report_id: str) -> tuple[str, str]:
     raise ExportError(f"未知报表 {report_id}", hint=f"可选：{', '.join(p.stem for p in spec_files())}")
 
 
-def townships_of(db: Database, text: str, file: str, ref_date: dt.date) -> list[str]:
-    compiled = _compile(db, text, file, ref_date, None)
-    return sorted(str(t) for (t,) in db.rows(compiled.sheets[0].townships) if t is not None)
+def townships_of(db: Database, compiled: CompiledReport) -> list[str]:
+    """The townships with data for a compiled report."""
+    query = db.render(compiled.sheets[0].townships)
+    return sorted(str(t) for (t,) in db.rows(query, bound_params(None, "")) if t is not None)
+
+
+class _Runner:
+    """Runs a compiled report's queries for one township: the trees are rendered to SQL once (per
+    export) and executed with the township bound as a parameter."""
+
+    def __init__(self, db: Database, params: dict[str, object], cache: dict[int, str]):
+        self.db, self.params, self.cache = db, params, cache
+
+    def sql(self, tree: Any) -> str:
+        key = id(tree)
+        if key not in self.cache:
+            self.cache[key] = self.db.render(tree)
+        return self.cache[key]
+
+    def rows(self, tree: Any) -> list[tuple[Any, ...]]:
+        return self.db.rows(self.sql(tree), self.params)
+
+    def dicts(self, tree: Any) -> list[dict[str, Any]]:
+        return self.db.dicts(self.sql(tree), self.params)
 
 
 def build(
-    db: Database, compiled: CompiledReport, ref_date: dt.date, township: str | None
+    db: Database,
+    compiled: CompiledReport,
+    ref_date: dt.date,
+    township: str | None,
+    cache: dict[int, str] | None = None,
 ) -> tuple[Document, int, list[str]]:
     """Run checks, then the data: (document, records, problems). Raises ExportError on a failed check."""
     spec = compiled.spec
@@ -95,9 +121,12 @@ def build(
     values = template_values(
         context(spec, ref_date, township, names.get(township or "", township or ""), county)
     )
+    run = _Runner(
+        db, bound_params(township, names.get(township or "", township or "")), {} if cache is None else cache
+    )
     sheets, problems, records = [], [], 0
     for i, cs in enumerate(compiled.sheets):
-        result = db.rows(cs.checks)[0]
+        result = run.rows(cs.checks)[0]
         failed = [f"{name}（{n}行不符）" for name, n in zip(cs.check_names, result, strict=False) if n]
         if failed:
             raise ExportError(
@@ -108,7 +137,7 @@ def build(
             )
         headers = {c.key: "/".join(c.header) for c in cs.sheet.columns}
         if cs.held is not None:
-            for held in db.dicts(cs.held):
+            for held in run.dicts(cs.held):
                 who = "，".join(
                     f"{headers[k]} {v}" for k, v in held.items() if not k.startswith("_") and v is not None
                 )
@@ -117,14 +146,14 @@ def build(
                     f"{spec.id} {where} {cs.sheet.name}：{who} 未报送（{held['_check']} 不成立），请核实后重新报送"
                 )
         for key, codelist, query in cs.untranslated:
-            for (value,) in db.rows(query):
+            for (value,) in run.rows(query):
                 problems.append(
                     f"{spec.id} {cs.sheet.name}“{headers[key]}”列：代码 '{value}' 在代码表 {codelist} 中没有对应文字"
                 )
-        rows = db.dicts(cs.data)
-        total = db.dicts(cs.total)[0] if cs.total is not None else None
+        rows = run.dicts(cs.data)
+        total = run.dicts(cs.total)[0] if cs.total is not None else None
         if i == 0:
-            records = int(db.scalar(cs.records) or 0)
+            records = int(run.rows(cs.records)[0][0] or 0)
         meta = "　　".join(fill(m, values) for m in cs.sheet.meta)
         sheets.append(
             SheetData(
@@ -154,19 +183,19 @@ def export_reports(
     results: list[ExportResult] = []
     for report_id in ids:
         text, file = _spec_text(report_id)
-        probe = _compile(db, text, file, ref_date, None)
-        spec = probe.spec
+        compiled = _compile(db, text, file, ref_date, None, masked)  # once: the township is a parameter
+        spec = compiled.spec
+        cache: dict[int, str] = {}
         targets: list[str | None] = (
             [None]
             if spec.scope == "county"
-            else [t for t in townships_of(db, text, file, ref_date) if townships is None or t in townships]
+            else [t for t in townships_of(db, compiled) if townships is None or t in townships]
         )
         names = dict(db.rows("SELECT code, name FROM division"))
         for township in targets:
-            compiled = _compile(db, text, file, ref_date, township, masked)
             name = names.get(township or "", "")
             try:
-                doc, records, problems = build(db, compiled, ref_date, township)
+                doc, records, problems = build(db, compiled, ref_date, township, cache)
             except ExportError as exc:  # this file is refused; every other report still goes out
                 results.append(
                     ExportResult(
@@ -194,6 +223,7 @@ def export_reports(
             path = out_dir / spec.id / f"{stem}{suffix}.{spec.output.format}"
             path.parent.mkdir(parents=True, exist_ok=True)
             WRITERS[spec.output.format](doc, path)
+            cells, model_cells = data_cells(doc)
             results.append(
                 ExportResult(
                     spec.id,
@@ -202,9 +232,9 @@ def export_reports(
                     name,
                     path,
                     records,
-                    data_cells(doc),
+                    cells,
                     problems,
-                    model_cells=data_cells(doc, from_model_only=True),
+                    model_cells=model_cells,
                 )
             )
             if progress:
