@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,15 +32,20 @@ def write_csv(doc: Document, path: Path) -> None:
     cols = sd.sheet.columns
     lines = [[c.header[-1] for c in cols]] if out.header == "last" else []
     lines += [[_text(row[c.key], c.pattern) for c in cols] for row in sd.rows]
-    bad = [(i, v) for i, line in enumerate(lines, start=1) for v in line if not _encodable(v, out.encoding)]
-    if bad:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(lines)
+    try:
+        data = buffer.getvalue().encode(out.encoding)  # one encode; the values are searched only on failure
+    except UnicodeEncodeError:
+        bad = [
+            (i, v) for i, line in enumerate(lines, start=1) for v in line if not _encodable(v, out.encoding)
+        ]
         raise ExportError(
             f"{doc.spec.id}: {len(bad)} 个值无法用 {out.encoding} 编码，例如第{bad[0][0]}行 {bad[0][1]!r}",
             file=str(path),
             details={"values": [v for _, v in bad[:20]]},
-        )
-    with path.open("w", encoding=out.encoding, newline="") as fh:
-        csv.writer(fh, lineterminator="\r\n").writerows(lines)
+        ) from None
+    path.write_bytes(data)
 
 
 def _encodable(text: str, encoding: str) -> bool:
