@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import HUB, ROOT, measure, print_table  # noqa: E402
+from harness import HUB, generate_ledgers, measure, print_table  # noqa: E402
 
 FLOOR = """
 import duckdb, sys
@@ -26,23 +26,7 @@ con.execute(f"COPY (SELECT * FROM read_csv('{sys.argv[1]}', all_varchar=true, he
 
 
 def generate(out: Path, persons: int, fmt: str) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "gen_ledgers.py"),
-            "--persons",
-            str(persons),
-            "--townships",
-            "1",
-            "--out",
-            str(out),
-            "--format",
-            fmt,
-        ],
-        check=True,
-    )
-    return sorted(out.glob("population_*"))
+    return sorted(generate_ledgers(out, persons, 1, fmt).glob("population_*"))
 
 
 def load_divisions(home: Path, divisions: Path) -> Path:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import HUB, ROOT, measure, print_table  # noqa: E402
+from harness import HUB, generate_ledgers, measure, print_table  # noqa: E402
 
 FLOOR = """
 import duckdb, sys
@@ -32,22 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hub-bench-run-"))
     try:
-        data = work / "data"
-        subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "benchmarks" / "gen_ledgers.py"),
-                "--persons",
-                str(args.persons),
-                "--townships",
-                str(args.townships),
-                "--out",
-                str(data),
-                "--format",
-                "csv",
-            ],
-            check=True,
-        )
+        data = generate_ledgers(work / "data", args.persons, args.townships, "csv")
         ledgers = work / "ledgers-only"
         ledgers.mkdir()
         for p in data.glob("*.csv"):

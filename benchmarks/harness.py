@@ -64,3 +64,24 @@ def print_table(rows: list[Measured]) -> None:
     print("| what | time | peak RSS |\n|---|---|---|")
     for r in rows:
         print(r.line())
+
+
+def generate_ledgers(out: Path, persons: int, townships: int, fmt: str) -> Path:
+    """Ledgers from benchmarks/gen_ledgers.py (seeded, vectorised) into ``out``; returns ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gen_ledgers.py"),
+            "--persons",
+            str(persons),
+            "--townships",
+            str(townships),
+            "--out",
+            str(out),
+            "--format",
+            fmt,
+        ],
+        check=True,
+    )
+    return out

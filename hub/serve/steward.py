@@ -3,6 +3,7 @@ the access log, conflicts, all submissions and the great-expectations validation
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,43 +99,25 @@ async def mapping_action(request: Request, report_id: str, user: User = Depends(
     return _editor(request, report_id, text, problems=[], diffs=diffs, ref=ref)
 
 
+@dataclass
+class LogFilter:
+    """The access log's filters, read from the query string by both the page and the CSV export."""
+
+    department: str = ""
+    report: str = ""
+    township: str = ""
+    username: str = ""
+
+
 @router.get("/access-log")
-def log_page(
-    request: Request,
-    department: str = "",
-    report: str = "",
-    township: str = "",
-    username: str = "",
-    user: User = Depends(steward),
-) -> Response:
-    rows = access_log(
-        state(request).hub, department=department, report=report, township=township, username=username
-    )
-    return render(
-        request,
-        "steward_log.html",
-        rows=rows,
-        f={"department": department, "report": report, "township": township, "username": username},
-    )
+def log_page(request: Request, f: LogFilter = Depends(), user: User = Depends(steward)) -> Response:
+    rows = access_log(state(request).hub, **asdict(f))
+    return render(request, "steward_log.html", rows=rows, f=asdict(f))
 
 
 @router.get("/access-log.csv")
-def log_csv(
-    request: Request,
-    department: str = "",
-    report: str = "",
-    township: str = "",
-    username: str = "",
-    user: User = Depends(steward),
-) -> Response:
-    rows = access_log(
-        state(request).hub,
-        department=department,
-        report=report,
-        township=township,
-        username=username,
-        limit=None,
-    )
+def log_csv(request: Request, f: LogFilter = Depends(), user: User = Depends(steward)) -> Response:
+    rows = access_log(state(request).hub, **asdict(f), limit=None)
     return Response(
         access_log_csv(rows),
         media_type="text/csv; charset=utf-8",
