@@ -193,22 +193,21 @@ class Hub:
         from hub.store.submissions import submission_findings
 
         sid = report.submission_id
+        assert sid is not None  # only ingested files are refreshed
         counts = self.db.dicts(
             "SELECT rows, accepted, rejected FROM hub_submissions WHERE submission_id = ?", [sid]
         )
         report.rows, report.accepted, report.rejected = (
             counts[0][k] for k in ("rows", "accepted", "rejected")
         )
-        findings = submission_findings(self.db, int(sid or 0))
+        findings = submission_findings(self.db, sid)
         errors = [_finding_item(f) for f in findings if f["severity"] == "error"]
         warnings = [_finding_item(f) for f in findings if f["severity"] == "warning"]
         report.truncated = max(len(errors), len(warnings)) > MAX_LISTED_FINDINGS
         report.errors, report.warnings = errors[:MAX_LISTED_FINDINGS], warnings[:MAX_LISTED_FINDINGS]
         if annotate and findings:
-            marked = [{**f, "severity": "error"} for f in errors] + [
-                {**f, "severity": "warning"} for f in warnings
-            ]
-            report.annotated = self._annotate(Path(report.file), int(sid or 0), marked)
+            marked = [{**_finding_item(f), "severity": f["severity"]} for f in findings]
+            report.annotated = self._annotate(Path(report.file), sid, marked)
             self.db.execute(
                 "UPDATE hub_submissions SET annotated_path = ? WHERE submission_id = ?",
                 [report.annotated, sid],

@@ -48,13 +48,19 @@ class ReportInfo:
     period: str
 
 
-def _compile(
-    db: Database, text: str, file: str, ref_date: dt.date, township: str | None, masked: bool = False
-) -> CompiledReport:
+def _divisions(db: Database) -> tuple[dict[str, str], str]:
+    """(division code → name, the county's name)."""
     names = dict(db.rows("SELECT code, name FROM division"))
     county = next(
         (n for c, n in db.rows("SELECT code, name FROM division WHERE level = 'county' ORDER BY code")), ""
     )
+    return names, county
+
+
+def _compile(
+    db: Database, text: str, file: str, ref_date: dt.date, township: str | None, masked: bool = False
+) -> CompiledReport:
+    names, county = _divisions(db)
     compiled, problems = compile_text(
         text,
         file,
@@ -114,16 +120,10 @@ def build(
 ) -> tuple[Document, int, list[str]]:
     """Run checks, then the data: (document, records, problems). Raises ExportError on a failed check."""
     spec = compiled.spec
-    names = dict(db.rows("SELECT code, name FROM division"))
-    county = next(
-        (n for c, n in db.rows("SELECT code, name FROM division WHERE level = 'county' ORDER BY code")), ""
-    )
-    values = template_values(
-        context(spec, ref_date, township, names.get(township or "", township or ""), county)
-    )
-    run = _Runner(
-        db, bound_params(township, names.get(township or "", township or "")), {} if cache is None else cache
-    )
+    names, county = _divisions(db)
+    township_name = names.get(township or "", township or "")
+    values = template_values(context(spec, ref_date, township, township_name, county))
+    run = _Runner(db, bound_params(township, township_name), {} if cache is None else cache)
     sheets, problems, records = [], [], 0
     for i, cs in enumerate(compiled.sheets):
         result = run.rows(cs.checks)[0]
@@ -191,7 +191,7 @@ def export_reports(
             if spec.scope == "county"
             else [t for t in townships_of(db, compiled) if townships is None or t in townships]
         )
-        names = dict(db.rows("SELECT code, name FROM division"))
+        names, _ = _divisions(db)
         for township in targets:
             name = names.get(township or "", "")
             try:

@@ -37,11 +37,11 @@ def save_submission(
     file_name: str,
     township_code: str | None,
     submitted_by: str | None = None,
-    annotated_path: str | None = None,
     now: datetime | None = None,
 ) -> int:
     """Insert the submission, its header map, raw rows, normalised rows and findings in one
-    transaction. Returns the new submission id."""
+    transaction. Returns the new submission id. (The annotated copy is written, and its path set,
+    after entity resolution, when the findings are final.)"""
     rows = sum(v.rows.num_rows for _, v in results)
     accepted = sum(_count(v.rows, "accepted", True) for _, v in results)
     n_err = sum(_count(v.findings, "severity", "error") for _, v in results)
@@ -65,7 +65,7 @@ def save_submission(
                 rows - accepted,
                 n_err,
                 n_warn,
-                annotated_path,
+                None,  # annotated_path
                 sum(_typed_cells(sheet) for sheet, _ in results),
             ],
         )
