@@ -3,7 +3,6 @@ ingest → validate → store → dedupe (merge) → export. Heavy stages are im
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -472,7 +471,7 @@ def _file_report(path: Path, staged: Any, results: list[Any], divisions: Any) ->
         {"sheet": s.sheet, "column": c.header}
         for s, _ in results
         for c in s.columns
-        if c.field is None and c.header and not re.fullmatch(r"列\d+|c\d+", c.header)
+        if c.field is None and c.header
     ]
     return FileReport(
         file=str(path),
