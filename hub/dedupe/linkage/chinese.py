@@ -8,7 +8,14 @@ computed once per distinct name, and ID features computed in SQL:
 * ``id17``      – the first 17 characters of any 18-character text, so a wrong check character still
   meets the right number;
 * ``id_fuzzy``  – the digits of a typed number (16–19 chars), for one transposed, wrong or dropped digit;
-* ``id_prefix`` – the significant digits left in a number Excel stored as a float (3.30727E+17).
+* ``id_prefix`` – the significant digits left in a number Excel stored as a float
+  (330727199001011200.0 → 330727199001011), kept only when at least 14 are left: region and birth date.
+  ``3.30727E+17`` keeps six, the region alone, which every number of the county shares: such a
+  number tells people apart no better than an empty cell and is compared as one;
+* ``name_year`` – simplified name and birth year; ``nv_name_year`` the same on records WITHOUT a usable
+  ID only, so the blocking rule ``l.nv_name_year = r.name_year`` reaches an ID-less record's person
+  across townships and past a birth date with day and month swapped or known to the month only, without
+  pairing the million records that have an ID among themselves.
 """
 
 from __future__ import annotations
@@ -33,10 +40,13 @@ SELECT s.uid, s.name, k.name_s, k.py_key, k.py_set, s.sex, s.birth_date,
             WHEN regexp_full_match(s.id_text, '\d{{17}}[\dX]') THEN left(s.id_text, 17) END AS id17,
        CASE WHEN s.id_valid IS NOT NULL THEN s.id_valid
             WHEN regexp_full_match(s.id_text, '\d{{15,18}}X?') THEN s.id_text END AS id_fuzzy,
-       CASE WHEN regexp_full_match(s.id_text, '\d+(\.\d+)?[eE]\+?\d+')
-                 THEN rtrim(replace(split_part(upper(s.id_text), 'E', 1), '.', ''), '0')
-            WHEN regexp_full_match(s.id_text, '\d{{6,}}\.\d*') THEN left(s.id_text, 15) END AS id_prefix
-FROM ({source}) s LEFT JOIN __hub_link_names k ON k.name = s.name
+       CASE WHEN length(p.prefix) >= 14 THEN p.prefix END AS id_prefix,
+       k.name_s || '|' || year(s.birth_date) AS name_year,
+       CASE WHEN s.id_valid IS NULL THEN k.name_s || '|' || year(s.birth_date) END AS nv_name_year
+FROM ({source}) s LEFT JOIN __hub_link_names k ON k.name = s.name,
+LATERAL (SELECT CASE WHEN regexp_full_match(s.id_text, '\d+(\.\d+)?[eE]\+?\d+')
+                          THEN rtrim(replace(split_part(upper(s.id_text), 'E', 1), '.', ''), '0')
+                     WHEN regexp_full_match(s.id_text, '\d{{6,}}\.\d*') THEN left(s.id_text, 15) END AS prefix) p
 """
 
 
@@ -109,8 +119,14 @@ PERSON_SPEC = LinkSpec(
         "l.name_s = r.name_s AND l.village_code = r.village_code",
         "l.birth_date = r.birth_date AND l.village_code = r.village_code",
         "l.phone1 = r.phone1",
+        "l.nv_name_year = r.name_year",
+        "l.name_year = r.nv_name_year",
     ],
-    em_rules=["l.id17 = r.id17", "l.py_key = r.py_key AND l.birth_date = r.birth_date"],
+    em_rules=[
+        "l.id17 = r.id17",
+        "l.py_key = r.py_key AND l.birth_date = r.birth_date",
+        "l.name_s = r.name_s AND l.village_code = r.village_code",
+    ],
     prior_rules=["l.id_valid = r.id_valid", "l.name_s = r.name_s AND l.birth_date = r.birth_date"],
     prior_recall=0.9,
 )

@@ -4,8 +4,12 @@ A :class:`LinkSpec` is data (comparisons as Splink comparison dicts, blocking ru
 engine trains, saves, reloads and scores any spec — the hub's Chinese person records
 (:mod:`hub.dedupe.linkage.chinese`) and the FEBRL4 benchmark alike. Training uses only the data being
 linked (nothing downloaded): the prior from deterministic rules, u by random sampling, m by
-expectation maximisation on blocks that leave the trained fields free. The trained model is a Splink
-JSON file and is reused until :func:`train` is called again.
+expectation maximisation on blocks that leave the trained fields free. A level the random sample
+never shows (a number one digit away from another's: rare between two different people, so rare that
+two million random pairs hold none) gets the "rule of three" upper bound ``u = 3 / pairs sampled``
+(95 % confidence) instead of Splink's positional default, which would make the strongest evidence
+count as weak or even negative. The trained model is a Splink JSON file and is reused until
+:func:`train` is called again.
 """
 
 from __future__ import annotations
@@ -74,14 +78,31 @@ def train(
     t.estimate_u_using_random_sampling(
         max_pairs=spec.u_max_pairs, seed=seed, min_count_per_level=None, num_chunks=1
     )
+    # levels no sampled pair fell into: the rule-of-three bound, set before EM (EM uses u, keeps it fixed)
+    n = sum(int(db.scalar(f"SELECT count(*) FROM {tab}")) for tab in tables)
+    sampled = min(spec.u_max_pairs, n * (n - 1) / 2)
+    model = bound_unobserved_u(linker.misc.save_model_to_json(), sampled)
+    linker = _linker(db, tables, model)
+    t = linker.training
     for rule in spec.em_rules:
         t.estimate_parameters_using_expectation_maximisation(
             {"blocking_rule": rule, "sql_dialect": "duckdb"}, record_sample_proportion=spec.em_sample
         )
-    model: dict[str, Any] = linker.misc.save_model_to_json()
+    model = linker.misc.save_model_to_json()
     if model_path is not None:
         model_path.parent.mkdir(parents=True, exist_ok=True)
         model_path.write_text(json.dumps(model, ensure_ascii=False, indent=1), encoding="utf-8")
+    return model
+
+
+def bound_unobserved_u(model: dict[str, Any], sampled: float) -> dict[str, Any]:
+    """``model`` with ``u = 3 / sampled`` on every non-null level random sampling left without a u
+    (none of ``sampled`` pairs fell into it: the 95 % upper bound of the rule of three)."""
+    bound = 3.0 / max(sampled, 3.0)
+    for comp in model.get("comparisons", []):
+        for level in comp["comparison_levels"]:
+            if not level.get("is_null_level") and not isinstance(level.get("u_probability"), float):
+                level["u_probability"] = bound
     return model
 
 
