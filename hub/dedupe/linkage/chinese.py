@@ -82,7 +82,8 @@ NAME = _comparison("name", [
 BIRTH = _comparison("birth_date", [
     _lv("birth_date_l IS NULL OR birth_date_r IS NULL", "空", null=True),
     _lv("birth_date_l = birth_date_r AND birth_precision_l = 'day' AND birth_precision_r = 'day'", "出生日期相同"),
-    _lv("date_trunc('month', birth_date_l) = date_trunc('month', birth_date_r)", "年月相同（精确到月）"),
+    _lv("date_trunc('month', birth_date_l) = date_trunc('month', birth_date_r) "
+        "AND 'month' IN (birth_precision_l, birth_precision_r)", "年月相同（一方只精确到月）"),
     _lv("year(birth_date_l) = year(birth_date_r) AND month(birth_date_l) = day(birth_date_r) "
         "AND day(birth_date_l) = month(birth_date_r)", "月日颠倒"),
     _lv("year(birth_date_l) = year(birth_date_r)", "同年"),
@@ -100,6 +101,11 @@ PHONE = _comparison("phone", [
     _lv("phone_l IS NULL OR phone_r IS NULL", "空", null=True),
     _lv("len(list_intersect(string_split(phone_l, ';'), string_split(phone_r, ';'))) > 0", "电话相同"),
 ])  # fmt: skip
+_PREFIX_AGREES = "(starts_with(id_fuzzy_r, id_prefix_l) OR starts_with(id_fuzzy_l, id_prefix_r))"
+#: A precision-lost number's digits are region + birth date + one: with equal stated birth dates they
+#: restate what the birth comparison has counted, so this level's u is measured among pairs born the
+#: same day (``PERSON_SPEC.u_given``), not among random pairs.
+PREFIX_SAME_BIRTH = "与Excel丢失精度后剩下的有效数字一致（出生日期相同）"
 ID = _comparison("id_number", [
     _lv("(id_fuzzy_l IS NULL AND id_prefix_l IS NULL) OR (id_fuzzy_r IS NULL AND id_prefix_r IS NULL)",
         "空", null=True),
@@ -107,8 +113,8 @@ ID = _comparison("id_number", [
     _lv("id_valid_l IS NOT NULL AND id_valid_r IS NOT NULL", "两个不同的有效身份证号"),
     _lv("id17_l = id17_r", "前17位相同（校验位错）"),
     _lv("damerau_levenshtein(id_fuzzy_l, id_fuzzy_r) <= 1", "差一位（录错、颠倒或漏一位）"),
-    _lv("starts_with(id_fuzzy_r, id_prefix_l) OR starts_with(id_fuzzy_l, id_prefix_r)",
-        "与Excel丢失精度后剩下的有效数字一致"),
+    _lv(f"birth_date_l = birth_date_r AND {_PREFIX_AGREES}", PREFIX_SAME_BIRTH),
+    _lv(_PREFIX_AGREES, "与Excel丢失精度后剩下的有效数字一致（出生日期栏不同）"),
 ])  # fmt: skip
 
 PERSON_SPEC = LinkSpec(
@@ -116,7 +122,7 @@ PERSON_SPEC = LinkSpec(
     blocking_rules=[
         "l.id17 = r.id17",
         "l.py_key = r.py_key AND l.birth_date = r.birth_date",
-        "l.name_s = r.name_s AND l.village_code = r.village_code",
+        "l.py_key = r.py_key AND l.village_code = r.village_code",
         "l.birth_date = r.birth_date AND l.village_code = r.village_code",
         "l.phone1 = r.phone1",
         "l.nv_name_year = r.name_year",
@@ -129,4 +135,5 @@ PERSON_SPEC = LinkSpec(
     ],
     prior_rules=["l.id_valid = r.id_valid", "l.name_s = r.name_s AND l.birth_date = r.birth_date"],
     prior_recall=0.9,
+    u_given={PREFIX_SAME_BIRTH: "l.birth_date = r.birth_date"},
 )

@@ -40,6 +40,11 @@ class LinkSpec:
     u_max_pairs: float = 2e6
     em_sample: float = 1.0
     extra_columns: list[str] = field(default_factory=list)
+    #: ``{level label: blocking rule}``: that level's u is measured among the pairs of the rule (the
+    #: share of them, with the comparison not null, that fall into the level) instead of among random
+    #: pairs — for a level that restates what another comparison's agreement, fixed by the rule, has
+    #: already counted (so the two are not multiplied as if independent).
+    u_given: dict[str, str] = field(default_factory=dict)
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -82,6 +87,8 @@ def train(
     n = sum(int(db.scalar(f"SELECT count(*) FROM {tab}")) for tab in tables)
     sampled = min(spec.u_max_pairs, n * (n - 1) / 2)
     model = bound_unobserved_u(linker.misc.save_model_to_json(), sampled)
+    for label, rule in spec.u_given.items():
+        conditional_u(db, tables, model, label, rule, spec.unique_id)
     linker = _linker(db, tables, model)
     t = linker.training
     for rule in spec.em_rules:
@@ -104,6 +111,34 @@ def bound_unobserved_u(model: dict[str, Any], sampled: float) -> dict[str, Any]:
             if not level.get("is_null_level") and not isinstance(level.get("u_probability"), float):
                 level["u_probability"] = bound
     return model
+
+
+def conditional_u(
+    db: Database, tables: list[str], model: dict[str, Any], label: str, rule: str, uid: str = "uid"
+) -> None:
+    """Set (in ``model``) the u of the level labelled ``label`` to its share of the pairs of ``rule`` (a
+    symmetric rule) whose comparison is not null — matches included: an upper bound, close when the
+    rule's blocks are large. Left as it is when the rule yields no such pair."""
+    comp, level = next(
+        (c, lv)
+        for c in model["comparisons"]
+        for lv in c["comparison_levels"]
+        if lv.get("label_for_charts") == label
+    )
+    null = " OR ".join(
+        f"({lv['sql_condition']})" for lv in comp["comparison_levels"] if lv.get("is_null_level")
+    )
+    source = " UNION ALL ".join(f"SELECT * FROM {t}" for t in tables)
+    cols = [c for c, _ in db.columns(tables[0])]
+    both = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in cols)
+    hits, total = db.rows(
+        f"""WITH src AS ({source})
+        SELECT count(*) FILTER (WHERE {level["sql_condition"]}), count(*)
+        FROM (SELECT {both} FROM src l JOIN src r ON ({rule}) AND l.{uid} < r.{uid}) p
+        WHERE NOT coalesce({null or "false"}, false)"""
+    )[0]
+    if total and hits:
+        level["u_probability"] = hits / total
 
 
 def load_model(model_path: Path) -> dict[str, Any] | None:

@@ -5,7 +5,11 @@ sex and birth date agree with the number (population roster first, then the name
 order). A row is misused when its name is clearly another person's — not equal after
 traditional→simplified conversion, not a homophone (pinyin reading sets do not meet), more than one
 character apart, or one character apart when its stated sex or birth date contradict the number
-(``sex-id-mismatch`` / ``birthdate-id-mismatch`` findings of validation: 史华 / 史雪). Such a row is kept out of the
+(``sex-id-mismatch`` / ``birthdate-id-mismatch`` findings of validation: 史华 / 史雪). A row is also
+misused when the birth date the clerk wrote (a full date) contradicts its number while ANOTHER valid
+number, on a clean row of the same (simplified) name, carries exactly that birth date and the sex the
+clerk wrote: the number was copied from someone else (a household head the row's person shares a name
+with, or a head with no row of their own), and the row's person is the other number's holder. Such a row is kept out of the
 merge (``accepted = false`` plus an ``id-misused`` error) until the clerk corrects it; a row that no
 longer qualifies is restored on the next run.
 """
@@ -17,6 +21,7 @@ from typing import Any
 
 from hub.dedupe.linkage.config import PERSON_KINDS
 from hub.dedupe.linkage.names import name_key_table
+from hub.standards.dates import parse_date
 from hub.store.db import Database
 
 CODE = "id-misused"
@@ -24,7 +29,9 @@ _KINDS = ", ".join(f"'{k}'" for k in PERSON_KINDS)
 
 _ROWS = f"""
 SELECT r.submission_id, r.sheet, r.row_no, r.id_number, r.name, r.kind,
-       bool_or(f.code = 'sex-id-mismatch') AS sex_bad, bool_or(f.code = 'birthdate-id-mismatch') AS birth_bad
+       bool_or(f.code = 'sex-id-mismatch') AS sex_bad, bool_or(f.code = 'birthdate-id-mismatch') AS birth_bad,
+       first(f.value) FILTER (WHERE f.code = 'birthdate-id-mismatch') AS birth_raw,
+       first(f.value) FILTER (WHERE f.code = 'sex-id-mismatch') AS sex_raw
 FROM hub_rows r
 LEFT JOIN hub_findings f USING (submission_id, sheet, row_no)
 WHERE r.id_number IS NOT NULL AND r.name IS NOT NULL AND r.kind IN ({_KINDS})
@@ -33,7 +40,14 @@ HAVING NOT coalesce(bool_or(f.severity = 'error' AND f.code <> '{CODE}'), false)
 """
 
 _DETECT = """
-WITH rows AS (SELECT q.*, k.name_s, k.py_set FROM __misuse_rows q JOIN __misuse_names k USING (name)),
+WITH rows AS (
+    SELECT q.*, k.name_s, k.py_set,
+           CASE WHEN q.sex_raw LIKE '%女%' OR trim(q.sex_raw) = '2' THEN '2'
+                WHEN q.sex_raw LIKE '%男%' OR trim(q.sex_raw) = '1' THEN '1'
+                WHEN NOT coalesce(q.sex_bad, false)   -- no contradiction: the number's sex
+                THEN CASE WHEN try_cast(substr(q.id_number, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END
+           END AS stated_sex
+    FROM __misuse_rows q JOIN __misuse_names k USING (name)),
 shared AS (SELECT id_number FROM rows GROUP BY id_number HAVING count(DISTINCT name_s) > 1),
 votes AS (
     SELECT id_number, name_s, any_value(py_set) AS py_set,
@@ -45,28 +59,54 @@ holder AS (
     SELECT id_number, first(name_s ORDER BY clean DESC, pop DESC, name_s) AS h_name,
            first(py_set ORDER BY clean DESC, pop DESC, name_s) AS h_py
     FROM votes GROUP BY id_number
+),
+named AS (
+    SELECT r.submission_id, r.sheet, r.row_no, r.id_number,
+           concat_ws('；', '姓名“' || r.name || '”与该号码其他记录的姓名“' || h.h_name || '”不是同一人',
+                     CASE WHEN r.sex_bad THEN '填报的性别与身份证号码不符' END,
+                     CASE WHEN r.birth_bad THEN '填报的出生日期与身份证号码不符' END) AS reason
+    FROM rows r JOIN holder h USING (id_number)
+    WHERE r.name_s <> h.h_name AND len(list_intersect(r.py_set, h.h_py)) = 0
+      AND (levenshtein(r.name_s, h.h_name) > 1 OR r.sex_bad OR r.birth_bad)
+),
+-- the stated birth date (and sex) contradict the number but are another valid number's, same name
+stated AS (
+    SELECT r.submission_id, r.sheet, r.row_no, r.id_number, min(o.id_number) AS other
+    FROM rows r JOIN __misuse_dates d ON d.raw = r.birth_raw AND d.precision = 'day'
+    JOIN rows o ON o.name_s = r.name_s AND o.id_number <> r.id_number
+         AND NOT coalesce(o.sex_bad, false) AND NOT coalesce(o.birth_bad, false)
+         AND substr(o.id_number, 7, 8) = strftime(d.birth_date, '%Y%m%d') AND o.stated_sex = r.stated_sex
+    WHERE r.birth_bad
+    GROUP BY ALL HAVING count(DISTINCT o.id_number) = 1
 )
-SELECT r.submission_id, r.sheet, r.row_no, r.id_number,
-       concat_ws('；', '姓名“' || r.name || '”与该号码其他记录的姓名“' || h.h_name || '”不是同一人',
-                 CASE WHEN r.sex_bad THEN '填报的性别与身份证号码不符' END,
-                 CASE WHEN r.birth_bad THEN '填报的出生日期与身份证号码不符' END) AS reason
-FROM rows r JOIN holder h USING (id_number)
-WHERE r.name_s <> h.h_name AND len(list_intersect(r.py_set, h.h_py)) = 0
-  AND (levenshtein(r.name_s, h.h_name) > 1 OR r.sex_bad OR r.birth_bad)
-ORDER BY r.id_number, r.submission_id, r.sheet, r.row_no
+SELECT submission_id, sheet, row_no, coalesce(n.id_number, s.id_number) AS id_number,
+       concat_ws('；', coalesce(n.reason, '填报的出生日期与身份证号码不符'),
+                 '姓名、性别和填报的出生日期与另一身份证号码' || mask_id(s.other) || '一致') AS reason
+FROM named n FULL OUTER JOIN stated s USING (submission_id, sheet, row_no)
+ORDER BY 4, 1, 2, 3
 """
 
 
 def detect_id_misuse(db: Database) -> list[dict[str, Any]]:
     """Rows to keep out of the merge: ``submission_id, sheet, row_no, id_number, reason`` (Chinese)."""
+    import pyarrow as pa
+
     db.execute(f"CREATE OR REPLACE TEMP TABLE __misuse_rows AS {_ROWS}")
     try:
         names = [r[0] for r in db.rows("SELECT DISTINCT name FROM __misuse_rows")]
+        stated = [
+            r[0] for r in db.rows("SELECT DISTINCT birth_raw FROM __misuse_rows WHERE birth_raw IS NOT NULL")
+        ]
+        parsed = [parse_date(v) for v in stated]
         db.register("__misuse_names", name_key_table(names))
+        db.register("__misuse_dates", pa.table({
+            "raw": pa.array(stated, pa.string()), "birth_date": pa.array([d for d, _ in parsed], pa.date32()),
+            "precision": pa.array([p for _, p in parsed], pa.string())}))  # fmt: skip
         try:
             return db.dicts(_DETECT)
         finally:
             db.unregister("__misuse_names")
+            db.unregister("__misuse_dates")
     finally:
         db.execute("DROP TABLE IF EXISTS __misuse_rows")
 
