@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from hub.export.body import Body
 from hub.export.spec import Sheet, Spec
 
 
@@ -17,7 +18,7 @@ class SheetData:
     title: str
     meta: str
     footer: list[str]
-    rows: list[dict[str, Any]]  # column keys + _first (first row of its block) + _block_no
+    body: Body  # the data rows, in the store (rendered set-based by the writers)
     total: dict[str, Any] | None  # column keys + _label
 
     def header_depth(self) -> int:
@@ -28,6 +29,11 @@ class SheetData:
 class Document:
     spec: Spec
     sheets: list[SheetData]
+
+    def close(self) -> None:
+        """Drop the sheets' data rows from the store (after writing)."""
+        for sd in self.sheets:
+            sd.body.close()
 
 
 Writer = Callable[[Document, Path], None]
@@ -49,21 +55,17 @@ def data_cells(doc: Document) -> tuple[int, int]:
 
     Cells delivered: non-empty cells of data and 合计 rows, a household cell merged over its block
     counted once, plus the 合计 label. Served from the model: the cells of columns whose expression
-    reads a model column (not 序号, not constants), and the 合计 sums of them. One pass per column."""
+    reads a model column (not 序号, not constants), and the 合计 sums of them. Counted in SQL."""
     cells = model = 0
     for sd in doc.sheets:
-        firsts = [row.get("_first", True) for row in sd.rows]
-        for c in sd.sheet.columns:
-            values = [row.get(c.key) for row in sd.rows]
-            if c.level == "household":
-                values = [v for v, first in zip(values, firsts, strict=True) if first]
-            n = len(values) - values.count(None) - values.count("")
-            if sd.total is not None and sd.total.get(c.key) not in (None, ""):
-                n += 1
-            cells += n
-            model += n if _reads_model(c.expr) else 0
+        cols = sd.sheet.columns
+        reads = {c.key: _reads_model(c.expr) for c in cols}
+        n, m = sd.body.cells(cols, reads)
+        cells, model = cells + n, model + m
         if sd.total is not None:
-            cells += 1  # the 合计 label
+            filled = [c for c in cols if sd.total.get(c.key) not in (None, "")]
+            cells += len(filled) + 1  # + the 合计 label
+            model += sum(1 for c in filled if reads[c.key])
     return cells, model
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from hub.errors import ExportError, SpecError
 from hub.export import write_csv, write_xlsx  # noqa: F401  (register the built-in writers)
+from hub.export.body import Body
 from hub.export.catalog import compile_text, spec_files
 from hub.export.compile import CompiledReport
 from hub.export.context import bound_params, context, template_values
@@ -91,24 +92,88 @@ def townships_of(db: Database, compiled: CompiledReport) -> list[str]:
     return sorted(str(t) for (t,) in db.rows(query, bound_params(None, "")) if t is not None)
 
 
+@dataclass
+class _Plan:
+    """A sheet's queries over its CTEs materialised once per township: ``ctas`` are (temp table,
+    SELECT over earlier temp tables, whether it binds the township parameters); ``sql`` is each
+    query tree's SQL over the temp tables (trees whose CTEs differ from the sheet's are absent and
+    run as they are)."""
+
+    ctas: list[tuple[str, str, bool]]
+    sql: dict[int, str]
+
+
+def _plan(db: Database, cs: Any, index: int) -> _Plan:
+    from sqlglot import exp
+
+    with_ = cs.checks.args.get("with_")  # the checks query holds every CTE of the sheet
+    ctes = list(with_.expressions) if with_ is not None else []
+    mapping = {c.alias: f"_hub_m{index}_{c.alias}" for c in ctes}
+
+    def over_temp(tree: Any) -> Any:
+        tree = tree.copy()
+        tree.set("with_", None)
+        for table in tree.find_all(exp.Table):
+            if not table.db and table.name in mapping:
+                if not table.alias:
+                    table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+                table.set("this", exp.to_identifier(mapping[table.name]))
+        return tree
+
+    ctas = [
+        (mapping[c.alias], db.render(over_temp(c.this)), c.this.find(exp.Placeholder) is not None)
+        for c in ctes
+    ]
+    own = {c.alias: db.render(c.this) for c in ctes}
+    sql = {}
+    for tree in cs.trees():
+        tw = tree.args.get("with_")
+        if tw is not None and all(own.get(c.alias) == db.render(c.this) for c in tw.expressions):
+            sql[id(tree)] = db.render(over_temp(tree))
+    return _Plan(ctas, sql)
+
+
 class _Runner:
-    """Runs a compiled report's queries for one township: the trees are rendered to SQL once (per
-    export) and executed with the township bound as a parameter."""
+    """Runs a compiled report's queries for one township. Per sheet, the CTEs its queries share
+    (population, ranking, blocks, data rows, 合计) are materialised once as temporary tables (the
+    township bound as a parameter), and the checks, 合计, record count and data rows read those;
+    the plans are made once per export."""
 
-    def __init__(self, db: Database, params: dict[str, object], cache: dict[int, str]):
+    def __init__(self, db: Database, params: dict[str, object], cache: dict[Any, Any]):
         self.db, self.params, self.cache = db, params, cache
+        self.plan: _Plan | None = None
 
-    def sql(self, tree: Any) -> str:
-        key = id(tree)
+    def prepare(self, cs: Any, index: int) -> None:
+        if id(cs) not in self.cache:
+            self.cache[id(cs)] = _plan(self.db, cs, index)
+        self.plan = self.cache[id(cs)]
+        for name, select, bound in self.plan.ctas:
+            self.db.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", self.params if bound else None
+            )
+
+    def drop(self) -> None:
+        for plan in [self.plan] if self.plan is not None else []:
+            for name, _, _ in plan.ctas:
+                self.db.execute(f"DROP TABLE IF EXISTS {name}")
+        self.plan = None
+
+    def _query(self, tree: Any) -> tuple[str, dict[str, object] | None]:
+        if self.plan is not None and id(tree) in self.plan.sql:
+            return self.plan.sql[id(tree)], None
+        key = ("sql", id(tree))
         if key not in self.cache:
             self.cache[key] = self.db.render(tree)
-        return self.cache[key]
+        return self.cache[key], self.params
 
     def rows(self, tree: Any) -> list[tuple[Any, ...]]:
-        return self.db.rows(self.sql(tree), self.params)
+        return self.db.rows(*self._query(tree))
 
     def dicts(self, tree: Any) -> list[dict[str, Any]]:
-        return self.db.dicts(self.sql(tree), self.params)
+        return self.db.dicts(*self._query(tree))
+
+    def body(self, tree: Any) -> Body:
+        return Body(self.db, *self._query(tree))
 
 
 def build(
@@ -116,7 +181,7 @@ def build(
     compiled: CompiledReport,
     ref_date: dt.date,
     township: str | None,
-    cache: dict[int, str] | None = None,
+    cache: dict[Any, Any] | None = None,
 ) -> tuple[Document, int, list[str]]:
     """Run checks, then the data: (document, records, problems). Raises ExportError on a failed check."""
     spec = compiled.spec
@@ -124,47 +189,56 @@ def build(
     township_name = names.get(township or "", township or "")
     values = template_values(context(spec, ref_date, township, township_name, county))
     run = _Runner(db, bound_params(township, township_name), {} if cache is None else cache)
-    sheets, problems, records = [], [], 0
-    for i, cs in enumerate(compiled.sheets):
-        result = run.rows(cs.checks)[0]
-        failed = [f"{name}（{n}行不符）" for name, n in zip(cs.check_names, result, strict=False) if n]
-        if failed:
-            raise ExportError(
-                f"{spec.id}: 审核未通过：{'；'.join(failed)}",
-                file=compiled.file,
-                sheet=cs.sheet.name,
-                details={"report": spec.id, "township": township, "checks": failed},
-            )
-        headers = {c.key: "/".join(c.header) for c in cs.sheet.columns}
-        if cs.held is not None:
-            for held in run.dicts(cs.held):
-                who = "，".join(
-                    f"{headers[k]} {v}" for k, v in held.items() if not k.startswith("_") and v is not None
+    sheets: list[SheetData] = []
+    problems: list[str] = []
+    records = 0
+    try:
+        for i, cs in enumerate(compiled.sheets):
+            run.prepare(cs, i)
+            result = run.rows(cs.checks)[0]
+            failed = [f"{name}（{n}行不符）" for name, n in zip(cs.check_names, result, strict=False) if n]
+            if failed:
+                raise ExportError(
+                    f"{spec.id}: 审核未通过：{'；'.join(failed)}",
+                    file=compiled.file,
+                    sheet=cs.sheet.name,
+                    details={"report": spec.id, "township": township, "checks": failed},
                 )
+            headers = {c.key: "/".join(c.header) for c in cs.sheet.columns}
+            if cs.held is not None:
                 where = names.get(township or "", "全县")
-                problems.append(
-                    f"{spec.id} {where} {cs.sheet.name}：{who} 未报送（{held['_check']} 不成立），请核实后重新报送"
+                for held in run.dicts(cs.held):
+                    who = "，".join(
+                        f"{headers[k]} {v}"
+                        for k, v in held.items()
+                        if not k.startswith("_") and v is not None
+                    )
+                    problems.append(
+                        f"{spec.id} {where} {cs.sheet.name}：{who} 未报送（{held['_check']} 不成立），请核实后重新报送"
+                    )
+            for key, codelist, query in cs.untranslated:
+                for (value,) in run.rows(query):
+                    problems.append(
+                        f"{spec.id} {cs.sheet.name}“{headers[key]}”列：代码 '{value}' 在代码表 {codelist} 中没有对应文字"
+                    )
+            total = run.dicts(cs.total)[0] if cs.total is not None else None
+            if i == 0:
+                records = int(run.rows(cs.records)[0][0] or 0)
+            sheets.append(
+                SheetData(
+                    cs.sheet,
+                    fill(cs.sheet.title, values),
+                    "　　".join(fill(m, values) for m in cs.sheet.meta),
+                    [fill(f, values) for f in cs.sheet.footer],
+                    run.body(cs.data),
+                    total,
                 )
-        for key, codelist, query in cs.untranslated:
-            for (value,) in run.rows(query):
-                problems.append(
-                    f"{spec.id} {cs.sheet.name}“{headers[key]}”列：代码 '{value}' 在代码表 {codelist} 中没有对应文字"
-                )
-        rows = run.dicts(cs.data)
-        total = run.dicts(cs.total)[0] if cs.total is not None else None
-        if i == 0:
-            records = int(run.rows(cs.records)[0][0] or 0)
-        meta = "　　".join(fill(m, values) for m in cs.sheet.meta)
-        sheets.append(
-            SheetData(
-                cs.sheet,
-                fill(cs.sheet.title, values),
-                meta,
-                [fill(f, values) for f in cs.sheet.footer],
-                rows,
-                total,
             )
-        )
+            run.drop()
+    except BaseException:
+        run.drop()
+        Document(spec, sheets).close()  # the rows already in the store
+        raise
     return Document(spec, sheets), records, problems
 
 
@@ -185,7 +259,7 @@ def export_reports(
         text, file = _spec_text(report_id)
         compiled = _compile(db, text, file, ref_date, None, masked)  # once: the township is a parameter
         spec = compiled.spec
-        cache: dict[int, str] = {}
+        cache: dict[Any, Any] = {}
         targets: list[str | None] = (
             [None]
             if spec.scope == "county"
@@ -222,8 +296,11 @@ def export_reports(
             suffix = "_脱敏" if masked or spec.masked else ""
             path = out_dir / spec.id / f"{stem}{suffix}.{spec.output.format}"
             path.parent.mkdir(parents=True, exist_ok=True)
-            WRITERS[spec.output.format](doc, path)
-            cells, model_cells = data_cells(doc)
+            try:
+                WRITERS[spec.output.format](doc, path)
+                cells, model_cells = data_cells(doc)
+            finally:
+                doc.close()
             results.append(
                 ExportResult(
                     spec.id,
@@ -250,9 +327,13 @@ def preview_report(
     text, file = (spec_text, f"mappings/{report_id}.yaml") if spec_text is not None else _spec_text(report_id)
     compiled = _compile(db, text, file, ref_date, township)
     doc, _, _ = build(db, compiled, ref_date, township)
-    sd = doc.sheets[0]
+    try:
+        sd = doc.sheets[0]
+        data = sd.body.dicts()
+    finally:
+        doc.close()
     heads = {c.key: "/".join(c.header) for c in sd.sheet.columns}
-    rows = [{heads[k]: r[k] for k in heads} for r in sd.rows]
+    rows = [{heads[k]: r[k] for k in heads} for r in data]
     if sd.total is not None and sd.sheet.total is not None:
         label = sd.sheet.total.label_column
         total = {heads[k]: (sd.total["_label"] if k == label else sd.total.get(k)) for k in heads}

@@ -42,7 +42,14 @@ class Database:
     """A DuckDB connection with the hub's tables. Thread-safe through a lock (DuckDB connections
     are not safe to share between threads without one)."""
 
-    def __init__(self, path: Path | str | None, *, read_only: bool = False, threads: int | None = None):
+    def __init__(
+        self,
+        path: Path | str | None,
+        *,
+        read_only: bool = False,
+        threads: int | None = None,
+        ddl: bool = True,
+    ):
         self.path = None if path is None else Path(path)
         self.capabilities = CAPABILITIES
         self._lock = threading.RLock()
@@ -60,7 +67,7 @@ class Database:
         self._in_tx = False
         # DuckDB's own progress bar would write into the CLI's output (and --json); the hub shows its own
         self.con.execute("SET enable_progress_bar = false")
-        if not read_only:
+        if ddl and not read_only:
             self.apply_ddl()
 
     # -- schema -------------------------------------------------------------------------------

@@ -53,72 +53,118 @@ def _stream_copy(
     findings: list[dict[str, Any]],
     target: Path,
 ) -> None:
-    """The annotated ``.xlsx`` copy of a CSV or ``.xls`` source, streamed with XlsxWriter."""
+    """The annotated ``.xlsx`` copy of a CSV or ``.xls`` source: XlsxWriter writes the comments, the
+    styles and the 问题汇总 sheet; the rows, every cell as text (filled where it has a problem), are
+    rendered in SQL and spliced in (:mod:`hub.sheetxml`)."""
     import xlsxwriter
 
     from hub.ingest.readers import read_sheets
+    from hub.sheetxml import Splice, splice, xf_index
+    from hub.store.db import Database
 
     wb = xlsxwriter.Workbook(
-        str(target),
-        {
-            "constant_memory": True,
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        },
+        str(target), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
     )
     text = wb.add_format({"num_format": "@"})
     marked = {sev: wb.add_format({"num_format": "@", "bg_color": f"#{rgb}"}) for sev, rgb in FILLS.items()}
-    for raw in read_sheets(source):
-        ws = wb.add_worksheet(raw.name.translate(_BAD_SHEET_CHARS)[:31] or "Sheet")
-        marks = {(row, col): mark for (sheet, row, col), mark in cells.items() if sheet == raw.name}
-        table = raw.table
-        if table.num_rows > FULL_COPY_ROWS:
-            import pyarrow as pa
-            import pyarrow.compute as pc
+    styles = {"text": xf_index(text), **{sev: xf_index(fmt) for sev, fmt in marked.items()}}
+    db = Database(None, ddl=False)
+    splices = []
+    try:
+        for index, raw in enumerate(read_sheets(source)):
+            ws = wb.add_worksheet(raw.name.translate(_BAD_SHEET_CHARS)[:31] or "Sheet")
+            marks = {(row, col): mark for (sheet, row, col), mark in cells.items() if sheet == raw.name}
+            for (row, col), (_, messages) in marks.items():
+                ws.write_comment(
+                    row - 1,
+                    col - 1,
+                    _text("\n".join(messages)) or "",
+                    {"author": AUTHOR, "x_scale": 2.5, "y_scale": 2},
+                )
+            rows = _rows_xml(db, raw.table, marks, styles)
+            if rows is not None:
+                splices.append(Splice(f"xl/worksheets/sheet{index + 1}.xml", 1, rows[0], rows[1], rows[2]))
+        summary = wb.add_worksheet(SUMMARY_SHEET)
+        bold = wb.add_format({"bold": True})
+        summary.write_row(0, 0, SUMMARY_HEADER, bold)
+        for r, f in enumerate(findings, start=1):
+            line: list[Any] = [
+                f.get("sheet"),
+                f.get("row"),
+                f.get("column"),
+                f.get("value"),
+                f.get("message"),
+                SEVERITY_LABEL.get(str(f.get("severity")), ""),
+            ]
+            for c, v in enumerate(line):
+                if isinstance(v, int):
+                    summary.write_number(r, c, v)
+                elif v is not None:
+                    summary.write_string(r, c, _text(v) or "", text)
+        for c, width in enumerate((14, 8, 18, 24, 80, 10)):
+            summary.set_column(c, c, width)
+        summary.freeze_panes(1, 0)
+        wb.close()
+        splice(target, splices)
+    finally:
+        db.close()
 
-            flagged = pa.array(sorted({row for row, _ in marks}), pa.int64())
-            keep = pc.or_(
-                pc.less_equal(table["_row"], HEAD_ROWS), pc.is_in(pc.cast(table["_row"], pa.int64()), flagged)
-            )
-            table = table.filter(keep)
-        names = [c for c in table.column_names if c != "_row"]
-        data = table.to_pydict()
-        for i, row_no in enumerate(data["_row"]):
-            row = int(row_no)
-            for j, name in enumerate(names, start=1):
-                value, mark = data[name][i], marks.get((row, j))
-                if value is None and mark is None:
-                    continue
-                ws.write_string(row - 1, j - 1, _text(value) or "", marked[mark[0]] if mark else text)
-                if mark:
-                    ws.write_comment(
-                        row - 1,
-                        j - 1,
-                        _text("\n".join(mark[1])) or "",
-                        {"author": AUTHOR, "x_scale": 2.5, "y_scale": 2},
-                    )
-    summary = wb.add_worksheet(SUMMARY_SHEET)
-    bold = wb.add_format({"bold": True})
-    summary.write_row(0, 0, SUMMARY_HEADER, bold)
-    for r, f in enumerate(findings, start=1):
-        line: list[Any] = [
-            f.get("sheet"),
-            f.get("row"),
-            f.get("column"),
-            f.get("value"),
-            f.get("message"),
-            SEVERITY_LABEL.get(str(f.get("severity")), ""),
-        ]
-        for c, v in enumerate(line):
-            if isinstance(v, int):
-                summary.write_number(r, c, v)
-            elif v is not None:
-                summary.write_string(r, c, _text(v) or "", text)
-    for c, width in enumerate((14, 8, 18, 24, 80, 10)):
-        summary.set_column(c, c, width)
-    summary.freeze_panes(1, 0)
-    wb.close()
+
+def _rows_xml(
+    db: Any, table: Any, marks: dict[tuple[int, int], tuple[str, list[str]]], styles: dict[str, int]
+) -> tuple[int, int, list[str]] | None:
+    """(last row, last column index, chunks of ``<row>`` XML) of a raw sheet, or None when empty.
+    Above :data:`FULL_COPY_ROWS` rows only the first :data:`HEAD_ROWS` and the rows with a problem,
+    each at its own row number. A cell is skipped when it is empty and has no problem."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from hub.sheetxml import column_letter, empty_cell, row_sql, string_cell
+
+    names = [c for c in table.column_names if c != "_row"]
+    if not names or not table.num_rows:
+        return None
+    src = pa.table(
+        [pc.cast(table["_row"], pa.int64())] + [table[n] for n in names],
+        names=["_row", *(f"c{j}" for j in range(1, len(names) + 1))],
+    )
+    flagged = sorted({row for row, _ in marks})
+    severity: dict[int, list[str | None]] = {row: [None] * len(names) for row in flagged}
+    for (row, col), (sev, _) in marks.items():
+        if 1 <= col <= len(names):
+            severity[row][col - 1] = sev
+    mark_table = pa.table(
+        [pa.array(flagged, pa.int64())]
+        + [pa.array([severity[r][j] for r in flagged], pa.string()) for j in range(len(names))],
+        names=["_r", *(f"m{j}" for j in range(1, len(names) + 1))],
+    )
+    where = f"WHERE s._row <= {HEAD_ROWS} OR m._r IS NOT NULL" if table.num_rows > FULL_COPY_ROWS else ""
+    cells = []
+    for j in range(1, len(names) + 1):
+        letter, value, mark = column_letter(j - 1), f"CAST(s.c{j} AS VARCHAR)", f"m.m{j}"
+        style = (
+            f"CASE {mark} WHEN 'error' THEN {styles['error']} WHEN 'warning' THEN {styles['warning']} "
+            f"ELSE {styles['text']} END"
+        )
+        cells.append(
+            f"CASE WHEN s.c{j} IS NULL AND {mark} IS NULL THEN '' "
+            f"WHEN s.c{j} IS NULL OR {value} = '' THEN {empty_cell(letter, 's._row', style)} "
+            f"ELSE {string_cell(letter, 's._row', style, value)} END"
+        )
+    db.register("_annotate_src", src)
+    db.register("_annotate_marks", mark_table)
+    try:
+        chunks = db.rows(
+            f"SELECT s._row // 2000 AS k, string_agg({row_sql('s._row', cells)}, '' ORDER BY s._row) "
+            f"FROM _annotate_src s LEFT JOIN _annotate_marks m ON m._r = s._row {where} GROUP BY k ORDER BY k"
+        )
+        last = db.scalar(
+            f"SELECT max(s._row) FROM _annotate_src s LEFT JOIN _annotate_marks m ON m._r = s._row {where}"
+        )
+    finally:
+        db.unregister("_annotate_src")
+        db.unregister("_annotate_marks")
+    return int(last), len(names) - 1, [text for _, text in chunks]
 
 
 def _open(source: Path) -> tuple[Any, str] | None:

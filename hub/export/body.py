@@ -1,0 +1,174 @@
+"""A sheet's data rows, kept in the store and rendered set-based.
+
+The rows of a report can be 400,000 (the 65+ list of a county of a million) or a million (the 公安
+exchange file). Fetching them into Python and writing them cell by cell cost most of an export, so a
+:class:`Body` keeps them in a temporary DuckDB table and renders them with SQL:
+
+* :meth:`Body.xml_chunks`: the sheet rows as SpreadsheetML (``<row><c …>``), spliced into the
+  workbook XlsxWriter writes around them (title, headers, 合计, footer, styles, print setup;
+  see :mod:`hub.export.write_xlsx`);
+* :meth:`Body.csv_chunks`: CSV lines, quoted as Python's ``csv`` module quotes (minimal);
+* :meth:`Body.cells`: the burden figure's cell counts;
+* :meth:`Body.dicts`: the rows as dicts, for previews on the web pages and for tests.
+
+The table is ``_row`` (1-based position in the sheet), ``_span`` (rows of the row's block), the
+column keys, ``_first`` (first row of its block) and the pipeline's own bookkeeping columns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from hub.export.spec import Column
+from hub.sheetxml import column_letter, empty_cell, number_cell, row_sql, string_cell
+
+if TYPE_CHECKING:
+    from hub.store.db import Database
+
+CHUNK_ROWS = 2000  # rows per rendered chunk: a few MB of text, few Python objects
+
+_NUMERIC = frozenset(
+    [
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+        "FLOAT",
+        "DOUBLE",
+        "DECIMAL",
+    ]
+)
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Body:
+    """The data rows of one sheet, materialised once from the compiled data query."""
+
+    def __init__(self, db: Database, sql: str, params: dict[str, Any] | None = None):
+        self.db = db
+        self.table = f"_hub_body_{uuid.uuid4().hex[:12]}"
+        db.execute(
+            f"CREATE TEMP TABLE {self.table} AS SELECT "
+            "row_number() OVER (ORDER BY _block_no, _pos) AS _row, "
+            "count(*) OVER (PARTITION BY _block_no) AS _span, * "
+            f"FROM ({sql}) AS d",
+            params,
+        )
+        self.types = {name: kind.upper() for name, kind in db.columns(self.table)}
+        self.n = int(db.scalar(f"SELECT count(*) FROM {self.table}") or 0)
+
+    def close(self) -> None:
+        self.db.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+    # -- plain access --------------------------------------------------------------------------
+    def dicts(self) -> list[dict[str, Any]]:
+        rows = self.db.dicts(f"SELECT * EXCLUDE (_row, _span) FROM {self.table} ORDER BY _row")
+        return rows
+
+    def blocks(self) -> list[tuple[int, int]]:
+        """(row, span) of every block of more than one row: the household cells merged over it."""
+        return [
+            (int(r), int(s))
+            for r, s in self.db.rows(
+                f"SELECT _row, _span FROM {self.table} WHERE _first AND _span > 1 ORDER BY _row"
+            )
+        ]
+
+    def cells(self, columns: list[Column], reads_model: dict[str, bool]) -> tuple[int, int]:
+        """(non-empty cells, of which from columns that read the model); a household cell of a
+        merged block counts once."""
+        if not columns or not self.n:
+            return 0, 0
+        parts = []
+        for c in columns:
+            cond = f"{c.key} IS NOT NULL AND CAST({c.key} AS VARCHAR) <> ''"
+            if c.level == "household":
+                cond += " AND _first"
+            parts.append(f"count(*) FILTER (WHERE {cond})")
+        counts = self.db.rows(f"SELECT {', '.join(parts)} FROM {self.table}")[0]
+        cells = sum(int(n) for n in counts)
+        model = sum(int(n) for n, c in zip(counts, columns, strict=True) if reads_model[c.key])
+        return cells, model
+
+    # -- rendering -----------------------------------------------------------------------------
+    def _chunks(self, line: str) -> Iterator[str]:
+        query = (
+            f"SELECT (_row - 1) // {CHUNK_ROWS} AS k, string_agg({line}, '' ORDER BY _row) "
+            f"FROM {self.table} GROUP BY k ORDER BY k"
+        )
+        for _, text in self.db.rows(query):
+            yield text
+
+    def _text(self, key: str) -> str:
+        """SQL for the value as the text a cell shows (NULL stays NULL)."""
+        return f"CAST({key} AS VARCHAR)" if self.types.get(key) != "VARCHAR" else key
+
+    def _base_type(self, key: str) -> str:
+        return self.types.get(key, "VARCHAR").split("(")[0]
+
+    def xml_chunks(
+        self, columns: list[Column], styles: list[int], first_row: int, merge_blocks: bool
+    ) -> Iterator[str]:
+        """``<row>`` elements for sheet rows ``first_row``… (1-based), one per data row, every cell
+        styled (empty cells too: the borders). A value is a number when its column's format is a
+        number and it is one, a date serial when the format is a date and it is one, else text. With
+        ``merge_blocks`` the household cells of a block's later rows are empty (the block's first
+        row carries the value; the writer merges them)."""
+        r = f"(_row + {first_row - 1})"
+        cells = []
+        for i, (c, style) in enumerate(zip(columns, styles, strict=True)):
+            letter, kind, typ = column_letter(i), c.format, self._base_type(c.key)
+            if kind in ("date", "datetime") and typ == "DATE":
+                number: str | None = f"CAST({c.key} - DATE '1899-12-30' AS VARCHAR)"
+            elif kind in ("date", "datetime") and typ.startswith("TIMESTAMP"):
+                number = f"CAST(epoch(CAST({c.key} AS TIMESTAMP)) / 86400.0 + 25569 AS VARCHAR)"
+            elif kind in ("integer", "money") and typ in _NUMERIC:
+                number = f"CAST({c.key} AS VARCHAR)"
+            else:
+                number = None
+            if number is not None:
+                cell, empty = number_cell(letter, r, str(style), number), f"{c.key} IS NULL"
+            else:
+                text = self._text(c.key)
+                cell, empty = string_cell(letter, r, str(style), text), f"{c.key} IS NULL OR {text} = ''"
+            if merge_blocks and c.level == "household":
+                empty = f"({empty}) OR NOT _first"
+            cells.append(f"CASE WHEN {empty} THEN {empty_cell(letter, r, str(style))} ELSE {cell} END")
+        return self._chunks(row_sql(r, cells))
+
+    def csv_chunks(self, columns: list[Column]) -> Iterator[str]:
+        """CSV lines (``\\r\\n`` after each), fields quoted only when they hold a comma, a quote or a
+        line break (Python's ``csv.QUOTE_MINIMAL``); dates in the column's ``pattern`` or ISO,
+        decimals with two places, missing values empty."""
+        fields = []
+        for c in columns:
+            typ = self._base_type(c.key)
+            if typ in ("DATE",) or typ.startswith("TIMESTAMP"):
+                text = f"strftime({c.key}, {_lit(c.pattern)})" if c.pattern else self._text(c.key)
+            elif typ == "DECIMAL":
+                text = f"printf('%.2f', {c.key})"
+            else:
+                text = self._text(c.key)
+            fields.append(
+                f"CASE WHEN {c.key} IS NULL THEN '' "
+                f"WHEN regexp_matches({text}, '[,\"\\r\\n]') THEN '\"' || replace({text}, '\"', '\"\"') || '\"' "
+                f"ELSE {text} END"
+            )
+        line = " || ',' || ".join(fields) + " || chr(13) || chr(10)"
+        return self._chunks(line)
+
+    def row_of(self, key: str, value: str) -> int | None:
+        """The first row (1-based) whose column ``key`` shows ``value`` (for error messages)."""
+        found = self.db.scalar(f"SELECT min(_row) FROM {self.table} WHERE {self._text(key)} = ?", [value])
+        return None if found is None else int(found)
