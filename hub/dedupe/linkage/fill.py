@@ -22,10 +22,13 @@ WITH target AS (
     SELECT * FROM hub_link_source WHERE NOT accepted AND id_valid IS NULL
       AND ($sid IS NULL OR submission_id = $sid)
       AND (submission_id, sheet, row_no) NOT IN (SELECT (submission_id, sheet, row_no) FROM hub_link_misuse)),
+ends AS (   -- each pair from both ends: equi-joins only (an IN-list join is a nested loop)
+    SELECT pair_id, uid_l AS uid, uid_r AS other, match_probability, status FROM hub_link_pairs
+    UNION ALL SELECT pair_id, uid_r, uid_l, match_probability, status FROM hub_link_pairs),
 links AS (
-    SELECT p.pair_id, CASE WHEN p.uid_l = t.uid THEN p.uid_r ELSE p.uid_l END AS other, t.uid,
+    SELECT p.pair_id, p.other, t.uid,
            CASE WHEN d.decision = 'accept' THEN 1.0 ELSE p.match_probability END AS prob
-    FROM hub_link_pairs p JOIN target t ON t.uid IN (p.uid_l, p.uid_r)
+    FROM ends p JOIN target t ON t.uid = p.uid
     LEFT JOIN hub_link_decisions d USING (pair_id)
     WHERE p.status <> 'blocked' AND coalesce(d.decision, '') <> 'reject')
 SELECT l.uid, x.id_valid, max(l.prob) AS prob, arg_max(l.other, l.prob) AS source_uid

@@ -74,11 +74,13 @@ def cluster_records(
     )  # fmt: skip
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE {out} AS
-        WITH reach AS (   -- floating group -> anchor IDs its merge edges reach
+        WITH ends AS (    -- each edge from both ends: equi-joins only (an IN-list join is a nested loop)
+            SELECT a AS f, b AS x, decided FROM __cl_edges UNION ALL SELECT b, a, decided FROM __cl_edges),
+        reach AS (   -- floating group -> anchor IDs its merge edges reach
             SELECT g.root, x.id_valid, bool_or(e.decided) AS decided
-            FROM __cl_edges e
-            JOIN __cl_rec f ON f.uid IN (e.a, e.b) AND f.id_valid IS NULL
-            JOIN __cl_rec x ON x.uid IN (e.a, e.b) AND x.id_valid IS NOT NULL
+            FROM ends e
+            JOIN __cl_rec f ON f.uid = e.f AND f.id_valid IS NULL
+            JOIN __cl_rec x ON x.uid = e.x AND x.id_valid IS NOT NULL
             JOIN __cl_groups g ON g.node = f.uid
             GROUP BY ALL),
         pick AS (
