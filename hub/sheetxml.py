@@ -106,7 +106,9 @@ def splice(path: Path, splices: list[Splice]) -> None:
                     dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
                     continue
                 head, tail = _cut(data, s.first_row)
-                with dst.open(zipfile.ZipInfo(info.filename, date_time=info.date_time), "w") as out:
+                part = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                part.compress_type = zipfile.ZIP_DEFLATED
+                with dst.open(part, "w") as out:
                     out.write(_widen(head, s.last_row, s.last_col))
                     for chunk in s.chunks:
                         out.write(chunk.encode("utf-8"))
