@@ -73,8 +73,7 @@ class Body:
 
     # -- plain access --------------------------------------------------------------------------
     def dicts(self) -> list[dict[str, Any]]:
-        rows = self.db.dicts(f"SELECT * EXCLUDE (_row, _span) FROM {self.table} ORDER BY _row")
-        return rows
+        return self.db.dicts(f"SELECT * EXCLUDE (_row, _span) FROM {self.table} ORDER BY _row")
 
     def blocks(self) -> list[tuple[int, int]]:
         """(row, span) of every block of more than one row: the household cells merged over it."""
@@ -154,8 +153,9 @@ class Body:
         fields = []
         for c in columns:
             typ = self._base_type(c.key)
-            if typ in ("DATE",) or typ.startswith("TIMESTAMP"):
-                text = f"strftime({c.key}, {_lit(c.pattern)})" if c.pattern else self._text(c.key)
+            if typ == "DATE" or typ.startswith("TIMESTAMP"):
+                iso = "%Y-%m-%d" if typ == "DATE" else "%Y-%m-%dT%H:%M:%S"  # as date/datetime.isoformat()
+                text = f"strftime({c.key}, {_lit(c.pattern or iso)})"
             elif typ == "DECIMAL":
                 text = f"printf('%.2f', {c.key})"
             else:

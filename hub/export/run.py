@@ -9,6 +9,7 @@ code translation as problems, and renders through the writer registry.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,9 @@ def _plan(db: Database, cs: Any, index: int) -> _Plan:
 
     with_ = cs.checks.args.get("with_")  # the checks query holds every CTE of the sheet
     ctes = list(with_.expressions) if with_ is not None else []
-    mapping = {c.alias: f"_hub_m{index}_{c.alias}" for c in ctes}
+    # unique per plan: exports running at once on the web server share one connection
+    tag = uuid.uuid4().hex[:10]
+    mapping = {c.alias: f"_hub_m{tag}_{index}_{c.alias}" for c in ctes}
 
     def over_temp(tree: Any) -> Any:
         tree = tree.copy()

@@ -53,7 +53,9 @@ def test_text_needing_escapes_reaches_the_xlsx_and_the_csv_as_typed(db: Database
     cells = {ws.cell(3, c.column).value: c for c in row}
     assert cells["现住址"].value == TRICKY.replace("\x07", "")  # spaces kept, the control character dropped
     assert cells["姓名"].value == "A&B<王>"
-    assert cells["出生日期"].value == dt.datetime(1950, 1, 2) and cells["出生日期"].number_format == "yyyy-mm-dd"
+    assert (
+        cells["出生日期"].value == dt.datetime(1950, 1, 2) and cells["出生日期"].number_format == "yyyy-mm-dd"
+    )
     assert cells["年龄"].value == 76 and cells["身份证号"].number_format == "@"
     assert {c.font.name for c in row} == {"宋体"} and all(c.border.left.style == "thin" for c in row)
 
@@ -63,7 +65,9 @@ def test_text_needing_escapes_reaches_the_xlsx_and_the_csv_as_typed(db: Database
     assert f'"{TRICKY.replace(chr(34), chr(34) * 2)}"' in text  # quoted, quotes doubled
 
 
-def test_thousands_of_rows_across_chunks_keep_order_serials_and_the_total(db: Database, tmp_path: Path) -> None:
+def test_thousands_of_rows_across_chunks_keep_order_serials_and_the_total(
+    db: Database, tmp_path: Path
+) -> None:
     from openpyxl import load_workbook
 
     n = CHUNK_ROWS * 2 + 37
@@ -90,3 +94,38 @@ def test_a_value_gbk_cannot_hold_refuses_the_csv_naming_line_and_value(db: Datab
     assert "1 个值无法用 gbk 编码" in caught.value.message and "'王𠀀'" in caught.value.message
     assert f"第{CHUNK_ROWS + 6}行" in caught.value.message  # header line + its place in the file
     assert not list((tmp_path / "GA-SYRK").glob("*"))  # no half-written file left behind
+
+
+def test_exports_running_at_once_on_one_store_each_get_their_own_township(
+    db: Database, tmp_path: Path
+) -> None:
+    """The web server pulls reports from several threads over one connection: the rows a build
+    materialises must never be another request's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from openpyxl import load_workbook
+
+    people = [_person(i) for i in range(1, 301)]
+    people += [_person(i, township_code="331099201", village_code="331099201201") for i in range(301, 501)]
+    load_rows(db, {"hub_person": people})
+    towns = {"331099101": 300, "331099201": 200}
+
+    def pull(job: int) -> tuple[str, list[str]]:
+        town = list(towns)[job % 2]
+        (result,) = export_reports(
+            db,
+            reports=["WJ-ELDERLY65"],
+            townships=[town],
+            ref_date=dt.date(2026, 11, 30),
+            out_dir=tmp_path / str(job),
+        )
+        assert result.path is not None
+        ws = load_workbook(result.path)["名单"]
+        return town, [r[1] for r in ws.iter_rows(min_row=4, values_only=True) if isinstance(r[0], int)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pulled = list(pool.map(pull, range(12)))
+    for town, townships in pulled:
+        assert len(townships) == towns[town] and set(townships) == {
+            "青山镇" if town == "331099101" else "白水乡"
+        }
