@@ -146,3 +146,23 @@ def test_id_copied_from_someone_without_a_row_is_flagged_and_joins_its_person(
     key = db.scalar("SELECT cluster_key FROM hub_link_clusters WHERE submission_id = ? AND row_no = ?",
                     [row["submission_id"], row["row_no"]])  # fmt: skip
     assert key == own_id and key != foreign
+
+
+def test_a_model_saved_for_an_older_spec_is_retrained(tmp_path: Path) -> None:
+    import json
+
+    from hub.dedupe.linkage.chinese import PERSON_SPEC
+
+    db = Database(None)
+    load(db, generate(400, seed=9))
+    cfg = LinkageConfig(model_path=tmp_path / "model.json")
+    assert run_linkage(db, cfg).trained
+    assert not run_linkage(db, cfg).trained  # the same spec: reused
+    model = json.loads(cfg.model_path.read_text(encoding="utf-8"))
+    model["blocking_rules_to_generate_predictions"] = model["blocking_rules_to_generate_predictions"][:5]
+    cfg.model_path.write_text(json.dumps(model), encoding="utf-8")  # as saved before the name+year rules
+    assert run_linkage(db, cfg).trained
+    saved = json.loads(cfg.model_path.read_text(encoding="utf-8"))
+    assert [
+        r["blocking_rule"] for r in saved["blocking_rules_to_generate_predictions"]
+    ] == PERSON_SPEC.blocking_rules

@@ -9,7 +9,8 @@ never shows (a number one digit away from another's: rare between two different 
 two million random pairs hold none) gets the "rule of three" upper bound ``u = 3 / pairs sampled``
 (95 % confidence) instead of Splink's positional default, which would make the strongest evidence
 count as weak or even negative. The trained model is a Splink JSON file and is reused until
-:func:`train` is called again.
+:func:`train` is called again (:func:`load_model` refuses one trained for another spec's comparisons
+or blocking rules).
 """
 
 from __future__ import annotations
@@ -141,11 +142,21 @@ def conditional_u(
         level["u_probability"] = hits / total
 
 
-def load_model(model_path: Path) -> dict[str, Any] | None:
+def load_model(model_path: Path, spec: LinkSpec | None = None) -> dict[str, Any] | None:
+    """The saved model, or ``None`` when there is none — or when ``spec`` is given and the model was
+    trained for other comparisons or blocking rules (an older version of the spec: retrain)."""
     if not model_path.exists():
         return None
     model: dict[str, Any] = json.loads(model_path.read_text(encoding="utf-8"))
+    if spec is not None and _shape(model) != _shape(spec.settings()):
+        return None
     return model
+
+
+def _shape(settings: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    rules = [r["blocking_rule"] for r in settings.get("blocking_rules_to_generate_predictions", [])]
+    levels = [[lv["sql_condition"] for lv in c["comparison_levels"]] for c in settings.get("comparisons", [])]
+    return rules, levels
 
 
 def predict(db: Database, tables: list[str], model: dict[str, Any], out_table: str, threshold: float) -> int:

@@ -55,7 +55,7 @@ def link_records(
     """Score the pairs of ``input_table`` into ``hub_link_pairs`` (training the model when needed).
     Returns (pairs kept, trained)."""
     n = int(db.scalar(f"SELECT count(*) FROM {input_table}"))
-    model = None if cfg.retrain else load_model(cfg.model_path)
+    model = None if cfg.retrain else load_model(cfg.model_path, PERSON_SPEC)
     trained = False
     if model is None and n >= cfg.min_records_to_train:
         model, trained = train(db, [input_table], PERSON_SPEC, cfg.model_path), True
