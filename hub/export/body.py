@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.export.spec import Column
 from hub.sheetxml import column_letter, empty_cell, number_cell, row_sql, string_cell
+from hub.sqltext import sql_literal
 
 if TYPE_CHECKING:
     from hub.store.db import Database
@@ -46,10 +47,6 @@ _NUMERIC = frozenset(
         "DECIMAL",
     ]
 )
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class Body:
@@ -155,7 +152,7 @@ class Body:
             typ = self._base_type(c.key)
             if typ == "DATE" or typ.startswith("TIMESTAMP"):
                 iso = "%Y-%m-%d" if typ == "DATE" else "%Y-%m-%dT%H:%M:%S"  # as date/datetime.isoformat()
-                text = f"strftime({c.key}, {_lit(c.pattern or iso)})"
+                text = f"strftime({c.key}, {sql_literal(c.pattern or iso)})"
             elif typ == "DECIMAL":
                 text = f"printf('%.2f', {c.key})"
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from hub.sqltext import sql_literal
 from hub.store.db import Database
 
 if TYPE_CHECKING:
@@ -23,10 +24,6 @@ def find_by_sha(db: Database, sha256: str) -> dict[str, Any] | None:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def save_submission(
@@ -79,7 +76,7 @@ def save_submission(
             db.register("__hub_stage", sheet.data)
             mapped = [c for c in sheet.columns if c.field and c.field in sheet.data.column_names]
             if mapped:
-                pairs = ", ".join(f"{_sql_str(c.header)}: {_quote(c.field or '')}" for c in mapped)
+                pairs = ", ".join(f"{sql_literal(c.header)}: {_quote(c.field or '')}" for c in mapped)
                 cells = f"to_json({{{pairs}}})"
             else:
                 cells = "NULL"

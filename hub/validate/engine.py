@@ -9,8 +9,9 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from hub.model import Schema, fold
+from hub.sqltext import sql_literal
 from hub.validate.batch import clean_batch, present_fields
-from hub.validate.rules import Check, Plan, compile_plan, lit, schema_macros
+from hub.validate.rules import Check, Plan, compile_plan, schema_macros
 from hub.validate.sql import macros
 
 if TYPE_CHECKING:
@@ -94,13 +95,13 @@ def _row_exprs(db: Database, sheet: StagedSheet, kind: str, plan: Plan) -> list[
         if col in ROW_EXCLUDE or col == "accepted":
             expr = "NULL"
         elif col == "sheet":
-            expr = lit(sheet.sheet)
+            expr = sql_literal(sheet.sheet)
         elif col == "row_no":
             expr = "_row"
         elif col == "township_code":
-            expr = lit(sheet.township_code)
+            expr = sql_literal(sheet.township_code)
         elif col == "kind":
-            expr = lit(kind)
+            expr = sql_literal(kind)
         elif col == "household_key":
             by_head = (
                 "WHEN head_id_number__v IS NOT NULL THEN 'id:' || head_id_number__v "
@@ -178,7 +179,7 @@ def start(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Run:
         f"s4 AS (SELECT *, {', '.join(f'CAST({e} AS {t}) AS out_{c}' for c, e, t in rows)} FROM s3), "
         f"s5 AS (SELECT *, {', '.join(flags) or 'true AS f_none'} FROM s4) "
         f"SELECT {', '.join(keep)}, hash({out_cols}) AS o_hash, NULL::INTEGER AS o_dup_of FROM s5"
-    ).replace("$today", "DATE " + lit(today.isoformat()))
+    ).replace("$today", "DATE " + sql_literal(today.isoformat()))
     dups = (
         f"UPDATE {table} SET o_dup_of = d.first FROM ("
         f"SELECT _row, min(_row) OVER (PARTITION BY {out_cols}) AS first FROM {table} "
@@ -201,16 +202,18 @@ def _check_sql(run: Run, i: int, check: Check) -> str:
     if check.field is not None:
         column = run.sheet.header_of(check.field) or run.schema.fields[check.field].label
     if _deferred(check):
-        cond = f"coalesce({check.condition}, false)".replace("$today", "DATE " + lit(run.today.isoformat()))
+        cond = f"coalesce({check.condition}, false)".replace(
+            "$today", "DATE " + sql_literal(run.today.isoformat())
+        )
         value, detail = _value_expr(check), check.detail
     else:
         cond, value = f"f{i}", run.values[i]
         detail = "NULL" if check.detail == "NULL" else f"d{i}"
     template = spec.message.replace("{column}", column or "")
-    message = f"replace(replace({lit(template)}, '{{detail}}', coalesce({detail}, '')), '{{value}}', coalesce({value}, ''))"
+    message = f"replace(replace({sql_literal(template)}, '{{detail}}', coalesce({detail}, '')), '{{value}}', coalesce({value}, ''))"
     return (
-        f"SELECT {lit(run.sheet.sheet)} AS sheet, _row AS row_no, {lit(column)} AS column_name, {lit(check.field)} AS field, "
-        f"{value} AS value, {lit(check.code)} AS code, {lit(spec.severity)} AS severity, {message} AS message, "
+        f"SELECT {sql_literal(run.sheet.sheet)} AS sheet, _row AS row_no, {sql_literal(column)} AS column_name, {sql_literal(check.field)} AS field, "
+        f"{value} AS value, {sql_literal(check.code)} AS code, {sql_literal(spec.severity)} AS severity, {message} AS message, "
         f"{i} AS _ord FROM {run.table} WHERE {cond}"
     )
 
@@ -224,7 +227,7 @@ def error_condition(run: Run) -> str:
     for i, c in enumerate(run.plan.checks):
         if run.schema.findings[c.code].severity == "error":
             conds.append(f"coalesce({c.condition}, false)" if _deferred(c) else f"f{i}")
-    return (" OR ".join(conds) or "false").replace("$today", "DATE " + lit(run.today.isoformat()))
+    return (" OR ".join(conds) or "false").replace("$today", "DATE " + sql_literal(run.today.isoformat()))
 
 
 def rows_sql(run: Run) -> str:

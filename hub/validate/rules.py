@@ -17,14 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hub.model import Schema, fold
+from hub.sqltext import sql_literal
 from hub.standards.text import _NOTE_RE
 
 NAME_FIELDS = ("name", "head_name")
 DEATH_NOTE = "已故|死亡|去世"
-
-
-def lit(text: str | None) -> str:
-    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -85,11 +82,11 @@ def _field_rules(plan: Plan, schema: Schema, name: str, epoch_1904: bool, presen
         assert spec.codelist is not None
         alias = f"cl_{name}"
         plan.joins.append(
-            f"LEFT JOIN hub_v_codes AS {alias} ON {alias}.list = {lit(spec.codelist)} AND {alias}.spelling = hub_fold(b.{name})"
+            f"LEFT JOIN hub_v_codes AS {alias} ON {alias}.list = {sql_literal(spec.codelist)} AND {alias}.spelling = hub_fold(b.{name})"
         )
         plan.s1.append(f"{alias}.code AS {name}__v")
         plan.s2.append(f"{name}__v AS {name}__c")
-        labels = lit(_code_labels(schema, spec.codelist))
+        labels = sql_literal(_code_labels(schema, spec.codelist))
         plan.checks.append(Check("code-unknown", name, f"{name} IS NOT NULL AND {name}__v IS NULL", labels))
     elif t == "absent":
         pass
@@ -117,7 +114,7 @@ def _field_rules(plan: Plan, schema: Schema, name: str, epoch_1904: bool, presen
         ]
         plan.checks.append(Check("phone-invalid", name, f"{name} IS NOT NULL AND NOT {name}__ok"))
     elif name in NAME_FIELDS:
-        pat = lit(_NOTE_RE.pattern)
+        pat = sql_literal(_NOTE_RE.pattern)
         # the note regex needs a ')': test that first (CASE evaluates its THEN lazily)
         hit = (
             f"CASE WHEN contains({name}, ')') THEN regexp_full_match({name}, {pat}) "
@@ -142,7 +139,7 @@ def schema_macros(schema: Schema) -> list[str]:
     return [
         # RE2's \s is [\t\n\f\r ]: the same deletion set as one translate()
         "CREATE OR REPLACE TEMP MACRO hub_fold(s) AS lower(translate(s, ' \t\n\f\r\u200b\u200c\u200d\ufeff:：*＊', ''))",
-        f"CREATE OR REPLACE TEMP MACRO hub_strip_village(s) AS regexp_replace(s, {lit('(' + '|'.join(suffixes) + ')$')}, '')",
+        f"CREATE OR REPLACE TEMP MACRO hub_strip_village(s) AS regexp_replace(s, {sql_literal('(' + '|'.join(suffixes) + ')$')}, '')",
     ]
 
 
@@ -187,7 +184,7 @@ def _cross_rules(plan: Plan, schema: Schema, kind: str) -> None:
             "sex-id-mismatch",
             "sex",
             f"sex__v IS NOT NULL AND id_number__v IS NOT NULL AND sex__v <> {id_sex}",
-            f"CASE {id_sex} WHEN '1' THEN {lit(male)} ELSE {lit(female)} END",
+            f"CASE {id_sex} WHEN '1' THEN {sql_literal(male)} ELSE {sql_literal(female)} END",
         ),
         Check(
             "birthdate-id-mismatch",
@@ -217,7 +214,9 @@ def _cross_rules(plan: Plan, schema: Schema, kind: str) -> None:
             "第20位与残疾等级不一致",
         ),
     ]
-    detail = "concat_ws('，', " + ", ".join(f"CASE WHEN {c} THEN {lit(t)} END" for c, t in parts) + ")"
+    detail = (
+        "concat_ws('，', " + ", ".join(f"CASE WHEN {c} THEN {sql_literal(t)} END" for c, t in parts) + ")"
+    )
     plan.checks.append(
         Check(
             "cert-mismatch",

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hub.sqltext import sql_literal
 from hub.standards import dates, ids, numbers, phones, uscc
 
 if TYPE_CHECKING:
     from hub.store.db import Database
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 #: Every character Python's ``\s`` (``str.isspace``) matches: dates.prepare deletes them all.
@@ -32,7 +29,7 @@ _PHONE_OK = phones.MOBILE_RE.pattern[1:-1] + "|" + phones.FIXED_RE.pattern[1:-1]
 def _replaces(expr: str, pairs: list[tuple[str, str]]) -> str:
     """Nested replace() calls (much faster in DuckDB than translate() or a regex)."""
     for old, new in pairs:
-        expr = f"replace({expr}, {_lit(old)}, {_lit(new)})"
+        expr = f"replace({expr}, {sql_literal(old)}, {sql_literal(new)})"
     return expr
 
 
@@ -41,7 +38,7 @@ def _id_sum(arg: str) -> str:
 
 
 def _uscc_sum(arg: str) -> str:
-    alpha = _lit(uscc.ALPHABET)
+    alpha = sql_literal(uscc.ALPHABET)
     return " + ".join(
         f"(strpos({alpha}, substr({arg}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(uscc.WEIGHTS)
     )
@@ -52,7 +49,7 @@ def macros() -> list[str]:
     y0, y1 = dates.MIN_YEAR, dates.MAX_YEAR
     return [
         # -- 公民身份号码 -------------------------------------------------------------------------------
-        f"CREATE OR REPLACE TEMP MACRO hub_id_check_char(s) AS substr({_lit(ids.CHECK_CHARS)}, (({_id_sum('s')}) % 11) + 1, 1)",
+        f"CREATE OR REPLACE TEMP MACRO hub_id_check_char(s) AS substr({sql_literal(ids.CHECK_CHARS)}, (({_id_sum('s')}) % 11) + 1, 1)",
         "CREATE OR REPLACE TEMP MACRO hub_date8(s) AS CASE WHEN regexp_full_match(s, '\\d{8}') "
         f"AND CAST(substr(s, 1, 4) AS INTEGER) >= {ids.MIN_YEAR} "
         "THEN try_cast(substr(s, 1, 4) || '-' || substr(s, 5, 2) || '-' || substr(s, 7, 2) AS DATE) END",
@@ -63,7 +60,7 @@ def macros() -> list[str]:
         "WHEN s IS NULL THEN NULL "
         # the regexes need a '.' or an exponent; cheap tests first (CASE evaluates lazily)
         "WHEN (contains(s, '.') OR contains(s, 'E') OR contains(s, 'e')) "
-        f"AND regexp_matches(s, {_lit(ids.PRECISION_LOST_RE.pattern)}) THEN 'id-precision-lost' "
+        f"AND regexp_matches(s, {sql_literal(ids.PRECISION_LOST_RE.pattern)}) THEN 'id-precision-lost' "
         "WHEN regexp_full_match(s, '\\d{15}') THEN CASE WHEN coalesce(hub_date8('19' || substr(s, 7, 6)) > today, true) "
         "THEN 'id-date-invalid' ELSE 'id-legacy-converted' END "
         "WHEN NOT regexp_full_match(s, '\\d{17}[\\dX]') THEN 'id-format' "
@@ -84,7 +81,7 @@ def macros() -> list[str]:
         "CASE WHEN month(ref) * 100 + day(ref) < month(b) * 100 + day(b) THEN 1 ELSE 0 END",
         # -- 统一社会信用代码 -----------------------------------------------------------------------------
         "CREATE OR REPLACE TEMP MACRO hub_uscc_check_char(s) AS "
-        f"substr({_lit(uscc.ALPHABET)}, ((31 - ({_uscc_sum('s')}) % 31) % 31) + 1, 1)",
+        f"substr({sql_literal(uscc.ALPHABET)}, ((31 - ({_uscc_sum('s')}) % 31) % 31) + 1, 1)",
         "CREATE OR REPLACE TEMP MACRO hub_uscc_code(s) AS CASE WHEN s IS NULL THEN NULL "
         f"WHEN NOT regexp_full_match(s, '[{uscc.ALPHABET}]{{18}}') THEN 'uscc-format' "
         "WHEN hub_uscc_check_char(s) <> substr(s, 18, 1) THEN 'uscc-checksum' END",
@@ -92,9 +89,9 @@ def macros() -> list[str]:
         # dates.prepare: the time regex only when there is a ':' (on the text trimmed of whitespace),
         # then every whitespace character (Python's \s) deleted and the separators mapped to '-'
         f"CREATE OR REPLACE TEMP MACRO hub_date_untime(s) AS CASE WHEN contains(s, ':') "
-        f"THEN regexp_replace(trim(s, {_lit(_WS)}), {_lit(dates._TIME_RE.pattern)}, '') ELSE s END",
-        f"CREATE OR REPLACE TEMP MACRO hub_date_unspace(x) AS CASE WHEN regexp_matches(x, {_lit(_WS_RARE)}) "
-        f"THEN regexp_replace(x, {_lit(_WS_RARE)}, '', 'g') ELSE x END",
+        f"THEN regexp_replace(trim(s, {sql_literal(_WS)}), {sql_literal(dates._TIME_RE.pattern)}, '') ELSE s END",
+        f"CREATE OR REPLACE TEMP MACRO hub_date_unspace(x) AS CASE WHEN regexp_matches(x, {sql_literal(_WS_RARE)}) "
+        f"THEN regexp_replace(x, {sql_literal(_WS_RARE)}, '', 'g') ELSE x END",
         "CREATE OR REPLACE TEMP MACRO hub_date_prep(s) AS rtrim(regexp_replace("
         + _replaces(
             "hub_date_unspace(hub_date_untime(s))",
@@ -121,14 +118,14 @@ def macros() -> list[str]:
         "WHEN starts_with(x, '86') AND length(x) = 13 THEN substr(x, 3) ELSE x END",
         "CREATE OR REPLACE TEMP MACRO hub_phone_parts(s) AS list_filter(list_transform(string_split_regex("
         + _replaces("s", [(c, "") for c in _PHONE_STRIP])
-        + f", {_lit(phones.SPLIT_RE.pattern)}), lambda x: hub_phone_part(x)), lambda x: x <> '')",
+        + f", {sql_literal(phones.SPLIT_RE.pattern)}), lambda x: hub_phone_part(x)), lambda x: x <> '')",
         "CREATE OR REPLACE TEMP MACRO hub_phone_valid(parts) AS coalesce(list_bool_and(list_transform(parts, "
-        f"lambda x: regexp_full_match(x, {_lit(_PHONE_OK)}))), true)",
+        f"lambda x: regexp_full_match(x, {sql_literal(_PHONE_OK)}))), true)",
         # -- numbers: NULL for garbage; callers test (s IS NOT NULL AND value IS NULL) ------------------
-        f"CREATE OR REPLACE TEMP MACRO hub_number_text(s) AS regexp_replace(s, {_lit(numbers.UNIT_RE.pattern)}, '', 'g')",
+        f"CREATE OR REPLACE TEMP MACRO hub_number_text(s) AS regexp_replace(s, {sql_literal(numbers.UNIT_RE.pattern)}, '', 'g')",
         "CREATE OR REPLACE TEMP MACRO hub_number(t) AS CASE "
-        f"WHEN regexp_full_match(t, {_lit(numbers.NUMBER_RE.pattern[1:-1])}) THEN try_cast(t AS DECIMAL(38, 6)) "
-        f"WHEN regexp_full_match(t, {_lit(numbers.NUMBER_RE.pattern[1:-1] + '万')}) "
+        f"WHEN regexp_full_match(t, {sql_literal(numbers.NUMBER_RE.pattern[1:-1])}) THEN try_cast(t AS DECIMAL(38, 6)) "
+        f"WHEN regexp_full_match(t, {sql_literal(numbers.NUMBER_RE.pattern[1:-1] + '万')}) "
         "THEN try_cast(rtrim(t, '万') AS DECIMAL(38, 6)) * 10000 END",
     ]
 

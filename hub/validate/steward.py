@@ -11,11 +11,8 @@ from typing import Any
 from hub.errors import HubError, ValidationEngineError
 from hub.ingest.types import Column, StagedSheet
 from hub.model import Schema
+from hub.sqltext import sql_literal
 from hub.store.db import Database
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def staged_from_store(db: Database, submission_id: int) -> list[StagedSheet]:
@@ -43,7 +40,7 @@ def staged_from_store(db: Database, submission_id: int) -> list[StagedSheet]:
             )
         ]
         mapped = [c for c in cols if c.field]
-        select = ", ".join(f'cells->>{_sql_str(c.header)} AS "{c.field}"' for c in mapped)
+        select = ", ".join(f'cells->>{sql_literal(c.header)} AS "{c.field}"' for c in mapped)
         data = db.arrow(
             f"SELECT sheet AS _sheet, row_no AS _row{', ' + select if select else ''} FROM hub_raw_rows "
             "WHERE submission_id = ? AND sheet = ? ORDER BY row_no",
