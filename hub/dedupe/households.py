@@ -23,9 +23,10 @@ from hub.dedupe.values import household_src
 from hub.store.db import Database
 
 # Members of each household's latest submission, one row per person (the latest row), in ledger order.
+# The head's relation is stored as '02'; no other member can have it ('01'/'02' make a head).
 _MEMBERS = f"""
-CREATE OR REPLACE TEMP TABLE _m_members AS
-SELECT household_code, person_code, is_head, covered, relation,
+INSERT INTO hub_membership
+SELECT household_code, person_code, CASE WHEN is_head THEN '02' ELSE relation END, covered,
        row_number() OVER (PARTITION BY household_code ORDER BY k DESC) AS seq
 FROM (
     SELECT h.code AS household_code, pc.code AS person_code, s.covered, s.relation, s.k,
@@ -43,7 +44,7 @@ def merge_households(db: Database, now: datetime) -> None:
     """Rebuild hub_household and hub_membership (persons' codes must exist already; ``_m_rows`` is
     the merge's view of the accepted rows)."""
     db.execute(f"CREATE OR REPLACE TEMP TABLE _m_hsrc AS {household_src('SELECT * FROM _m_rows')}")
-    survive(
+    households = survive(
         db,
         "household",
         "_m_hsrc",
@@ -53,14 +54,9 @@ def merge_households(db: Database, now: datetime) -> None:
         extra_agg="any_value(hkind) AS hkind, max(sub_rank) AS latest",
         extra_one="hkind, sub_rank AS latest",
     )
+    # Read twice (members of the latest submission, then the household rows): materialised once.
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _m_household AS {households}")
     db.execute(_MEMBERS)
-    db.execute(
-        """
-        INSERT INTO hub_membership
-        SELECT household_code, person_code, CASE WHEN is_head THEN '02' ELSE relation END, covered, seq
-        FROM _m_members
-        """
-    )
     db.execute(
         """
         INSERT INTO hub_household
@@ -71,8 +67,8 @@ def merge_households(db: Database, now: datetime) -> None:
         FROM _m_household h
         JOIN (
             SELECT household_code, count(*) AS listed, count(*) FILTER (WHERE covered) AS covered,
-                   arg_min(person_code, seq) FILTER (WHERE is_head) AS head
-            FROM _m_members GROUP BY household_code
+                   arg_min(person_code, seq) FILTER (WHERE relation = '02') AS head
+            FROM hub_membership GROUP BY household_code
         ) m ON m.household_code = h.code
         """
     )

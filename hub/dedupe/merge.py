@@ -43,7 +43,10 @@ OUTPUT_TABLES = (
     "hub_person", "hub_disability", "hub_household", "hub_membership", "hub_business", "hub_conflicts",
 )  # fmt: skip
 
-_TEMP_TABLES = ("_m_keys", "_m_conf", "_m_person", "_m_business", "_m_household", "_m_hsrc", "_m_members")
+_TEMP_TABLES = (
+    "_m_keys", "_m_conf", "_m_hsrc", "_m_household",
+    *(f"_m_{entity}{suffix}" for entity in ("person", "business", "household") for suffix in ("_m", "_multi")),
+)  # fmt: skip
 _TEMP_VIEWS = ("_m_rows", "_m_psrc", "_m_bsrc")
 
 
@@ -91,21 +94,23 @@ def merge(db: Database, now: datetime | None = None) -> MergeSummary:
 
 def _merge_persons(db: Database, stamp: datetime) -> None:
     db.execute(f"CREATE OR REPLACE TEMP VIEW _m_psrc AS {person_src('SELECT * FROM _m_rows')}")
-    survive(db, "person", "_m_psrc", "id_number", (*PERSON_FIELDS, *DISABILITY_FIELDS), stamp,
-            extra_agg="arg_max(id_number, k) AS id_number", extra_one="id_number")  # fmt: skip
+    persons = survive(db, "person", "_m_psrc", "id_number", (*PERSON_FIELDS, *DISABILITY_FIELDS), stamp,
+                      extra_agg="arg_max(id_number, k) AS id_number", extra_one="id_number")  # fmt: skip
     db.execute(
-        """
+        f"""
         INSERT INTO hub_person
         SELECT code, id_number, id_type, name, sex, birth_date, ethnicity, marital_status,
                township_code, village_code, address, phone,
                NOT (coalesce(person_status = '2', false) OR death_date IS NOT NULL), death_date, updated_at
-        FROM _m_person
+        FROM ({persons})
         """
     )
+    # The second read of the persons' query: the filter reaches the source rows, so only the few
+    # with a disability fact are joined to their codes again.
     db.execute(
-        """
+        f"""
         INSERT INTO hub_disability
-        SELECT code, disability_category, disability_level, disability_cert FROM _m_person
+        SELECT code, disability_category, disability_level, disability_cert FROM ({persons})
         WHERE coalesce(disability_category, disability_level, disability_cert) IS NOT NULL
         """
     )
@@ -113,12 +118,12 @@ def _merge_persons(db: Database, stamp: datetime) -> None:
 
 def _merge_businesses(db: Database, stamp: datetime) -> None:
     db.execute(f"CREATE OR REPLACE TEMP VIEW _m_bsrc AS {business_src('SELECT * FROM _m_rows')}")
-    survive(db, "business", "_m_bsrc", "uscc", BUSINESS_FIELDS, stamp,
-            extra_agg="arg_max(uscc, k) AS uscc", extra_one="uscc")  # fmt: skip
+    businesses = survive(db, "business", "_m_bsrc", "uscc", BUSINESS_FIELDS, stamp,
+                         extra_agg="arg_max(uscc, k) AS uscc", extra_one="uscc")  # fmt: skip
     db.execute(
-        """
+        f"""
         INSERT INTO hub_business
         SELECT code, uscc, name, operator_name, address, township_code, village_code, phone
-        FROM _m_business
+        FROM ({businesses})
         """
     )

@@ -2,9 +2,10 @@
 
 Input is a relation of source rows (a temp view over ``hub_rows``) with a natural-key column, the source
 columns named by the :class:`~hub.dedupe.rules.FieldRule` list, ``submission_id, sheet, row_no, kind,
-submitted_at`` and the recency key ``k``. Output: the temp table ``_m_<entity>`` (one row per code:
-``code``, the chosen values, a ``c_<field>`` disagreement flag each, ``updated_at`` and the extras) and
-every disagreeing (entity, field) appended to the temp table ``_m_conf``.
+submitted_at`` and the recency key ``k``. Output: a query of one row per code (``code``, the chosen
+values, a ``c_<field>`` disagreement flag each, ``updated_at`` and the extras) that the caller inserts
+straight into the output table, and every disagreeing (entity, field) appended to the temp table
+``_m_conf``.
 
 Most entities have exactly one source row: their values are that row's values and nothing can disagree,
 so they are projected, not aggregated (per-field ``arg_max`` costs ~0.25 µs per row and field). Only the
@@ -37,9 +38,13 @@ def survive(
     now: datetime,
     extra_agg: str = "",
     extra_one: str = "",
-) -> None:
-    """Allocate codes for the natural keys ``key`` of ``src`` and aggregate ``src`` by code into
-    ``_m_<entity>``. ``extra_agg`` / ``extra_one`` add columns (aggregate / single-row form)."""
+) -> str:
+    """Allocate codes for the natural keys ``key`` of ``src``, aggregate the keys with several rows
+    into ``_m_<entity>_multi`` and append their disagreements to ``_m_conf``. Returns the query of
+    one row per code (the single-row keys projected, UNION the aggregated ones): the caller writes
+    it where it belongs, so the million single-row entities are not copied through a temp table.
+    The query reads the temp tables ``_m_<entity>_m`` and ``_m_<entity>_multi``, which the caller
+    drops. ``extra_agg`` / ``extra_one`` add columns (aggregate / single-row form)."""
     t = f"_m_{entity}"
     db.execute(
         f"CREATE OR REPLACE TEMP TABLE {t}_n AS SELECT {key} AS nk, count(*) AS n FROM {src} GROUP BY ALL"
@@ -60,34 +65,35 @@ def survive(
         """
     )
     picks = ",\n".join(pick(f) for f in fields)
+    # The aggregated entities, with their codes: few (keys with several rows), and the only ones that
+    # can disagree, so the conflicts are read from here.
     db.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {t}_agg AS
-        SELECT m.g, any_value(m.coded) AS coded, {picks},
-               max(s.submitted_at) AS updated_at{"," if extra_agg else ""} {extra_agg}
-        FROM {src} s JOIN {t}_m m ON m.nk = s.{key}
-        GROUP BY m.g
-        """
-    )
-    ones = ",\n".join(single(f) for f in fields)
-    db.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {t} AS
-        SELECT c.code, {ones}, s.submitted_at AS updated_at{"," if extra_one else ""} {extra_one}
-        FROM {src} s ANTI JOIN {t}_m m ON m.nk = s.{key}
-        JOIN hub_codes c ON c.entity = '{entity}' AND c.natural_key = s.{key}
-        UNION ALL BY NAME
+        CREATE OR REPLACE TEMP TABLE {t}_multi AS
+        WITH a AS (
+            SELECT m.g, any_value(m.coded) AS coded, {picks},
+                   max(s.submitted_at) AS updated_at{"," if extra_agg else ""} {extra_agg}
+            FROM {src} s JOIN {t}_m m ON m.nk = s.{key}
+            GROUP BY m.g
+        )
         SELECT coalesce(c.code, a.g) AS code, a.* EXCLUDE (g, coded)
-        FROM {t}_agg a LEFT JOIN hub_codes c ON NOT a.coded AND c.entity = '{entity}' AND c.natural_key = a.g
+        FROM a LEFT JOIN hub_codes c ON NOT a.coded AND c.entity = '{entity}' AND c.natural_key = a.g
         """
     )
     conflicts = "\nUNION ALL\n".join(
         f"SELECT '{entity}', code, '{f.field}', "
         f"'{'重复登记' if f.field == 'township_code' else '值不一致'}', CAST({f.field} AS VARCHAR), "
         f"'{DUPLICATE_REGISTRATION_RULE if f.field == 'township_code' else f.rule_text}' "
-        f"FROM {t} WHERE c_{f.field}"
+        f"FROM {t}_multi WHERE c_{f.field}"
         for f in fields
     )
     db.execute(f"INSERT INTO _m_conf {conflicts}")
-    for suffix in ("_n", "_m", "_agg"):
-        db.execute(f"DROP TABLE IF EXISTS {t}{suffix}")
+    db.execute(f"DROP TABLE IF EXISTS {t}_n")
+    ones = ",\n".join(single(f) for f in fields)
+    return f"""
+        SELECT c.code, {ones}, s.submitted_at AS updated_at{"," if extra_one else ""} {extra_one}
+        FROM {src} s ANTI JOIN {t}_m m ON m.nk = s.{key}
+        JOIN hub_codes c ON c.entity = '{entity}' AND c.natural_key = s.{key}
+        UNION ALL BY NAME
+        SELECT * FROM {t}_multi
+    """
