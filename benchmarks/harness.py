@@ -1,4 +1,10 @@
-"""Shared helpers for the benchmark scripts: time a command in a child process and read its peak RSS."""
+"""Shared helpers for the benchmark scripts: time a command in a child process and read its peak RSS.
+
+Peak RSS is the larger of the child's own maximum (``wait4``; for the children it reaped, the largest
+of them, not their sum) and the sum over the child and every process under it, sampled every 0.1 s
+from ``/proc``: ``hub ingest`` / ``hub run`` write annotated copies in worker processes, which run
+beside the main one.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +33,53 @@ class Measured:
         return f"| {self.label} | {self.seconds:.2f} s | {self.peak_mb:,.0f} MB |"
 
 
+def _tree_rss_mb(root: int) -> float:
+    """RSS of ``root`` and all its descendants now (MB), from /proc/<pid>/stat (0 where unreadable)."""
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry.name)] = int(fields[1])
+        rss[int(entry.name)] = int(fields[21])
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [p for p, pp in parent.items() if pp == pid and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(rss.get(p, 0) for p in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run argv in a fresh process (via /usr/bin/time-like wait4) and return wall time and peak RSS."""
+    """Run argv in a fresh process and return wall time and peak RSS (see the module docstring)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    tree_peak = 0.0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal tree_peak
+        while not done.wait(0.1):
+            tree_peak = max(tree_peak, _tree_rss_mb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
         raise SystemExit(f"{label}: exit {code}\n{err[-2000:]}")
-    return Measured(label, elapsed, usage.ru_maxrss / 1024, code)
+    return Measured(label, elapsed, max(usage.ru_maxrss / 1024, tree_peak), code)
 
 
 def machine() -> str:

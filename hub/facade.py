@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from hub.ingest.divisions import Divisions
     from hub.model import Schema
     from hub.store.db import Database
+    from hub.validate.annotate import AnnotateJob
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
 
@@ -121,8 +122,17 @@ class Hub:
             if progress:
                 progress("比对人员", len(paths), len(paths))
             self.link()
-        for report in ingested:
-            self._refresh(report, annotate)
+        jobs = [job for report in ingested if (job := self._refresh(report, annotate)) is not None]
+        if jobs:
+            from hub.validate.annotate import annotate_many
+
+            written = annotate_many([job for _, job in jobs], progress)
+            for (report, _), path in zip(jobs, written, strict=True):
+                report.annotated = str(path)
+                self.db.execute(
+                    "UPDATE hub_submissions SET annotated_path = ? WHERE submission_id = ?",
+                    [report.annotated, report.submission_id],
+                )
         if progress:
             progress("", len(paths), len(paths))
         return reports
@@ -187,9 +197,11 @@ class Hub:
         sync_counts(self.db)
         return summary
 
-    def _refresh(self, report: FileReport, annotate: bool) -> None:
-        """Counts and findings of a submission as the store holds them now, and the annotated copy."""
+    def _refresh(self, report: FileReport, annotate: bool) -> tuple[FileReport, AnnotateJob] | None:
+        """Counts and findings of a submission as the store holds them now; the annotated copy to
+        write (when asked and there is a finding)."""
         from hub.store.submissions import submission_findings
+        from hub.validate.annotate import AnnotateJob
 
         sid = report.submission_id
         assert sid is not None  # only ingested files are refreshed
@@ -204,28 +216,20 @@ class Hub:
         warnings = [_finding_item(f) for f in findings if f["severity"] == "warning"]
         report.truncated = max(len(errors), len(warnings)) > MAX_LISTED_FINDINGS
         report.errors, report.warnings = errors[:MAX_LISTED_FINDINGS], warnings[:MAX_LISTED_FINDINGS]
-        if annotate and findings:
-            marked = [{**_finding_item(f), "severity": f["severity"]} for f in findings]
-            report.annotated = self._annotate(Path(report.file), sid, marked)
-            self.db.execute(
-                "UPDATE hub_submissions SET annotated_path = ? WHERE submission_id = ?",
-                [report.annotated, sid],
-            )
-
-    def _annotate(self, path: Path, submission_id: int, findings: list[dict[str, Any]]) -> str:
-        from hub.validate.annotate import annotate_workbook
-
+        if not (annotate and findings):
+            return None
+        path = Path(report.file)
         columns = {
             (sheet, header): col
             for sheet, header, col in self.db.rows(
-                "SELECT sheet, header, col_index FROM hub_columns WHERE submission_id = ?", [submission_id]
+                "SELECT sheet, header, col_index FROM hub_columns WHERE submission_id = ?", [sid]
             )
         }
-        sha = self.db.scalar("SELECT sha256 FROM hub_submissions WHERE submission_id = ?", [submission_id])
+        sha = self.db.scalar("SELECT sha256 FROM hub_submissions WHERE submission_id = ?", [sid])
         out_dir = self.home / "annotated"
         out_dir.mkdir(parents=True, exist_ok=True)
-        out = out_dir / f"{path.stem}_{str(sha)[:8]}_批注.xlsx"
-        return str(annotate_workbook(path, findings, columns, out))
+        marked = [{**_finding_item(f), "severity": f["severity"]} for f in findings]
+        return report, AnnotateJob(path, marked, columns, out_dir / f"{path.stem}_{str(sha)[:8]}_批注.xlsx")
 
     # -- the store --------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
