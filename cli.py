@@ -339,7 +339,10 @@ def _print_run(s: dict[str, Any]) -> None:
         f"（过去这些格子要按各部门格式重新填写）"
     )
     t = s["timings"]
-    typer.echo(f"用时 {s['seconds']} 秒（导入与校验 {t['ingest']}，合并 {t['merge']}，导出 {t['export']}）。")
+    typer.echo(
+        f"用时 {s['seconds']} 秒（导入与校验 {t['ingest']}，合并 {t['merge']}，导出 {t['export']}，"
+        f"等候批注副本 {t['annotate']}）。"
+    )
 
 
 # -- mappings ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from hub.paths import hub_home
 
 if TYPE_CHECKING:
     from hub.ingest.divisions import Divisions
+    from hub.ingest.types import StagedFile
     from hub.model import Schema
     from hub.store.db import Database
     from hub.validate.annotate import AnnotateJob
@@ -48,6 +49,35 @@ class FileReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class _Copies:
+    """The annotated copies of one ingest, being written (:class:`hub.validate.annotate.Batch`);
+    :meth:`finish` waits for them and records where each is."""
+
+    def __init__(
+        self, db: Database, jobs: list[tuple[FileReport, AnnotateJob]], workers: int | None = None
+    ) -> None:
+        from hub.validate.annotate import Batch
+
+        self.db, self.jobs = db, jobs
+        self.batch = Batch([job for _, job in jobs], workers) if jobs else None
+
+    def finish(self, progress: Progress | None = None) -> None:
+        if self.batch is None:
+            return
+        batch, self.batch = self.batch, None
+        for (report, _), path in zip(self.jobs, batch.result(progress), strict=True):
+            report.annotated = str(path)
+            self.db.execute(
+                "UPDATE hub_submissions SET annotated_path = ? WHERE submission_id = ?",
+                [report.annotated, report.submission_id],
+            )
+
+    def cancel(self) -> None:
+        if self.batch is not None:
+            self.batch.cancel()
+            self.batch = None
 
 
 class Hub:
@@ -111,44 +141,67 @@ class Hub:
         store (``link``): a row whose valid ID belongs to someone else is rejected (``id-misused``), a
         row rejected only for its ID is filled from a sure match (``id-filled-by-match``) or given
         candidates. Each file's report, counts and annotated workbook show that final state."""
-        paths = list(paths)
+        reports, copies = self._ingest(paths, township, today, submitted_by, annotate, link, progress)
+        copies.finish(progress)
+        if progress:
+            progress("", len(reports), len(reports))
+        return reports
+
+    def _ingest(
+        self,
+        paths: Iterable[Path],
+        township: str | None,
+        today: date | None,
+        submitted_by: str | None,
+        annotate: bool,
+        link: bool,
+        progress: Progress | None,
+        workers: int | None = None,
+    ) -> tuple[list[FileReport], _Copies]:
+        """:meth:`ingest` up to its annotated copies, which are being written when this returns."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        paths = [Path(p) for p in paths]
         reports = []
-        for i, path in enumerate(paths):
-            if progress:
-                progress(Path(path).name, i, len(paths))
-            reports.append(self._ingest_one(Path(path), township, today or date.today(), submitted_by))
+        divisions = self.divisions()
+        # The next file is read and laid out (Python and pyarrow, no store) in a thread while this
+        # one is validated and stored (DuckDB): one file ahead at most.
+        with ThreadPoolExecutor(1, thread_name_prefix="hub-stage") as reader:
+            ahead = reader.submit(self._stage, paths[0], divisions, township) if paths else None
+            for i, path in enumerate(paths):
+                if progress:
+                    progress(path.name, i, len(paths))
+                assert ahead is not None
+                staged = ahead.result()
+                if i + 1 < len(paths):
+                    ahead = reader.submit(self._stage, paths[i + 1], divisions, township)
+                reports.append(self._ingest_one(path, staged, today or date.today(), submitted_by))
         ingested = [r for r in reports if r.status == "ingested"]
         if ingested and link:
             if progress:
                 progress("比对人员", len(paths), len(paths))
             self.link()
         jobs = [job for report in ingested if (job := self._refresh(report, annotate)) is not None]
-        if jobs:
-            from hub.validate.annotate import annotate_many
+        return reports, _Copies(self.db, jobs, workers)
 
-            written = annotate_many([job for _, job in jobs], progress)
-            for (report, _), path in zip(jobs, written, strict=True):
-                report.annotated = str(path)
-                self.db.execute(
-                    "UPDATE hub_submissions SET annotated_path = ? WHERE submission_id = ?",
-                    [report.annotated, report.submission_id],
-                )
-        if progress:
-            progress("", len(paths), len(paths))
-        return reports
+    def _stage(self, path: Path, divisions: Divisions, township: str | None) -> StagedFile | IngestError:
+        """The file read and laid out, or why it cannot be (never touches the store)."""
+        from hub.ingest import stage_file
+
+        try:
+            return stage_file(path, self.schema, divisions, township=township)
+        except IngestError as exc:
+            return exc
 
     def _ingest_one(
-        self, path: Path, township: str | None, today: date, submitted_by: str | None
+        self, path: Path, staged: StagedFile | IngestError, today: date, submitted_by: str | None
     ) -> FileReport:
-        from hub.ingest import stage_file
         from hub.store.submissions import find_by_sha, save_submission
         from hub.validate import validate_sheet
 
+        if isinstance(staged, IngestError):
+            return FileReport(file=str(path), status="refused", message=str(staged))
         divisions = self.divisions()
-        try:
-            staged = stage_file(path, self.schema, divisions, township=township)
-        except IngestError as exc:
-            return FileReport(file=str(path), status="refused", message=str(exc))
         previous = find_by_sha(self.db, staged.sha256)
         if previous is not None:
             return FileReport(
@@ -397,18 +450,26 @@ class Hub:
             and not p.name.startswith(("~$", "."))
         )
         clock = perf_counter()
-        files_reports = self.ingest(files, today=ref, link=link, progress=progress)
-        timings = {"ingest": perf_counter() - clock}
-        clock = perf_counter()
-        merged = self.merge()
-        timings["merge"] = perf_counter() - clock
+        # The annotated copies are written by worker processes while the store is merged and the
+        # reports exported (both DuckDB work); "annotate" is the time still waited for them after.
+        files_reports, copies = self._ingest(files, None, ref, None, True, link, progress, workers=1)
+        try:
+            timings = {"ingest": perf_counter() - clock}
+            clock = perf_counter()
+            merged = self.merge()
+            timings["merge"] = perf_counter() - clock
+            if progress:
+                progress("导出", 0, 1)
+            clock = perf_counter()
+            results = self.export(ref_date=ref, out_dir=out_dir)
+            timings["export"] = perf_counter() - clock
+            clock = perf_counter()
+            copies.finish(progress)
+            timings["annotate"] = perf_counter() - clock
+        finally:
+            copies.cancel()
         if progress:
-            progress("导出", 0, 1)
-        clock = perf_counter()
-        results = self.export(ref_date=ref, out_dir=out_dir)
-        timings["export"] = perf_counter() - clock
-        if progress:
-            progress("导出", 1, 1)
+            progress("", 1, 1)
         typed = int(self.db.scalar(_TYPED_CELLS_SQL) or 0)
         delivered = sum(r.cells for r in results)
         served = sum(r.model_cells for r in results)

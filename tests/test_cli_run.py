@@ -43,6 +43,10 @@ def test_every_report_for_both_townships_opens_with_its_layout(run: tuple[dict[s
     assert written == expected
     assert summary["files"] == 8 and summary["rows"] == summary["accepted"] + summary["rejected"]
     assert summary["cells_delivered"] > 0 and 0.5 < summary["reuse_rate"] <= 1
+    # The annotated copies are finished after the export: every file with a problem has its copy.
+    assert set(summary["timings"]) == {"ingest", "merge", "export", "annotate"}
+    with_problems = [f for f in summary["file_reports"] if f["errors"] or f["warnings"]]
+    assert with_problems and all(Path(f["annotated"]).is_file() for f in with_problems)
     for r in summary["reports"]:
         path = Path(r["path"])
         if path.suffix == ".csv":

@@ -14,9 +14,12 @@ Error cells are filled ``FFC7CE``, warning cells ``FFEB9C``; each gets one openp
 the row's first cell. A sheet ``问题汇总`` lists every finding. openpyxl is imported lazily.
 
 Once its findings are read from the store, a copy depends on nothing but its source file, and writing
-it is mostly single-threaded Python (XlsxWriter, openpyxl). :func:`annotate_many` writes a batch: in
-this process when it is small, else in a pool of worker processes, one per core (spawned, not
-forked: the parent holds DuckDB's threads).
+it is mostly single-threaded Python (XlsxWriter, openpyxl). :class:`Batch` writes a batch: in this
+process when it is small, else in a pool of worker processes, one per core (spawned, not forked: the
+parent holds DuckDB's threads), while the caller goes on (``hub run`` merges and exports meanwhile).
+As with any spawned pool, a script that drives the hub from Python must guard its entry point with
+``if __name__ == "__main__":`` (the ``hub`` command, the web server and the tests do); otherwise the
+workers fail to start and the batch is written in the calling process.
 """
 
 from __future__ import annotations
@@ -314,42 +317,71 @@ class AnnotateJob:
     out: Path
 
 
+class Batch:
+    """Annotated copies being written: in worker processes, started at once, when the batch is large
+    (one core, one job or fewer than :data:`PARALLEL_BYTES` of sources: in this process, when the
+    result is asked for). ``workers``: at most this many processes (default: one per core; ``hub
+    run`` takes one, as it merges and exports on the cores meanwhile). The caller may do other work,
+    then calls :meth:`result`, or :meth:`cancel` when it gives up."""
+
+    def __init__(self, jobs: Sequence[AnnotateJob], workers: int | None = None) -> None:
+        self.jobs = list(jobs)
+        self.futures: list[Any] = []
+        self.pool: Any = None
+        size = sum(job.source.stat().st_size for job in self.jobs if job.source.is_file())
+        cores = os.cpu_count() or 1
+        if cores > 1 and len(self.jobs) > 1 and size >= PARALLEL_BYTES:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(
+                min(len(self.jobs), workers or cores), mp_context=multiprocessing.get_context("spawn")
+            )
+            self.futures = [
+                self.pool.submit(annotate_workbook, job.source, job.findings, job.columns, job.out)
+                for job in self.jobs
+            ]
+
+    def result(self, progress: Callable[[str, int, int], None] | None = None) -> list[Path]:
+        """The paths written, in job order. A job's error is raised as it would be in this process;
+        if the pool itself broke (a worker killed), the batch is written again here."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        jobs = self.jobs
+
+        def tick(i: int) -> None:
+            if progress:
+                progress(f"批注 {jobs[i].source.name}" if i < len(jobs) else "", i, len(jobs))
+
+        try:
+            if self.pool is not None:
+                try:
+                    written = []
+                    for i, future in enumerate(self.futures):
+                        tick(i)
+                        written.append(future.result())
+                    tick(len(jobs))
+                    return written
+                except BrokenProcessPool:
+                    pass
+            written = []
+            for i, job in enumerate(jobs):
+                tick(i)
+                written.append(annotate_workbook(job.source, job.findings, job.columns, job.out))
+            tick(len(jobs))
+            return written
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the workers (copies not started are dropped; one being written is finished)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
 def annotate_many(
     jobs: Sequence[AnnotateJob], progress: Callable[[str, int, int], None] | None = None
 ) -> list[Path]:
-    """The annotated copies of ``jobs``, in order (the paths written). In this process when there is
-    one core, one job or fewer than :data:`PARALLEL_BYTES` of sources; else in worker processes. A
-    job's error is raised as it would be in this process; if the pool itself breaks (a worker
-    killed), the batch is written again here."""
-    size = sum(job.source.stat().st_size for job in jobs if job.source.is_file())
-    workers = min(len(jobs), os.cpu_count() or 1)
-
-    def tick(i: int) -> None:
-        if progress:
-            progress(f"批注 {jobs[i].source.name}" if i < len(jobs) else "", i, len(jobs))
-
-    if workers > 1 and size >= PARALLEL_BYTES:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                futures = [
-                    pool.submit(annotate_workbook, job.source, job.findings, job.columns, job.out)
-                    for job in jobs
-                ]
-                written = []
-                for i, future in enumerate(futures):
-                    tick(i)
-                    written.append(future.result())
-                tick(len(jobs))
-                return written
-        except BrokenProcessPool:
-            pass
-    written = []
-    for i, job in enumerate(jobs):
-        tick(i)
-        written.append(annotate_workbook(job.source, job.findings, job.columns, job.out))
-    tick(len(jobs))
-    return written
+    """The annotated copies of ``jobs``, in order (the paths written): :class:`Batch`, waited for."""
+    return Batch(jobs).result(progress)
