@@ -175,7 +175,7 @@ class Hub:
                 staged = ahead.result()
                 if i + 1 < len(paths):
                     ahead = reader.submit(self._stage, paths[i + 1], divisions, township)
-                reports.append(self._ingest_one(path, staged, today or date.today(), submitted_by))
+                reports.append(self._ingest_one(path, staged, divisions, today or date.today(), submitted_by))
         ingested = [r for r in reports if r.status == "ingested"]
         if ingested and link:
             if progress:
@@ -194,14 +194,18 @@ class Hub:
             return exc
 
     def _ingest_one(
-        self, path: Path, staged: StagedFile | IngestError, today: date, submitted_by: str | None
+        self,
+        path: Path,
+        staged: StagedFile | IngestError,
+        divisions: Divisions,
+        today: date,
+        submitted_by: str | None,
     ) -> FileReport:
         from hub.store.submissions import find_by_sha, save_submission
         from hub.validate import validate_sheet
 
         if isinstance(staged, IngestError):
             return FileReport(file=str(path), status="refused", message=str(staged))
-        divisions = self.divisions()
         previous = find_by_sha(self.db, staged.sha256)
         if previous is not None:
             return FileReport(
@@ -450,8 +454,8 @@ class Hub:
             and not p.name.startswith(("~$", "."))
         )
         clock = perf_counter()
-        # The annotated copies are written by worker processes while the store is merged and the
-        # reports exported (both DuckDB work); "annotate" is the time still waited for them after.
+        # The annotated copies are written by a worker process while the store is merged and the
+        # reports exported (DuckDB work, on both cores); "annotate" is the time still waited after.
         files_reports, copies = self._ingest(files, None, ref, None, True, link, progress, workers=1)
         try:
             timings = {"ingest": perf_counter() - clock}

@@ -378,10 +378,3 @@ class Batch:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-
-
-def annotate_many(
-    jobs: Sequence[AnnotateJob], progress: Callable[[str, int, int], None] | None = None
-) -> list[Path]:
-    """The annotated copies of ``jobs``, in order (the paths written): :class:`Batch`, waited for."""
-    return Batch(jobs).result(progress)

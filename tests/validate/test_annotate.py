@@ -187,11 +187,11 @@ def _cells(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 def test_a_batch_written_by_worker_processes_equals_one_written_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """annotate_many: the pool (forced by a zero size threshold) gives the same copies, in job order,
-    and a job's error comes back as the hub's error, not a pool traceback."""
+    """Batch: the pool (forced by a zero size threshold) gives the same copies, in job order, and a
+    job's error comes back as the hub's error, not a pool traceback."""
     from hub.errors import ValidationEngineError
     from hub.validate import annotate
-    from hub.validate.annotate import AnnotateJob, annotate_many
+    from hub.validate.annotate import AnnotateJob, Batch
 
     xlsx = tmp_path / "东风村.xlsx"
     _clerk_workbook(xlsx)
@@ -211,12 +211,12 @@ def test_a_batch_written_by_worker_processes_equals_one_written_here(
             tmp_path / "here" / "西村_批注.xlsx",
         ),
     ]
-    here = annotate_many(jobs)
+    here = Batch(jobs).result()
     monkeypatch.setattr(annotate, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(annotate.os, "cpu_count", lambda: 2)
     pooled = [AnnotateJob(j.source, j.findings, j.columns, tmp_path / "pool" / j.out.name) for j in jobs]
     ticks: list[tuple[str, int, int]] = []
-    there = annotate_many(pooled, lambda label, done, total: ticks.append((label, done, total)))
+    there = Batch(pooled).result(lambda label, done, total: ticks.append((label, done, total)))
     assert [p.parent.name for p in there] == ["pool", "pool"]
     assert [p.name for p in there] == [p.name for p in here]
     for a, b in zip(here, there, strict=True):
@@ -226,7 +226,7 @@ def test_a_batch_written_by_worker_processes_equals_one_written_here(
     (tmp_path / "blocked").write_text("a file where a folder should be")
     broken = [AnnotateJob(csv, jobs[1].findings, jobs[1].columns, tmp_path / "blocked" / "x.xlsx")]
     with pytest.raises(ValidationEngineError, match="无法写出标注文件"):
-        annotate_many([pooled[0], *broken])
+        Batch([pooled[0], *broken]).result()
 
 
 def test_a_large_csv_copy_keeps_the_header_and_the_problem_rows_at_their_line_numbers(tmp_path: Path) -> None:
