@@ -117,6 +117,24 @@ ID = _comparison("id_number", [
     _lv(_PREFIX_AGREES, "与Excel丢失精度后剩下的有效数字一致（出生日期栏不同）"),
 ])  # fmt: skip
 
+#: The default model (m, u per level; docs/linkage.md): used when there is no saved model and the store
+#: is too small or too new to train one. Rounded from models trained on generated county data, with u
+#: of name and birth-date agreement raised towards a township's (common names, fewer birth dates) so
+#: that name and birth year alone stay in review. Each comparison's m sum to 1, and its u.
+DEFAULT_LEVELS: dict[str, dict[str, tuple[float, float]]] = {
+    "name": {"姓名相同": (0.92, 1e-3), "繁简转换后相同": (0.013, 1e-5), "同音（拼音读音集合相交）": (0.017, 1e-4),
+             "字形相近（差一字）": (0.006, 0.014), "不同": (0.044, 0.98489)},
+    "birth_date": {"出生日期相同": (0.94, 1.5e-4), "年月相同（一方只精确到月）": (0.04, 5e-5),
+                   "月日颠倒": (0.015, 2e-5), "同年": (0.002, 0.02), "不同": (0.003, 0.97978)},
+    "sex": {"性别相同": (0.99, 0.5), "不同": (0.01, 0.5)},
+    "village": {"同村（社区）": (0.85, 0.05), "同乡镇": (0.01, 0.05), "不同": (0.14, 0.90)},
+    "phone": {"电话相同": (0.8, 1e-4), "不同": (0.2, 0.9999)},
+    "id_number": {"身份证号相同": (0.94, 1e-4), "两个不同的有效身份证号": (1e-6, 0.92),
+                  "前17位相同（校验位错）": (0.01, 1e-6), "差一位（录错、颠倒或漏一位）": (0.03, 5e-6),
+                  PREFIX_SAME_BIRTH: (0.01, 0.01), "与Excel丢失精度后剩下的有效数字一致（出生日期栏不同）": (0.002, 5e-7),
+                  "不同": (0.007999, 0.069893)},
+}  # fmt: skip
+
 PERSON_SPEC = LinkSpec(
     comparisons=[NAME, BIRTH, SEX, VILLAGE, PHONE, ID],
     blocking_rules=[
@@ -136,4 +154,12 @@ PERSON_SPEC = LinkSpec(
     prior_rules=["l.id_valid = r.id_valid", "l.name_s = r.name_s AND l.birth_date = r.birth_date"],
     prior_recall=0.9,
     u_given={PREFIX_SAME_BIRTH: "l.birth_date = r.birth_date"},
+    default_levels=DEFAULT_LEVELS,
+    rule_labels={
+        "l.id17 = r.id17": "身份证号前17位相同",
+        "l.py_key = r.py_key AND l.birth_date = r.birth_date": "姓名同音且出生日期相同",
+        "l.name_s = r.name_s AND l.village_code = r.village_code": "姓名相同且同村",
+        "l.id_valid = r.id_valid": "身份证号相同",
+        "l.name_s = r.name_s AND l.birth_date = r.birth_date": "姓名和出生日期相同",
+    },
 )

@@ -29,5 +29,6 @@ class LinkageConfig:
     model_path: Path = field(default_factory=_default_model_path)
     #: Retrain even when a model exists.
     retrain: bool = False
-    #: Minimum number of records before training (EM needs data); below it no model links are made.
+    #: Minimum number of records before training (EM needs data); below it the saved or default model
+    #: links, with a warning (docs/linkage.md).
     min_records_to_train: int = 200

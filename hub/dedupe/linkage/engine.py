@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,15 @@ class LinkSpec:
     #: pairs — for a level that restates what another comparison's agreement, fixed by the rule, has
     #: already counted (so the two are not multiplied as if independent).
     u_given: dict[str, str] = field(default_factory=dict)
+    #: ``{comparison: {level label: (m, u)}}``: the default model's parameters (:func:`default_model`),
+    #: used when there is no saved model and training cannot run (a small or new store).
+    default_levels: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    #: The default model's prior: other records of the same person per record, on average.
+    matches_per_record: float = 1 / 3
+    #: An EM rule with fewer pairs than this is not trained on (its parameters are the base model's).
+    min_em_pairs: int = 20
+    #: Readable names of the training rules, for the warning that says why one could not be used.
+    rule_labels: dict[str, str] = field(default_factory=dict)
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -71,36 +81,208 @@ def _linker(db: Database, tables: list[str], settings: dict[str, Any] | str) -> 
     return Linker(frames if len(frames) > 1 else frames[0], settings, log_level=None)
 
 
-def train(
-    db: Database, tables: list[str], spec: LinkSpec, model_path: Path | None = None, seed: int = 7
-) -> dict[str, Any]:
-    """Train ``spec`` on ``tables`` (table names in ``db``); save the model JSON to ``model_path``
-    when given; return the model dict."""
-    linker = _linker(db, tables, spec.settings())
-    t = linker.training
-    t.estimate_probability_two_random_records_match(
-        [{"blocking_rule": r, "sql_dialect": "duckdb"} for r in spec.prior_rules], recall=spec.prior_recall
+class TrainingError(Exception):
+    """A training step cannot run on the data at hand (too few records or pairs); ``reason`` says why,
+    in Chinese, for the linkage summary's warning."""
+
+    def __init__(self, reason: str, pairs: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        #: For an EM rule with too few pairs: how many it has (the reasons of such rules are joined).
+        self.pairs = pairs
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A model and the training steps that could not run (their parameters are the base model's)."""
+
+    model: dict[str, Any]
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.skipped
+
+
+#: Fewer pairs than this for random sampling: u and the prior are not estimated (the base model's kept).
+MIN_SAMPLED_PAIRS = 1000
+# Splink's own messages for the conditions a small store meets (it raises ValueError for them).
+_RECALL_TOO_LOW = "more observed matches than is consistent with supplied recall"
+_BELOW_MINIMUM = "is below the minimum allowed value"
+
+
+def default_model(spec: LinkSpec, records: int) -> dict[str, Any]:
+    """The model used when there is no saved one and training cannot run: the spec's settings with
+    ``spec.default_levels`` as m and u, and the prior ``spec.matches_per_record / (records - 1)``
+    (each record has that many other records of the same person on average), at most 0.01 (in a
+    store of a few records the rate says little, and namesakes born the same year must not merge on
+    it). A level missing from
+    ``default_levels`` keeps Splink's positional default."""
+    model = spec.settings()
+    model["probability_two_random_records_match"] = min(spec.matches_per_record / max(records - 1, 1), 0.01)
+    for comp in model["comparisons"]:
+        table = spec.default_levels.get(comp["output_column_name"], {})
+        comp["comparison_levels"] = [dict(lv) for lv in comp["comparison_levels"]]
+        for level in comp["comparison_levels"]:
+            if not level.get("is_null_level") and (mu := table.get(level.get("label_for_charts", ""))):
+                level["m_probability"], level["u_probability"] = mu
+    return model
+
+
+def _pairs_reach(db: Database, tables: list[str], spec: LinkSpec, rule: str, wanted: int) -> int:
+    """How many pairs ``rule`` yields among ``tables``, counted up to ``wanted`` (the join stops there)."""
+    uid = spec.unique_id
+    source = " UNION ALL BY NAME ".join(f"SELECT {i} AS __src, * FROM {t}" for i, t in enumerate(tables))
+    order = (
+        "l.__src < r.__src" if spec.link_type == "link_only" else f"(l.__src, l.{uid}) < (r.__src, r.{uid})"
     )
-    t.estimate_u_using_random_sampling(
+    return int(db.scalar(
+        f"SELECT count(*) FROM (SELECT 1 FROM ({source}) l JOIN ({source}) r ON ({rule}) AND {order} LIMIT {wanted})"
+    ))  # fmt: skip
+
+
+def _rule_name(spec: LinkSpec, rule: str) -> str:
+    return spec.rule_labels.get(rule, rule)
+
+
+def _estimate_prior(linker: Any, spec: LinkSpec) -> float:
+    """Splink's prior from the deterministic rules, or :class:`TrainingError` when they cannot give one
+    (no pair found, or nearly every possible pair found: a handful of records)."""
+    rules = "、".join(_rule_name(spec, r) for r in spec.prior_rules)
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [{"blocking_rule": r, "sql_dialect": "duckdb"} for r in spec.prior_rules],
+            recall=spec.prior_recall,
+        )
+    except ValueError as exc:
+        if _RECALL_TOO_LOW not in str(exc):
+            raise
+        raise TrainingError(f"确定性规则（{rules}）几乎覆盖全部记录对，无法估计先验概率") from exc
+    prior = linker.misc.save_model_to_json().get("probability_two_random_records_match")
+    if not isinstance(prior, float) or not 0.0 < prior < 1.0 or not math.isfinite(prior):
+        raise TrainingError(f"按确定性规则（{rules}）找不到同一人的记录对，无法估计先验概率")
+    return prior
+
+
+def _expectation_maximisation(
+    db: Database, tables: list[str], spec: LinkSpec, linker: Any, rule: str
+) -> None:
+    """One EM session on ``rule``'s pairs, or :class:`TrainingError` when the rule yields fewer than
+    ``spec.min_em_pairs`` pairs (EM on a few pairs learns those pairs, not the population) or Splink
+    finds none or cannot represent what it estimated."""
+    from splink.internals.exceptions import EMTrainingException
+
+    name = _rule_name(spec, rule)
+    found = _pairs_reach(db, tables, spec, rule, spec.min_em_pairs)
+    if found < spec.min_em_pairs:
+        raise TrainingError(f"“{name}”", found)
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            {"blocking_rule": rule, "sql_dialect": "duckdb"}, record_sample_proportion=spec.em_sample
+        )
+    except EMTrainingException as exc:  # the sample held no pair of the rule
+        raise TrainingError(f"训练规则“{name}”在抽样中没有可比的记录对") from exc
+    except ValueError as exc:  # an m or u of 0: every pair of a level scored as certainly (not) a match
+        if _BELOW_MINIMUM not in str(exc):
+            raise
+        raise TrainingError(f"训练规则“{name}”的记录对太少，参数估计为 0") from exc
+
+
+def _fill_from(model: dict[str, Any], base: dict[str, Any]) -> bool:
+    """Give ``model`` the base model's m and u where it has none it can use: a comparison no EM session
+    trained (no level has an m), or a value that is not a finite probability. True when a value was
+    not finite (a comparison left untrained is already explained by the step that was skipped)."""
+    bases = {c["output_column_name"]: c for c in base.get("comparisons", [])}
+    invalid = False
+    for comp in model.get("comparisons", []):
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        fallback = {
+            lv["sql_condition"]: lv
+            for lv in bases.get(comp["output_column_name"], {}).get("comparison_levels", [])
+        }
+        untrained = not any(isinstance(lv.get("m_probability"), float) for lv in levels)
+        for level in levels:
+            source = fallback.get(level["sql_condition"], {})
+            for key in ("m_probability", "u_probability"):
+                value = level.get(key)
+                bad = isinstance(value, float) and not (0.0 < value <= 1.0 and math.isfinite(value))
+                invalid = invalid or bad
+                if bad or (untrained and key == "m_probability"):
+                    level.pop(key, None)
+                    if key in source:
+                        level[key] = source[key]
+    prior = model.get("probability_two_random_records_match")
+    if not isinstance(prior, float) or not (0.0 < prior < 1.0 and math.isfinite(prior)):
+        model["probability_two_random_records_match"] = base["probability_two_random_records_match"]
+        invalid = True
+    return invalid
+
+
+def fit(
+    db: Database, tables: list[str], spec: LinkSpec, base: dict[str, Any] | None = None, seed: int = 7
+) -> Fitted:
+    """Train ``spec`` on ``tables`` (table names in ``db``) step by step: the prior from deterministic
+    rules, u by random sampling, m by EM on each of ``spec.em_rules``. A step that cannot run on this
+    data (too few records or pairs, Splink finding no comparison, a parameter it cannot estimate) is
+    skipped with its reason and its parameters are ``base``'s (the saved model, or by default
+    :func:`default_model`). Any other error is raised."""
+    n = sum(int(db.scalar(f"SELECT count(*) FROM {tab}")) for tab in tables)
+    base = base or default_model(spec, n)
+    sampled = min(spec.u_max_pairs, n * (n - 1) / 2)
+    if sampled < MIN_SAMPLED_PAIRS:
+        return Fitted(base, [f"只有 {n} 条记录，{int(sampled)} 对，至少需要 {MIN_SAMPLED_PAIRS} 对"])
+    skipped: list[str] = []
+    linker = _linker(db, tables, spec.settings())
+    try:
+        prior = _estimate_prior(linker, spec)
+    except TrainingError as exc:
+        skipped.append(exc.reason)
+        prior = base["probability_two_random_records_match"]
+    linker.training.estimate_u_using_random_sampling(
         max_pairs=spec.u_max_pairs, seed=seed, min_count_per_level=None, num_chunks=1
     )
     # levels no sampled pair fell into: the rule-of-three bound, set before EM (EM uses u, keeps it fixed)
-    n = sum(int(db.scalar(f"SELECT count(*) FROM {tab}")) for tab in tables)
-    sampled = min(spec.u_max_pairs, n * (n - 1) / 2)
     model = bound_unobserved_u(linker.misc.save_model_to_json(), sampled)
+    model["probability_two_random_records_match"] = prior
     for label, rule in spec.u_given.items():
         conditional_u(db, tables, model, label, rule, spec.unique_id)
     linker = _linker(db, tables, model)
-    t = linker.training
+    few: list[TrainingError] = []
     for rule in spec.em_rules:
-        t.estimate_parameters_using_expectation_maximisation(
-            {"blocking_rule": rule, "sql_dialect": "duckdb"}, record_sample_proportion=spec.em_sample
+        try:
+            _expectation_maximisation(db, tables, spec, linker, rule)
+        except TrainingError as exc:
+            if exc.pairs is None:
+                skipped.append(exc.reason)
+            else:
+                few.append(exc)
+    if few:
+        counts = "、".join(str(e.pairs) for e in few)
+        skipped.append(
+            f"训练规则{''.join(e.reason for e in few)}可比的记录对不足 {spec.min_em_pairs} 对（{'分别为 ' if len(few) > 1 else ''}"
+            f"{counts} 对）"
         )
     model = linker.misc.save_model_to_json()
-    if model_path is not None:
-        model_path.parent.mkdir(parents=True, exist_ok=True)
-        model_path.write_text(json.dumps(model, ensure_ascii=False, indent=1), encoding="utf-8")
-    return model
+    if _fill_from(model, base):
+        skipped.append("部分参数无法估计")
+    return Fitted(model, skipped)
+
+
+def train(
+    db: Database, tables: list[str], spec: LinkSpec, model_path: Path | None = None, seed: int = 7
+) -> dict[str, Any]:
+    """Train ``spec`` on ``tables`` (:func:`fit`); save the model JSON to ``model_path`` when given and
+    every step ran (a model partly made of defaults is not kept: the next run trains again); return
+    the model dict."""
+    fitted = fit(db, tables, spec, seed=seed)
+    if model_path is not None and fitted.complete:
+        save_model(fitted.model, model_path)
+    return fitted.model
+
+
+def save_model(model: dict[str, Any], model_path: Path) -> None:
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model_path.write_text(json.dumps(model, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def bound_unobserved_u(model: dict[str, Any], sampled: float) -> dict[str, Any]:

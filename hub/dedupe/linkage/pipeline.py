@@ -7,12 +7,13 @@ every record its stable person code (``hub_link_clusters``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from hub.dedupe.linkage.chinese import PERSON_SPEC
 from hub.dedupe.linkage.config import LinkageConfig
-from hub.dedupe.linkage.engine import level_weights, load_model, predict, train
+from hub.dedupe.linkage.engine import default_model, fit, level_weights, load_model, predict, save_model
 from hub.dedupe.linkage.fill import FillResult, resolve_rejected
 from hub.dedupe.linkage.graph import cluster_records
 from hub.dedupe.linkage.misuse import flag_id_misuse
@@ -36,6 +37,9 @@ WHERE l.id_valid IS DISTINCT FROM r.id_valid OR l.id_valid IS NULL
 
 MAX_PASSES = 4
 
+#: The one warning of a run whose model could not be trained (docs/linkage.md).
+UNTRAINED_WARNING = "人员比对：数据太少，无法训练比对模型（{reasons}），已使用{model}和确定性规则。"
+
 
 @dataclass(frozen=True)
 class LinkSummary:
@@ -47,33 +51,68 @@ class LinkSummary:
     clusters: int
     codes: dict[str, int]
     trained: bool
+    #: At most one line (Chinese): the model could not be trained, and what was used instead.
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model a run scores with: the saved one, one trained now (and saved), or — when the store is
+    too small or too new to train — the saved or default model (or a model partly trained, the rest
+    from those), with the warning that says so."""
+
+    model: dict[str, Any]
+    trained: bool
+    warning: str | None = None
+
+
+def choose_model(db: Database, cfg: LinkageConfig, input_table: str = INPUT) -> ModelChoice:
+    """The saved model unless ``cfg.retrain``; else train on ``input_table`` (and save the model); a
+    store too small to train on (fewer than ``cfg.min_records_to_train`` records, or a training step
+    that cannot run: see :func:`hub.dedupe.linkage.engine.fit`) gets the saved or default model and a
+    warning. No warning for an empty store: there is nothing to link."""
+    n = int(db.scalar(f"SELECT count(*) FROM {input_table}"))
+    saved = load_model(cfg.model_path, PERSON_SPEC)
+    if saved is not None and not cfg.retrain:
+        return ModelChoice(saved, False)
+    base, used = (saved, "保存的模型") if saved is not None else (default_model(PERSON_SPEC, n), "默认模型")
+    if n < cfg.min_records_to_train:
+        reason = f"只有 {n} 条人员记录，训练至少需要 {cfg.min_records_to_train} 条"
+        return ModelChoice(base, False, UNTRAINED_WARNING.format(reasons=reason, model=used) if n else None)
+    fitted = fit(db, [input_table], PERSON_SPEC, base)
+    if fitted.complete:
+        save_model(fitted.model, cfg.model_path)
+        return ModelChoice(fitted.model, True)
+    return ModelChoice(
+        fitted.model, False, UNTRAINED_WARNING.format(reasons="；".join(fitted.skipped), model=used)
+    )
 
 
 def link_records(
-    db: Database, cfg: LinkageConfig, now: datetime, input_table: str = INPUT
-) -> tuple[int, bool]:
-    """Score the pairs of ``input_table`` into ``hub_link_pairs`` (training the model when needed).
-    Returns (pairs kept, trained)."""
-    n = int(db.scalar(f"SELECT count(*) FROM {input_table}"))
-    model = None if cfg.retrain else load_model(cfg.model_path, PERSON_SPEC)
-    trained = False
-    if model is None and n >= cfg.min_records_to_train:
-        model, trained = train(db, [input_table], PERSON_SPEC, cfg.model_path), True
+    db: Database,
+    cfg: LinkageConfig,
+    now: datetime,
+    input_table: str = INPUT,
+    choice: ModelChoice | None = None,
+) -> tuple[int, ModelChoice]:
+    """Score the pairs of ``input_table`` into ``hub_link_pairs`` with ``choice`` (by default
+    :func:`choose_model`). Returns (pairs kept, the model used)."""
+    choice = choice or choose_model(db, cfg, input_table)
     db.execute("DELETE FROM hub_link_pairs")
-    if model is None:
-        return 0, False
     db.execute("DELETE FROM hub_link_levels")
-    for comp, levels in level_weights(model).items():
+    for comp, levels in level_weights(choice.model).items():
         for gamma, (label, weight) in levels.items():
             db.execute("INSERT INTO hub_link_levels VALUES (?, ?, ?, ?)", [comp, gamma, label, weight])
-    predict(db, [input_table], model, "__link_scored", cfg.lower)
+    if int(db.scalar(f"SELECT count(*) FROM {input_table}")) < 2:
+        return 0, choice  # no pair to score
+    predict(db, [input_table], choice.model, "__link_scored", cfg.lower)
     wcols = [c for c, _ in db.columns("__link_scored") if c.startswith("mw_")]
     gammas = (
         "json_object(" + ", ".join(f"'{c[3:]}', round(p.{c}, 2)" for c in wcols) + ")" if wcols else "NULL"
     )
     db.execute(_PAIRS.format(gammas=gammas, input=input_table), {"upper": cfg.upper, "now": now})
     db.execute("DROP TABLE IF EXISTS __link_scored")
-    return int(db.scalar("SELECT count(*) FROM hub_link_pairs")), trained
+    return int(db.scalar("SELECT count(*) FROM hub_link_pairs")), choice
 
 
 def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id: int | None = None,
@@ -82,15 +121,17 @@ def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id
     cfg, now = config or LinkageConfig(), now or datetime.now()
     # Filling a row or flagging a misused ID changes the records; repeat until nothing changes so one
     # call reaches the fixed point (a second call then changes nothing: idempotent).
-    filled, trained_any = 0, False
+    # The model is chosen (loaded, trained or defaulted) once, in the first pass.
+    filled, choice = 0, None
     for _ in range(MAX_PASSES):
         misused = flag_id_misuse(db, now)
         records = build_input(db)
-        pairs, trained = link_records(db, cfg, now)
+        pairs, choice = link_records(db, cfg, now, choice=choice)
         fill = resolve_rejected(db, submission_id, cfg, now)
-        filled, trained_any = filled + fill.filled, trained_any or trained
+        filled += fill.filled
         if not fill.filled:
             break
+    assert choice is not None
     fill = FillResult(filled, fill.with_candidates, fill.without_candidates)
     clusters = cluster_records(db, INPUT)
     with db.transaction():
@@ -98,4 +139,5 @@ def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id
     review = int(db.scalar(
         "SELECT count(*) FROM hub_link_pairs p WHERE status = 'review' "
         "AND pair_id NOT IN (SELECT pair_id FROM hub_link_decisions)"))  # fmt: skip
-    return LinkSummary(records, pairs, review, misused, fill, clusters, codes, trained_any)
+    warnings = [choice.warning] if choice.warning else []
+    return LinkSummary(records, pairs, review, misused, fill, clusters, codes, choice.trained, warnings)
