@@ -10,7 +10,9 @@ they cost about a tenth of that (docs/benchmarks.md).
 Cells are written the way XlsxWriter writes them in constant-memory mode: strings inline
 (``t="inlineStr"``, ``xml:space="preserve"`` when they start or end with white space, characters XML
 forbids removed), numbers and date serials as ``<v>``, every cell carrying the xf index of its format
-(obtained from XlsxWriter before the workbook is closed: :func:`xf_index`).
+(obtained from XlsxWriter before the workbook is closed: :func:`xf_index`). No ``<f>`` is ever
+written: text starting with ``=`` is a string cell like any other, which no spreadsheet evaluates
+(:mod:`hub.safecell`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from hub.export.spec import Column
+from hub.safecell import csv_text_sql
 from hub.sheetxml import column_letter, empty_cell, number_cell, row_sql, string_cell
 from hub.sqltext import sql_literal
 
@@ -98,10 +99,10 @@ class Body:
         return cells, model
 
     # -- rendering -----------------------------------------------------------------------------
-    def _chunks(self, line: str) -> Iterator[str]:
+    def _chunks(self, line: str, source: str | None = None) -> Iterator[str]:
         query = (
             f"SELECT (_row - 1) // {CHUNK_ROWS} AS k, string_agg({line}, '' ORDER BY _row) "
-            f"FROM {self.table} GROUP BY k ORDER BY k"
+            f"FROM {source or self.table} GROUP BY k ORDER BY k"
         )
         for _, text in self.db.rows(query):
             yield text
@@ -146,24 +147,30 @@ class Body:
     def csv_chunks(self, columns: list[Column]) -> Iterator[str]:
         """CSV lines (``\\r\\n`` after each), fields quoted only when they hold a comma, a quote or a
         line break (Python's ``csv.QUOTE_MINIMAL``); dates in the column's ``pattern`` or ISO,
-        decimals with two places, missing values empty."""
-        fields = []
-        for c in columns:
+        decimals with two places, missing values empty. Text that a spreadsheet would take for a
+        formula (``=``, ``+``, ``-``, ``@``, tab, CR first) gets a leading ``'``
+        (:func:`hub.safecell.csv_text_sql`); numbers of a numeric column are not text and stay as
+        they are."""
+        texts, fields = [], []
+        for i, c in enumerate(columns):
             typ = self._base_type(c.key)
             if typ == "DATE" or typ.startswith("TIMESTAMP"):
                 iso = "%Y-%m-%d" if typ == "DATE" else "%Y-%m-%dT%H:%M:%S"  # as date/datetime.isoformat()
                 text = f"strftime({c.key}, {sql_literal(c.pattern or iso)})"
             elif typ == "DECIMAL":
                 text = f"printf('%.2f', {c.key})"
-            else:
+            elif typ in _NUMERIC:
                 text = self._text(c.key)
+            else:
+                text = csv_text_sql(self._text(c.key))
+            texts.append(f"{text} AS _t{i}")  # the field's text, computed once per row (NULL: missing)
             fields.append(
-                f"CASE WHEN {c.key} IS NULL THEN '' "
-                f"WHEN regexp_matches({text}, '[,\"\\r\\n]') THEN '\"' || replace({text}, '\"', '\"\"') || '\"' "
-                f"ELSE {text} END"
+                f"CASE WHEN _t{i} IS NULL THEN '' "
+                f"WHEN regexp_matches(_t{i}, '[,\"\\r\\n]') THEN '\"' || replace(_t{i}, '\"', '\"\"') || '\"' "
+                f"ELSE _t{i} END"
             )
         line = " || ',' || ".join(fields) + " || chr(13) || chr(10)"
-        return self._chunks(line)
+        return self._chunks(line, f"(SELECT _row, {', '.join(texts)} FROM {self.table})")
 
     def row_of(self, key: str, value: str) -> int | None:
         """The first row (1-based) whose column ``key`` shows ``value`` (for error messages)."""

@@ -1,7 +1,8 @@
 """The csv writer: the spec's encoding (GA-SYRK: GBK), a header of the last header line (field
 codes), missing values empty (never 'None'/'nan'), dates as the spec's pattern or ISO, quoted only
-where needed. The lines are rendered in SQL (:meth:`hub.export.body.Body.csv_chunks`) and encoded
-chunk by chunk; a value the encoding cannot hold refuses the file, naming the value and its line."""
+where needed, text that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, CR first)
+prefixed with ``'`` (:mod:`hub.safecell`). The lines are rendered in SQL
+(:meth:`hub.export.body.Body.csv_chunks`) and encoded chunk by chunk; a value the encoding cannot hold refuses the file, naming the value and its line."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from hub.errors import ExportError
 from hub.export.document import Document, register_writer
+from hub.safecell import csv_text
 
 
 @register_writer("csv")
@@ -22,7 +24,7 @@ def write_csv(doc: Document, path: Path) -> None:
     sd, encoding = doc.sheets[0], doc.spec.output.encoding
     header = io.StringIO()
     if doc.spec.output.header == "last":
-        csv.writer(header, lineterminator="\r\n").writerow([c.header[-1] for c in sd.sheet.columns])
+        csv.writer(header, lineterminator="\r\n").writerow([csv_text(c.header[-1]) for c in sd.sheet.columns])
     pieces = itertools.chain([header.getvalue()], sd.body.csv_chunks(sd.sheet.columns))
     tmp = path.with_name(path.name + ".part")
     try:

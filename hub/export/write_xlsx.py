@@ -31,7 +31,10 @@ FONT = "宋体"
 def write_xlsx(doc: Document, path: Path) -> None:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    # every str is written as a string cell: never a formula, a number or a hyperlink (hub.safecell)
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     base = {"font_name": FONT, "font_size": 10, "border": 1, "valign": "vcenter"}
     fmts = {
         "title": wb.add_format(

@@ -253,9 +253,13 @@ def access_log(
 
 
 def access_log_csv(rows: list[dict[str, Any]]) -> bytes:
+    """The access log as UTF-8 CSV (with BOM, for Excel); text a spreadsheet would evaluate (a stated
+    purpose ``=HYPERLINK(…)``) gets a leading ``'`` (:mod:`hub.safecell`)."""
+    from hub.safecell import csv_text
+
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(LOG_HEADERS)
     for r in rows:
-        writer.writerow(["" if r[c] is None else r[c] for c in LOG_COLUMNS])
+        writer.writerow(["" if r[c] is None else csv_text(r[c]) for c in LOG_COLUMNS])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

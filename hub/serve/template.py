@@ -1,6 +1,9 @@
 """The 一张表 workbook: a township's canonical ledger, pre-filled from the store, to correct and
 upload back (it is an ordinary ledger for the ingest stage). One sheet per ledger kind, headers
-are the canonical labels, coded fields have drop-downs, ID columns are text, and 填表说明 explains."""
+are the canonical labels, coded fields have drop-downs, ID columns are text, and 填表说明 explains.
+
+Every text the hub puts into it (data, labels, the township's and villages' names) is a string cell,
+never a formula (:func:`hub.safecell.set_text`): openpyxl would make ``=…`` a formula."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from hub.safecell import set_text
 
 if TYPE_CHECKING:
     from hub.facade import Hub
@@ -136,21 +141,23 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
         ws = wb.create_sheet(spec.name, index=len(wb.sheetnames) - 1)
         rows = db.rows(spec.sql, [code])
         counts[spec.name] = len(rows)
-        ws.cell(1, 1, f"{town}{spec.name}台账（一张表）")
+        set_text(ws.cell(1, 1), f"{town}{spec.name}台账（一张表）")
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(spec.fields))
         ws.cell(1, 1).font = Font(name="宋体", bold=True, size=14)
         ws.cell(1, 1).alignment = Alignment(horizontal="center")
         last = 2 + len(rows) + SPARE_ROWS
         for j, field in enumerate(spec.fields, start=1):
             letter = get_column_letter(j)
-            head = ws.cell(2, j, schema.fields[field].label)
+            head = ws.cell(2, j)
+            set_text(head, schema.fields[field].label)
             head.font, head.fill = bold, head_fill
             ws.column_dimensions[letter].width = (
                 22 if schema.fields[field].type in ("id_number", "uscc", "disability_cert") else 14
             )
             text = schema.fields[field].type in TEXT_TYPES
             for i, row in enumerate(rows, start=3):
-                cell = ws.cell(i, j, _cell(schema, field, row[j - 1]))
+                cell = ws.cell(i, j)
+                set_text(cell, _cell(schema, field, row[j - 1]))
                 if text:
                     cell.number_format = "@"
             if text:
@@ -189,9 +196,9 @@ def _write_lists(ws: Any, schema: Schema, villages: list[str]) -> dict[str, str]
     columns.append(("__village", villages))
     for j, (name, labels) in enumerate(columns, start=1):
         letter = get_column_letter(j)
-        ws.cell(1, j, name)
+        set_text(ws.cell(1, j), name)
         for i, label in enumerate(labels, start=2):
-            ws.cell(i, j, label)
+            set_text(ws.cell(i, j), label)
         if labels:
             ranges[name] = f"代码表!${letter}$2:${letter}${len(labels) + 1}"
     return ranges
@@ -217,7 +224,8 @@ def _write_guide(ws: Any, town: str, code: str, counts: dict[str, int]) -> None:
         "预填行数：" + "，".join(f"{k} {v} 行" for k, v in counts.items()),
     ]
     for i, line in enumerate(lines, start=1):
-        cell = ws.cell(i, 1, line)
+        cell = ws.cell(i, 1)
+        set_text(cell, line)
         cell.alignment = Alignment(wrap_text=False)
         cell.font = Font(name="宋体", bold=(i == 1), size=14 if i == 1 else 11)
     ws.column_dimensions["A"].width = 120

@@ -13,6 +13,11 @@ Error cells are filled ``FFC7CE``, warning cells ``FFEB9C``; each gets one openp
 ``一表通``) holding all its messages. Row-level findings (``column`` is None, e.g. duplicate-row) mark
 the row's first cell. A sheet ``问题汇总`` lists every finding. openpyxl is imported lazily.
 
+No formula comes from the hub (:mod:`hub.safecell`): the cells it writes (the 问题汇总 sheet, which
+quotes what the clerk typed, and the raw copy of a CSV/.xls source) are string cells, whatever their
+text; comments are plain text. The clerk's own formulas in the clerk's own workbook are the clerk's
+and stay as they were, as do the clerk's own cells (openpyxl keeps a string cell a string).
+
 Once its findings are read from the store, a copy depends on nothing but its source file, and writing
 it is mostly single-threaded Python (XlsxWriter, openpyxl). :class:`Batch` writes a batch: in this
 process when it is small, else in a pool of worker processes, one per core (spawned, not forked: the
@@ -55,10 +60,11 @@ def _text(value: Any) -> str | None:
 
 
 def _set_text(cell: Any, value: Any) -> None:
-    """Store ``value`` as a string even when it starts with ``=`` (never as a formula)."""
-    cell.value = _text(value)
-    if cell.value is not None:
-        cell.data_type = "s"
+    """Store ``value`` as a string even when it starts with ``=`` (never as a formula; quote-prefixed
+    so that editing it in Excel does not make it one either: :func:`hub.safecell.set_text`)."""
+    from hub.safecell import set_text
+
+    set_text(cell, None if value is None else str(value))
 
 
 def _stream_copy(
