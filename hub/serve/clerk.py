@@ -12,10 +12,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from hub.facade import LEDGER_SUFFIXES
 from hub.serve.accounts import User
+from hub.serve.columns import Choices, field_options, read_confirmation, stored_upload
 from hub.serve.reports import catalogue
 from hub.serve.web import (
     WebError,
@@ -123,9 +125,13 @@ async def upload(request: Request, user: User = Depends(clerk)) -> Response:
         paths.append(target)
         display.append(name)
     job = st.jobs.submit(user.username, town, paths, display, refused)
+    return _to_job(request, job.id)
+
+
+def _to_job(request: Request, job_id: str) -> Response:
     if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse({"job": job.id, "url": f"/clerk/jobs/{job.id}"})
-    return RedirectResponse(f"/clerk/jobs/{job.id}", status_code=303)
+        return JSONResponse({"job": job_id, "url": f"/clerk/jobs/{job_id}"})
+    return RedirectResponse(f"/clerk/jobs/{job_id}", status_code=303)
 
 
 @router.get("/clerk/jobs/{job_id}")
@@ -135,7 +141,60 @@ def job_page(request: Request, job_id: str, user: User = Depends(clerk)) -> Resp
         raise not_found("找不到该上传任务（任务记录只保留在本次服务运行期间，可在“报送历史”中查看结果）。")
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(job.to_dict())
-    return render(request, "clerk_job.html", job=job.to_dict())
+    return render(
+        request, "clerk_job.html", job=job.to_dict(), fields=field_options(state(request).hub), chosen={}
+    )
+
+
+# -- the column step: a held upload's columns confirmed by the clerk, then ingested again ---------
+
+
+def _column_page(
+    request: Request,
+    upload_id: str,
+    name: str,
+    sheets: list[dict[str, Any]],
+    chosen: Choices | None = None,
+    problems: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "clerk_columns.html",
+        status_code=status_code,
+        upload=upload_id,
+        file=name,
+        sheets=sheets,
+        rows=sum(int(s.get("rows") or 0) for s in sheets),
+        fields=field_options(state(request).hub),
+        chosen=chosen or {},
+        problems=problems or [],
+    )
+
+
+@router.get("/clerk/uploads/{upload_id}/columns")
+def column_step(request: Request, upload_id: str, user: User = Depends(clerk)) -> Response:
+    """The column step of a held upload (the job page shows the same form while the job is kept)."""
+    hub, town = state(request).hub, _town(user)
+    path = stored_upload(hub, town, upload_id)
+    guesses = hub.column_guesses(path, township=town)
+    return _column_page(request, upload_id, path.name, [s for s in guesses["sheets"] if s["held"]])
+
+
+@router.post("/clerk/uploads/{upload_id}/columns", dependencies=[Depends(check_csrf)])
+async def confirm_columns(request: Request, upload_id: str, user: User = Depends(clerk)) -> Response:
+    """Ingest the same stored upload again with the columns the clerk confirmed, as a job; the
+    facade remembers the mapping for the township and layout once the file is in."""
+    st, town = state(request), _town(user)
+    path = stored_upload(st.hub, town, upload_id)
+    form = await request.form()
+    guesses = await run_in_threadpool(st.hub.column_guesses, path, town)
+    columns, chosen, problems = read_confirmation(form, guesses["sheets"], st.hub.schema.fields)
+    if problems:
+        shown = [s for s in guesses["sheets"] if s["layout"] in columns]
+        return _column_page(request, upload_id, path.name, shown, chosen, problems, status_code=400)
+    job = st.jobs.submit(user.username, town, [path], [path.name], columns=columns)
+    return _to_job(request, job.id)
 
 
 def _submission(request: Request, sid: int) -> dict[str, Any]:

@@ -25,14 +25,20 @@ class Job:
     township: str
     files: list[str]
     status: str = "queued"  # queued | running | merging | done | failed
+    columns: dict[str, dict[str, str | None]] | None = None  # confirmed on the column step
     done: int = 0
     current: str = ""
     reports: list[dict[str, Any]] = field(default_factory=list)
     message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        shown = [r for r in self.reports if r.get("status") != "refused"]
         return {
             "id": self.id,
+            "confirmed": self.columns is not None,
+            "totals": {
+                k: sum(int(r.get(k) or 0) for r in shown) for k in ("rows", "accepted", "rejected", "held")
+            },
             "status": self.status,
             "done": self.done,
             "total": len(self.files),
@@ -48,6 +54,10 @@ class Job:
                         "rows",
                         "accepted",
                         "rejected",
+                        "held",
+                        "held_sheets",
+                        "held_columns",
+                        "upload",
                         "submission_id",
                         "message",
                         "township",
@@ -79,13 +89,16 @@ class Jobs:
         paths: list[Path],
         display: list[str],
         refused: list[dict[str, Any]] | None = None,
+        columns: dict[str, dict[str, str | None]] | None = None,
     ) -> Job:
         """Queue ``paths`` (shown to the clerk as ``display``); ``refused`` lists files turned away
-        before ingest (too large, wrong type), reported in the same job."""
+        before ingest (too large, wrong type), reported in the same job. ``columns``: the column
+        mapping the clerk confirmed, by layout (the column step re-runs a held upload with it)."""
         job = Job(
             id=secrets.token_urlsafe(12),
             username=username,
             township=township,
+            columns=columns,
             files=[*(str(r["file"]) for r in refused or []), *display],
             reports=list(refused or []),
         )
@@ -113,7 +126,13 @@ class Jobs:
         job.status = "running"
         try:
             reports = (
-                self.hub.ingest(paths, township=job.township, submitted_by=job.username, progress=progress)
+                self.hub.ingest(
+                    paths,
+                    township=job.township,
+                    submitted_by=job.username,
+                    progress=progress,
+                    columns=job.columns,
+                )
                 if paths
                 else []
             )
@@ -140,9 +159,12 @@ class Jobs:
 
 
 def _shown(report: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """Show the clerk's own file name, not the stored copy's."""
+    """Show the clerk's own file name, not the stored copy's; a held file keeps the id of its stored
+    upload (its folder under ``uploads/<township>/``) for the column step."""
     full = str(report.get("file"))
     stored = Path(full).name
+    if report.get("status") == "held":
+        report["upload"] = Path(full).parent.name
     report["file"] = names.get(stored, stored)
     if report.get("message"):
         report["message"] = (

@@ -1,5 +1,6 @@
 """Pages of the data steward: the canonical schema, mappings (check, preview, publish, history),
-the access log, conflicts, all submissions and the great-expectations validation report."""
+the clerks' remembered column mappings, the access log, conflicts, all submissions and the
+great-expectations validation report."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.datastructures import UploadFile
 from hub.serve import specs
 from hub.serve.accounts import User
 from hub.serve.clerk import parse_date
+from hub.serve.columns import mapping_rows
 from hub.serve.reports import access_log, access_log_csv, catalogue
 from hub.serve.web import WebError, check_csrf, not_found, render, state, steward, townships
 
@@ -97,6 +99,33 @@ async def mapping_action(request: Request, report_id: str, user: User = Depends(
         version = specs.publish(hub, report_id, text, user, specs.summarise(diffs))
         return RedirectResponse(f"/steward/mappings/{report_id}?published={version}", status_code=303)
     return _editor(request, report_id, text, problems=[], diffs=diffs, ref=ref)
+
+
+@router.get("/columns")
+def column_maps(
+    request: Request, township: str = "", off: int = 0, user: User = Depends(steward)
+) -> Response:
+    """列映射: every column mapping a clerk confirmed, per township and header layout, with history."""
+    rows = mapping_rows(state(request).hub, township.strip() or None)
+    message = f"已停用第 {off} 号列映射（保留为历史）：同样表头的台账不再按它导入。" if off else None
+    return render(
+        request,
+        "steward_columns.html",
+        rows=rows,
+        township=township.strip(),
+        towns=townships(request),
+        message=message,
+    )
+
+
+@router.post("/columns/{map_id}/deactivate", dependencies=[Depends(check_csrf)])
+def deactivate_column_map(request: Request, map_id: int, user: User = Depends(steward)) -> Response:
+    """停用: the mapping is kept as history but no longer applied; the layout is asked again."""
+    db = state(request).hub.db
+    if not db.scalar("SELECT count(*) FROM hub_column_maps WHERE map_id = ?", [map_id]):
+        raise not_found("找不到该列映射。")
+    db.execute("UPDATE hub_column_maps SET active = false WHERE map_id = ?", [map_id])
+    return RedirectResponse(f"/steward/columns?off={map_id}", status_code=303)
 
 
 @dataclass
