@@ -40,6 +40,10 @@ app.add_typer(users_app, name="users")
 app.add_typer(review_app, name="review")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出（机器读取；不显示进度条）。")]
+ColumnsOpt = Annotated[
+    Path | None,
+    typer.Option("--columns", help="已确认的列映射（hub columns --out 生成并修改的 YAML）。"),
+]
 DateOpt = Annotated[
     str | None, typer.Option("--date", help="报表日期 YYYY-MM-DD（决定报告期与参考时点），默认今天。")
 ]
@@ -165,13 +169,22 @@ def ingest(
         bool,
         typer.Option("--link/--no-link", help="导入后是否与库中已有人员比对（号码被误用、按匹配补全号码）。"),
     ] = True,
+    columns: ColumnsOpt = None,
 ) -> None:
-    """导入并校验乡镇台账：找到表头和数据行，逐格检查，返回每个问题的行号、列名和修改建议。
+    """导入并校验乡镇台账：找到表头和数据行，认出每一列（看表头，也看列中的值），逐格检查，
+    返回每个问题的行号、列名和修改建议。
 
-    退出码：0 全部接收；1 有文件被拒收或有数据行被退回。同一文件重复导入不会重复入库。"""
+    有拿不准的列时，整份文件暂不导入（“待确认”），摘要列出每个待确认列的猜测和示例值：用
+    hub columns 文件 --out 映射.yaml 生成列映射，改好后 hub ingest 文件 --columns 映射.yaml。
+    确认过的映射会按乡镇和表头样式记住，下次不再询问。
+
+    退出码：0 全部接收；1 有文件被拒收、待确认，或有数据行被退回。同一文件重复导入不会重复入库。"""
     hub = _hub()
+    confirmed = _read_columns(columns)
     with _Bar(not as_json, "导入") as bar:
-        reports = hub.ingest(files, township=township, annotate=annotate, link=link, progress=bar)
+        reports = hub.ingest(
+            files, township=township, annotate=annotate, link=link, progress=bar, columns=confirmed
+        )
     dicts = [r.to_dict() for r in reports]
     if as_json:
         _emit_json(dicts)
@@ -179,8 +192,80 @@ def ingest(
         from hub.validate.report import render_text_summary
 
         typer.echo(render_text_summary(dicts))
-    if any(r.status == "refused" or r.rejected for r in reports):
+        for w in hub.warnings:
+            typer.echo(f"提醒：{w}")
+    if any(r.status in ("refused", "held") or r.rejected for r in reports):
         raise typer.Exit(1)
+
+
+def _read_columns(path: Path | None) -> dict[str, dict[str, str | None]] | None:
+    if path is None:
+        return None
+    from hub.ingest.columns.mapfile import read_mapfile
+    from hub.model import load_schema
+
+    return read_mapfile(path, load_schema())
+
+
+@app.command("columns")
+@guarded
+def columns_cmd(
+    file: Annotated[
+        Path | None, typer.Argument(help="台账文件；不填时配合 --list 查看已确认的映射。")
+    ] = None,
+    township: Annotated[
+        str | None, typer.Option("--township", help="乡镇（街道）代码或名称（决定用哪个乡镇记住的映射）。")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="把列映射写到这个 YAML 文件（供修改后 --columns 使用）。")
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="列出已确认的列映射及其历史（数据管理员）。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """看 hub 如何认列：每一列对应的字段、把握、依据、示例值和其他可能；不入库。
+
+    --out 写出可编辑的列映射（YAML），改好后用 hub ingest 文件 --columns 映射.yaml 导入，
+    确认的映射按乡镇和表头样式记住。--list 列出所有已确认的映射（含历史）。"""
+    hub = _hub()
+    if list_:
+        from hub.ingest.columns.memory import history
+
+        items = history(hub.db, hub.resolve_township(township) if township else None)
+        if as_json:
+            _emit_json(items)
+            return
+        if not items:
+            typer.echo("还没有确认过的列映射。")
+        for m in items:
+            state = "现用" if m["active"] else "历史"
+            fields = "，".join(f"{h}→{f or '不入库'}" for h, f in m["mapping"].items())
+            typer.echo(
+                f"[{state}] #{m['map_id']} 乡镇 {m['township_code'] or '未定'} 样式 {m['layout']} "
+                f"{m['confirmed_at']:%Y-%m-%d %H:%M} {m['confirmed_by'] or ''} {m['file_name'] or ''}\n  {fields}"
+            )
+        return
+    if file is None:
+        _fail("请给出台账文件，或用 --list 查看已确认的映射。", 2)
+        return
+    guesses = hub.column_guesses(file, township=township)
+    if out is not None:
+        from hub.ingest.columns.mapfile import write_mapfile
+
+        out.write_text(write_mapfile(guesses, hub.schema), encoding="utf-8")
+    if as_json:
+        _emit_json(guesses)
+        return
+    for sheet in guesses["sheets"]:
+        state = f"待确认：{sheet['reason']}" if sheet["held"] else "各列均已确定"
+        typer.echo(f"工作表“{sheet['sheet']}”（{sheet['rows']} 行，样式 {sheet['layout']}）：{state}")
+        for c in sheet["columns"]:
+            mark = "  " if c["sure"] else "？"
+            field = f"{c['label']}（{c['field']}，把握 {c['confidence']:.0%}）" if c["field"] else "不入库"
+            extra = f"；{c['evidence']}" if c["evidence"] else ""
+            samples = f"；示例：{'、'.join(c['samples'])}" if c["samples"] else ""
+            typer.echo(f" {mark}{c['col']}列“{c['header'] or '（无表头）'}” → {field}{extra}{samples}")
+    if out is not None:
+        typer.echo(f"列映射已写到 {out}：改好 field 后运行 hub ingest {file.name} --columns {out}")
 
 
 @app.command()
@@ -286,13 +371,21 @@ def run(
             help="是否做人员比对（号码误用、按匹配补全号码）；--no-link 只按身份证号合并。",
         ),
     ] = True,
+    columns: ColumnsOpt = None,
 ) -> None:
     """主流程：导入区划和目录下所有台账，合并为一人一码，生成全部部门报表，并给出减负数字。
 
     退出码：0 流程完成（被退回的数据行和报表问题列在摘要中）；1 使用 --strict 且报表有问题。"""
     hub = _hub()
     with _Bar(not as_json, "导入") as bar:
-        summary = hub.run(directory, ref_date=_parse_date(date_), out_dir=out, link=link, progress=bar)
+        summary = hub.run(
+            directory,
+            ref_date=_parse_date(date_),
+            out_dir=out,
+            link=link,
+            progress=bar,
+            columns=_read_columns(columns),
+        )
     if as_json:
         _emit_json(summary)
     else:
@@ -310,11 +403,11 @@ def _report_line(r: dict[str, Any]) -> str:
 
 def _print_run(s: dict[str, Any]) -> None:
     typer.echo(
-        f"文件 {s['files']} 个（拒收 {s['refused']}，未变 {s['unchanged']}）；数据行 {s['rows']}："
-        f"接收 {s['accepted']}，退回 {s['rejected']}"
+        f"文件 {s['files']} 个（拒收 {s['refused']}，未变 {s['unchanged']}，待确认 {s['held_files']}）；"
+        f"数据行 {s['rows']}：接收 {s['accepted']}，退回 {s['rejected']}，待确认 {s['held']}"
     )
     for f in s["file_reports"]:
-        mark = {"refused": "拒收", "unchanged": "未变"}.get(f["status"], "")
+        mark = {"refused": "拒收", "unchanged": "未变", "held": "待确认"}.get(f["status"], "")
         line = f"  {Path(f['file']).name}：{f['accepted']}/{f['rows']} 行接收"
         if f["errors"]:
             line += f"，错误 {len(f['errors'])}"
@@ -343,6 +436,18 @@ def _print_run(s: dict[str, Any]) -> None:
         f"用时 {s['seconds']} 秒（导入与校验 {t['ingest']}，合并 {t['merge']}，导出 {t['export']}，"
         f"等候批注副本 {t['annotate']}）。"
     )
+    held = [(f, c) for f in s["file_reports"] for c in f.get("held_columns") or []]
+    if held:
+        typer.echo(
+            f"待确认列 {len(held)} 个（未使用，数据已保留；hub columns 文件 --out 映射.yaml 确认后用 --columns 重新导入）："
+        )
+        for f, c in held:
+            typer.echo(
+                f"  {Path(f['file']).name} {c['sheet']} {c['col']}列“{c['header']}”：像“{c['guess_label']}”"
+                f"（把握 {c['confidence']:.0%}）"
+            )
+    for w in s.get("warnings") or []:
+        typer.echo(f"提醒：{w}")
 
 
 # -- mappings ---------------------------------------------------------------------------------------

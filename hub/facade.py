@@ -3,7 +3,7 @@ ingest → validate → store → dedupe (merge) → export. Heavy stages are im
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -31,13 +31,16 @@ class FileReport:
     """What the clerk gets back for one file (the `--json` shape)."""
 
     file: str
-    status: str  # ingested | unchanged | refused
+    status: str  # ingested | unchanged | refused | held
     township: str | None = None
     township_name: str | None = None
     kind: str | None = None
-    rows: int = 0
+    rows: int = 0  # always accepted + rejected + held
     accepted: int = 0
     rejected: int = 0
+    held: int = 0  # rows of sheets whose columns wait for the clerk's confirmation (status "held")
+    held_sheets: list[dict[str, Any]] = field(default_factory=list)
+    held_columns: list[dict[str, Any]] = field(default_factory=list)  # unsure, not used: confirm them
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     annotated: str | None = None
@@ -87,6 +90,8 @@ class Hub:
         self.home = Path(home).resolve() if home else hub_home()
         self._read_only = read_only
         self._db: Database | None = None
+        self._confirmed: dict[str, Mapping[str, str | None]] = {}  # --columns of the ingest under way
+        self.warnings: list[str] = []  # one-line warnings of the last ingest or run (e.g. linkage)
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -135,13 +140,20 @@ class Hub:
         annotate: bool = True,
         link: bool = True,
         progress: Progress | None = None,
+        columns: Mapping[str, Mapping[str, str | None]] | None = None,
     ) -> list[FileReport]:
         """Ingest files one by one; each file is one transaction. A file that cannot be read is
         refused with a message and leaves the store untouched. Then entity resolution runs over the
         store (``link``): a row whose valid ID belongs to someone else is rejected (``id-misused``), a
         row rejected only for its ID is filled from a sure match (``id-filled-by-match``) or given
-        candidates. Each file's report, counts and annotated workbook show that final state."""
-        reports, copies = self._ingest(paths, township, today, submitted_by, annotate, link, progress)
+        candidates. Each file's report, counts and annotated workbook show that final state.
+
+        ``columns``: confirmed column mappings by layout (:func:`hub.ingest.columns.mapfile.read_mapfile`);
+        they win over the remembered ones and are remembered for the file's township once it is in.
+        A file with a column the hub is unsure of is held whole (status ``held``), never stored in part."""
+        reports, copies = self._ingest(
+            paths, township, today, submitted_by, annotate, link, progress, columns=columns
+        )
         copies.finish(progress)
         if progress:
             progress("", len(reports), len(reports))
@@ -157,6 +169,7 @@ class Hub:
         link: bool,
         progress: Progress | None,
         workers: int | None = None,
+        columns: Mapping[str, Mapping[str, str | None]] | None = None,
     ) -> tuple[list[FileReport], _Copies]:
         """:meth:`ingest` up to its annotated copies, which are being written when this returns."""
         from concurrent.futures import ThreadPoolExecutor
@@ -164,18 +177,22 @@ class Hub:
         paths = [Path(p) for p in paths]
         reports = []
         divisions = self.divisions()
+        mappings = {**self.column_mappings(township), **(columns or {})}
+        self._confirmed = dict(columns or {})
         # The next file is read and laid out (Python and pyarrow, no store) in a thread while this
         # one is validated and stored (DuckDB): one file ahead at most.
         with ThreadPoolExecutor(1, thread_name_prefix="hub-stage") as reader:
-            ahead = reader.submit(self._stage, paths[0], divisions, township) if paths else None
+            ahead = reader.submit(self._stage, paths[0], divisions, township, mappings) if paths else None
             for i, path in enumerate(paths):
                 if progress:
                     progress(path.name, i, len(paths))
                 assert ahead is not None
                 staged = ahead.result()
                 if i + 1 < len(paths):
-                    ahead = reader.submit(self._stage, paths[i + 1], divisions, township)
+                    ahead = reader.submit(self._stage, paths[i + 1], divisions, township, mappings)
                 reports.append(self._ingest_one(path, staged, divisions, today or date.today(), submitted_by))
+                if columns and reports[-1].status == "ingested" and not isinstance(staged, IngestError):
+                    self._remember_columns(staged, columns, reports[-1], submitted_by)
         ingested = [r for r in reports if r.status == "ingested"]
         if ingested and link:
             if progress:
@@ -184,14 +201,95 @@ class Hub:
         jobs = [job for report in ingested if (job := self._refresh(report, annotate)) is not None]
         return reports, _Copies(self.db, jobs, workers)
 
-    def _stage(self, path: Path, divisions: Divisions, township: str | None) -> StagedFile | IngestError:
+    def _stage(
+        self,
+        path: Path,
+        divisions: Divisions,
+        township: str | None,
+        mappings: Mapping[str, Mapping[str, str | None]] | None = None,
+    ) -> StagedFile | IngestError:
         """The file read and laid out, or why it cannot be (never touches the store)."""
         from hub.ingest import stage_file
 
         try:
-            return stage_file(path, self.schema, divisions, township=township)
+            return stage_file(path, self.schema, divisions, township=township, mappings=mappings)
         except IngestError as exc:
             return exc
+
+    # -- column recognition -------------------------------------------------------------------------
+    def column_mappings(self, township: str | None = None) -> dict[str, dict[str, str | None]]:
+        """Confirmed column mappings by layout, the township's own first (``hub_column_maps``)."""
+        from hub.ingest.columns.memory import load_mappings
+
+        code = None
+        if township:
+            try:
+                code = self.resolve_township(township)
+            except HubError:
+                code = None
+        return load_mappings(self.db, code)
+
+    def column_guesses(self, path: Path, township: str | None = None) -> dict[str, Any]:
+        """What the hub makes of every column of ``path`` (``hub columns``, the upload's column step):
+        per sheet its layout key, whether it is held and why, and each column's field, confidence,
+        evidence, sample values and alternatives. Nothing is stored."""
+        from hub.ingest.columns import describe, layout_key
+
+        staged = self._stage(Path(path), self.divisions(), township, self.column_mappings(township))
+        if isinstance(staged, IngestError):
+            raise staged
+        sheets = [
+            {
+                "sheet": h.sheet,
+                "layout": h.layout,
+                "held": True,
+                "reason": h.reason,
+                "rows": h.rows,
+                "columns": [describe(c, self.schema) for c in h.columns],
+            }
+            for h in staged.held
+        ] + [
+            {
+                "sheet": s.sheet,
+                "layout": layout_key(c.header for c in s.columns),
+                "held": False,
+                "reason": "",
+                "rows": s.data.num_rows,
+                "columns": [describe(c, self.schema) for c in s.columns],
+            }
+            for s in staged.sheets
+        ]
+        town = staged.sheets[0].township_code if staged.sheets else None
+        return {"file": Path(path).name, "township": town, "sheets": sheets}
+
+    def confirm_columns(
+        self,
+        township: str | None,
+        layout: str,
+        fields: Mapping[str, str | None],
+        *,
+        by: str | None = None,
+        file_name: str | None = None,
+    ) -> int:
+        """Remember a confirmed mapping (header as written → field or None) for a township's layout."""
+        from hub.ingest.columns.memory import remember
+
+        return remember(self.db, township, layout, list(fields), fields, by=by, file_name=file_name)
+
+    def _remember_columns(
+        self,
+        staged: StagedFile,
+        columns: Mapping[str, Mapping[str, str | None]],
+        report: FileReport,
+        by: str | None,
+    ) -> None:
+        from hub.ingest.columns import layout_key
+
+        for sheet in staged.sheets:
+            key = layout_key(c.header for c in sheet.columns)
+            if key in columns:
+                fields = {c.header: c.field for c in sheet.columns}
+                self.confirm_columns(report.township, key, fields, by=by, file_name=Path(report.file).name)
 
     def _ingest_one(
         self,
@@ -206,6 +304,22 @@ class Hub:
 
         if isinstance(staged, IngestError):
             return FileReport(file=str(path), status="refused", message=str(staged))
+        if staged.held:
+            return _held_report(path, staged, self.schema)
+        if self._confirmed:  # the same file with newly confirmed columns is another submission
+            from hub.ingest.columns import layout_key
+
+            layouts = sorted(
+                k for s in staged.sheets if (k := layout_key(c.header for c in s.columns)) in self._confirmed
+            )
+            if layouts:
+                import hashlib
+                import json
+
+                mapping = json.dumps(
+                    [self._confirmed[k] for k in layouts], ensure_ascii=False, sort_keys=True
+                )
+                staged.sha256 = hashlib.sha256((staged.sha256 + mapping).encode()).hexdigest()
         previous = find_by_sha(self.db, staged.sha256)
         if previous is not None:
             return FileReport(
@@ -224,7 +338,7 @@ class Hub:
         if not staged.sheets:
             return FileReport(file=str(path), status="refused", message=f"{path.name}: 没有可导入的数据行。")
         results = [(sheet, validate_sheet(self.db, sheet, self.schema, today)) for sheet in staged.sheets]
-        report = _file_report(path, staged, results, divisions)
+        report = _file_report(path, staged, results, divisions, self.schema)
         try:
             report.submission_id = save_submission(
                 self.db,
@@ -252,6 +366,7 @@ class Hub:
 
         summary = run_linkage(self.db, LinkageConfig(model_path=self.home / "linkage" / "model.json"))
         sync_counts(self.db)
+        self.warnings += [w for w in getattr(summary, "warnings", ()) if w not in self.warnings]
         return summary
 
     def _refresh(self, report: FileReport, annotate: bool) -> tuple[FileReport, AnnotateJob] | None:
@@ -434,9 +549,11 @@ class Hub:
         out_dir: Path | None = None,
         link: bool = True,
         progress: Progress | None = None,
+        columns: Mapping[str, Mapping[str, str | None]] | None = None,
     ) -> dict[str, Any]:
         """Load DIR/divisions.csv if present, ingest every spreadsheet in DIR, merge, export every
-        report, and summarise (including the burden figure)."""
+        report, and summarise (including the burden figure). Files held for their columns are
+        counted and named; the rest goes on."""
         directory = Path(directory)
         if not directory.is_dir():
             raise HubError(f"目录不存在：{directory}", file=str(directory))
@@ -456,7 +573,9 @@ class Hub:
         clock = perf_counter()
         # The annotated copies are written by a worker process while the store is merged and the
         # reports exported (DuckDB work, on both cores); "annotate" is the time still waited after.
-        files_reports, copies = self._ingest(files, None, ref, None, True, link, progress, workers=1)
+        files_reports, copies = self._ingest(
+            files, None, ref, None, True, link, progress, workers=1, columns=columns
+        )
         try:
             timings = {"ingest": perf_counter() - clock}
             clock = perf_counter()
@@ -481,9 +600,11 @@ class Hub:
             "files": len(files_reports),
             "refused": sum(1 for r in files_reports if r.status == "refused"),
             "unchanged": sum(1 for r in files_reports if r.status == "unchanged"),
+            "held_files": sum(1 for r in files_reports if r.status == "held"),
             "rows": sum(r.rows for r in files_reports),
             "accepted": sum(r.accepted for r in files_reports),
             "rejected": sum(r.rejected for r in files_reports),
+            "held": sum(r.held for r in files_reports),
             "persons": merged.persons,
             "households": merged.households,
             "businesses": merged.businesses,
@@ -500,6 +621,7 @@ class Hub:
             "timings": {k: round(v, 2) for k, v in timings.items()},
             "file_reports": [r.to_dict() for r in files_reports],
             "reports": [_result_dict(r) for r in results],
+            "warnings": list(self.warnings),
         }
 
 
@@ -533,14 +655,50 @@ def _finding_item(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _file_report(path: Path, staged: Any, results: list[Any], divisions: Any) -> FileReport:
+def _held_report(path: Path, staged: StagedFile, schema: Schema) -> FileReport:
+    """A file held whole for the clerk's column step: every data row counted as held."""
+    from hub.ingest.columns import describe
+
+    rows = staged.held_rows + sum(s.data.num_rows for s in staged.sheets)
+    sheets = [
+        {
+            "sheet": h.sheet,
+            "rows": h.rows,
+            "layout": h.layout,
+            "reason": h.reason,
+            "columns": [describe(c, schema) for c in h.columns],
+        }
+        for h in staged.held
+    ]
+    reasons = "；".join(f"工作表“{h.sheet}”：{h.reason}" for h in staged.held)
+    return FileReport(
+        file=str(path),
+        status="held",
+        rows=rows,
+        held=rows,
+        held_sheets=sheets,
+        skipped_sheets=[{"sheet": s, "reason": r} for s, r in staged.skipped_sheets],
+        message=f"{path.name}：{rows} 行数据暂未导入，等待确认列。{reasons}。"
+        f"请在上传页确认各列，或运行 hub columns {path.name} 生成列映射，改好后用 hub ingest --columns 导入。",
+    )
+
+
+def _file_report(path: Path, staged: Any, results: list[Any], divisions: Any, schema: Schema) -> FileReport:
     """A freshly validated file; its counts and findings are filled from the store by ``_refresh``."""
+    from hub.ingest.columns import describe, layout_key
+
     township = results[0][0].township_code if results else None
     unused = [
         {"sheet": s.sheet, "column": c.header}
         for s, _ in results
         for c in s.columns
-        if c.field is None and c.header
+        if c.field is None and c.header and not c.held
+    ]
+    held = [
+        {"sheet": s.sheet, "layout": layout_key(x.header for x in s.columns), **describe(c, schema)}
+        for s, _ in results
+        for c in s.columns
+        if c.held
     ]
     return FileReport(
         file=str(path),
@@ -550,4 +708,5 @@ def _file_report(path: Path, staged: Any, results: list[Any], divisions: Any) ->
         kind=",".join(sorted({s.kind for s, _ in results})),
         skipped_sheets=[{"sheet": s, "reason": r} for s, r in staged.skipped_sheets],
         unused_columns=unused,
+        held_columns=held,
     )

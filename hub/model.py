@@ -40,11 +40,13 @@ class FieldSpec(Strict):
     level: Literal["person", "household"] = "person"
     sensitivity: Sensitivity
     synonyms: list[str]
+    terms: list[str] = Field(default_factory=list)  # core words: a header containing one names the field
+    detect: str | None = None  # value detector of a text field (hub.ingest.columns.values)
 
 
 class RoleGroup(Strict):
-    group_contains: str
-    fields: dict[str, str]
+    words: list[str]  # role words in a header or a group header above it: 户主, 申请人, 经营者…
+    fields: dict[str, str]  # base field → the field it is in this role
 
 
 class FieldsFile(Strict):
@@ -61,8 +63,15 @@ class LedgerSpec(Strict):
     required: list[str]
 
 
+class FactSpec(Strict):
+    label: str
+    when_any: list[str]
+    required: list[str]
+
+
 class LedgersFile(Strict):
     ledgers: dict[str, LedgerSpec]
+    facts: dict[str, FactSpec] = Field(default_factory=dict)
 
 
 class FindingSpec(Strict):
@@ -115,6 +124,7 @@ class Schema(Strict):
     ignored_headers: list[str]
     role_groups: list[RoleGroup]
     ledgers: dict[str, LedgerSpec]
+    facts: dict[str, FactSpec]
     findings: dict[str, FindingSpec]
     divisions: DivisionsFile
     codelists: dict[str, CodeList]
@@ -196,6 +206,10 @@ def _load_schema_cached(directory: str) -> Schema:
         for f in {*ledger.signature, *ledger.required, *(x for g in ledger.requires_any for x in g)}:
             if f not in fields_file.fields:
                 problems.append(f"ledgers.yaml: ledgers.{kind}: 未知字段 '{f}'")
+    for fact_name, fact in ledgers_file.facts.items():
+        for f in {*fact.when_any, *fact.required}:
+            if f not in fields_file.fields:
+                problems.append(f"ledgers.yaml: facts.{fact_name}: 未知字段 '{f}'")
     if problems:
         raise SchemaError("; ".join(problems), file=str(root), details={"problems": problems})
     return Schema(
@@ -203,6 +217,7 @@ def _load_schema_cached(directory: str) -> Schema:
         ignored_headers=fields_file.ignored_headers,
         role_groups=fields_file.role_groups,
         ledgers=ledgers_file.ledgers,
+        facts=ledgers_file.facts,
         findings=findings_file.findings,
         divisions=divisions_file,
         codelists=codelists,

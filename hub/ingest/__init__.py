@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING
 from hub.errors import IngestError
 from hub.ingest.divisions import Division, Divisions, read_divisions_csv
 from hub.ingest.readers import read_sheets, register_reader
-from hub.ingest.types import RawSheet, StagedFile, StagedSheet
+from hub.ingest.types import Column, HeldSheet, RawSheet, StagedFile, StagedSheet
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from hub.model import Schema
 
 __all__ = [
     "Division",
     "Divisions",
+    "HeldSheet",
     "RawSheet",
     "StagedFile",
     "StagedSheet",
@@ -41,12 +44,23 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stage_file(path: Path, schema: Schema, divisions: Divisions, township: str | None = None) -> StagedFile:
-    """Read, lay out and classify every sheet of ``path``. IngestError when nothing can be used."""
+def stage_file(
+    path: Path,
+    schema: Schema,
+    divisions: Divisions,
+    township: str | None = None,
+    mappings: Mapping[str, Mapping[str, str | None]] | None = None,
+) -> StagedFile:
+    """Read, lay out, place the columns of and classify every sheet of ``path``.
+
+    ``mappings`` holds confirmed column mappings by header layout (:func:`hub.ingest.columns.layout_key`
+    → normalised header → field or None): a sheet of a known layout takes them as they are. A sheet
+    with a column placed below the confidence bar, or with data but no identity columns, is held
+    (``StagedFile.held``) for the clerk's column step. IngestError when nothing can be used."""
     import pyarrow as pa
 
+    from hub.ingest.columns import HeaderMatcher, apply_mapping, layout_key
     from hub.ingest.fill import fill_ditto
-    from hub.ingest.headers import HeaderMatcher
     from hub.ingest.kinds import detect_kind, expected_headers
     from hub.ingest.layout import detect_layout
     from hub.ingest.township import resolve_file_township
@@ -55,6 +69,7 @@ def stage_file(path: Path, schema: Schema, divisions: Divisions, township: str |
     raws = read_sheets(path)
     matcher = HeaderMatcher.from_schema(schema)
     skipped: list[tuple[str, str]] = []
+    held: list[HeldSheet] = []
     found = []
     for raw in raws:
         if raw.table.num_rows == 0 or all(
@@ -62,13 +77,28 @@ def stage_file(path: Path, schema: Schema, divisions: Divisions, township: str |
         ):
             skipped.append((raw.name, "空工作表"))
             continue
-        layout = detect_layout(raw, matcher)
-        kind = detect_kind([c.field for c in layout.columns], schema) if layout else None
-        if layout is None or kind is None:
+        layout = detect_layout(raw, matcher, schema, divisions)
+        if layout is None:
+            skipped.append((raw.name, "无法识别表头"))
+            continue
+        key = layout_key(c.header for c in layout.columns)
+        if mappings and key in mappings:
+            apply_mapping(layout.columns, mappings[key])
+        unsure = [c for c in layout.columns if not c.sure]
+        for col in unsure:  # held: not used until the clerk confirms it; its cells stay in the raw rows
+            col.field = None
+        kind = detect_kind(layout.columns, schema)
+        if kind is None and layout.data.num_rows > 0:
+            reason = _held_reason(schema, [c for c in unsure if c.guess in IDENTITY])
+            held.append(
+                HeldSheet(raw.name, layout.data.num_rows, layout.columns, reason, key, layout.header_rows)
+            )
+            continue
+        if kind is None:
             skipped.append((raw.name, "无法识别表头"))
             continue
         found.append((raw, layout, kind))
-    if not found:
+    if not found and not held:
         raise IngestError(
             "文件中没有可识别的台账表头"
             + (f"（{'；'.join(f'{s}：{r}' for s, r in skipped)}）" if skipped else ""),
@@ -79,14 +109,15 @@ def stage_file(path: Path, schema: Schema, divisions: Divisions, township: str |
     texts = [t for _, layout, _ in found for t in ([layout.title] if layout.title else []) + layout.preamble]
     villages: set[str] = set()
     for _, layout, _ in found:
-        col = next((c for c in layout.columns if c.field == "village"), None)
-        if col is not None:
-            values = layout.data[f"c{col.col_index}"].unique().to_pylist()
+        vcol = next((c for c in layout.columns if c.field == "village"), None)
+        if vcol is not None:
+            values = layout.data[f"c{vcol.col_index}"].unique().to_pylist()
             villages.update(v for v in values[:1000] if v)
-    code = resolve_file_township(path.name, divisions, township, texts, villages)
+    code = resolve_file_township(path.name, divisions, township, texts, villages) if found else None
 
     sheets: list[StagedSheet] = []
     for raw, layout, kind in found:
+        assert code is not None
         arrays = [pa.array([raw.name] * layout.data.num_rows, pa.string()), layout.data["_row"]]
         names = ["_sheet", "_row"]
         for col in layout.columns:
@@ -108,4 +139,26 @@ def stage_file(path: Path, schema: Schema, divisions: Divisions, township: str |
                 epoch_1904=raw.epoch_1904,
             )
         )
-    return StagedFile(path=str(path), sha256=sha256_of(path), sheets=sheets, skipped_sheets=skipped)
+    return StagedFile(
+        path=str(path), sha256=sha256_of(path), sheets=sheets, skipped_sheets=skipped, held=held
+    )
+
+
+# Fields that say who or what a row is: named first when a sheet is held for want of them.
+IDENTITY = frozenset({"id_number", "name", "head_name", "head_id_number", "uscc", "reg_no", "business_name"})
+
+
+def _held_reason(schema: Schema, unsure: list[Column]) -> str:
+    parts = []
+    if unsure:
+        cols = "、".join(
+            f"{c.letter()}列“{c.header or '（无表头）'}”像“{schema.fields[c.guess].label}”（把握 {c.confidence:.0%}）"
+            for c in unsure
+            if c.guess
+        )
+        parts.append(f"以下说明对象身份的列不能确定，请确认：{cols}")
+    else:
+        parts.append(
+            "没有找到能识别对象的列（姓名、公民身份号码、统一社会信用代码、名称等），请指出各列对应的字段"
+        )
+    return "；".join(parts)

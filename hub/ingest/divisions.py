@@ -158,6 +158,12 @@ class Divisions:
     def __len__(self) -> int:
         return len(self.by_code)
 
+    def village_names(self) -> frozenset[str]:
+        """Every village and community name, with and without its suffix (村, 社区, 居委会…), folded."""
+        from hub.model import fold
+
+        return frozenset(fold(name) for index in self._villages.values() for name in index)
+
     def townships(self) -> list[Division]:
         return sorted((d for d in self.by_code.values() if d.level == "township"), key=lambda d: d.code)
 

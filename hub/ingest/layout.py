@@ -20,12 +20,15 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from hub.ingest.columns import HeaderMatcher, recognise
 from hub.ingest.fill import fill_merged
-from hub.ingest.headers import HeaderMatcher
 from hub.ingest.types import Column, RawSheet
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from hub.ingest.divisions import Divisions
+    from hub.model import Schema
 
 SCAN_ROWS = 40
 MIN_HITS = 2
@@ -98,8 +101,11 @@ def find_header(raw: RawSheet, table: pa.Table, m: HeaderMatcher) -> list[int] |
     return [rows[i][0] for i in range(top, bottom + 1)]
 
 
-def detect_layout(raw: RawSheet, m: HeaderMatcher) -> Layout | None:
-    """The sheet's header block, columns and data rows; None when no header is recognisable."""
+def detect_layout(
+    raw: RawSheet, m: HeaderMatcher, schema: Schema, divisions: Divisions | None = None
+) -> Layout | None:
+    """The sheet's header block, columns (placed by :func:`hub.ingest.columns.recognise`) and data
+    rows; None when no header is recognisable."""
     import pyarrow.compute as pc
 
     table = fill_merged(raw.table, raw.merged)
@@ -125,8 +131,7 @@ def detect_layout(raw: RawSheet, m: HeaderMatcher) -> Layout | None:
             start += 1
     body = table.slice(start)
 
-    columns: list[Column] = []
-    seen: set[str] = set()
+    paths: list[tuple[int, list[str]]] = []
     for c in range(1, width + 1):
         segments: list[str] = []
         for cells in block:
@@ -136,15 +141,14 @@ def detect_layout(raw: RawSheet, m: HeaderMatcher) -> Layout | None:
         has_data = body.num_rows > 0 and pc.count(body[f"c{c}"]).as_py() > 0
         if (c in raw.hidden_cols and not m.field_of_path(segments)) or (not segments and not has_data):
             continue
-        f = m.field_of_path(segments)
-        if f in seen:
-            f = None
-        if f:
-            seen.add(f)
-        columns.append(Column(col_index=c, header="/".join(segments), field=f))
+        paths.append((c, segments))
 
-    data = select_data_rows(body, columns, m)
-    data = data.select(["_row", *(f"c{col.col_index}" for col in columns)])
+    # Data rows are told from totals and footers by the header alone; the fields then by header,
+    # values and neighbours together.
+    by_header = [Column(c, "/".join(seg), m.field_of_path(seg)) for c, seg in paths]
+    data = select_data_rows(body, by_header, m)
+    data = data.select(["_row", *(f"c{c}" for c, _ in paths)])
+    columns = recognise(paths, data, schema, divisions)
     return Layout(header_rows=header_rows, columns=columns, data=data, title=title, preamble=preamble)
 
 

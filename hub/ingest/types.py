@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,11 +28,39 @@ class RawSheet:
     hidden_cols: set[int] = field(default_factory=set)  # 1-based column numbers hidden in Excel
 
 
+SURE = 0.8  # a column placed with at least this confidence is not asked about
+
+
 @dataclass
 class Column:
+    """A column of a sheet and the canonical field it was placed on (:mod:`hub.ingest.columns`)."""
+
     col_index: int  # 1-based, Excel's column number
     header: str  # as the clerk wrote it; multi-level headers joined with '/'
-    field: str | None  # canonical field, None when ignored or unknown
+    field: str | None  # canonical field, None when ignored, unknown or held
+    confidence: float = 1.0  # of ``guess``
+    guess: str | None = None  # the field the hub thinks it is (== field unless the column is held)
+    source: str = "header"  # header | values | header+values | ignored | remembered | confirmed | none
+    evidence: str = ""  # why, in Chinese
+    alternatives: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+    samples: list[str] = dataclasses.field(default_factory=list)  # a few values, for the column step
+    filled: float = 0.0  # share of data rows with a value
+
+    @property
+    def sure(self) -> bool:
+        return self.guess is None or self.confidence >= SURE
+
+    @property
+    def held(self) -> bool:
+        """Unsure, so not used until the clerk confirms it (its cells are kept in the raw rows)."""
+        return self.guess is not None and self.field is None and not self.sure
+
+    def letter(self) -> str:
+        n, out = self.col_index, ""
+        while n:
+            n, r = divmod(n - 1, 26)
+            out = chr(65 + r) + out
+        return out
 
 
 @dataclass
@@ -58,8 +87,26 @@ class StagedSheet:
 
 
 @dataclass
+class HeldSheet:
+    """A sheet with data rows that the hub could not place with confidence: held for the clerk's
+    column step, never dropped. ``layout`` keys its header layout (:func:`hub.ingest.columns.layout_key`)."""
+
+    sheet: str
+    rows: int
+    columns: list[Column]
+    reason: str
+    layout: str
+    header_rows: list[int] = field(default_factory=list)
+
+
+@dataclass
 class StagedFile:
     path: str
     sha256: str
     sheets: list[StagedSheet]
     skipped_sheets: list[tuple[str, str]] = field(default_factory=list)  # (sheet, reason): empty sheets etc.
+    held: list[HeldSheet] = field(default_factory=list)
+
+    @property
+    def held_rows(self) -> int:
+        return sum(h.rows for h in self.held)

@@ -68,7 +68,23 @@ def suite_plan(schema: Schema, kind: str, fields: Iterable[str] | None = None) -
         expectation = TYPE_EXPECTATIONS.get(schema.fields[name].type)
         if expectation:
             plan.extend((name, rule) for rule in RULES[expectation])
+    plan += [(f, REQUIRED_RULE) for f in _fact_claims(schema, kind, wanted) if (f, REQUIRED_RULE) not in plan]
     return plan
+
+
+def _fact_claims(schema: Schema, kind: str, present: Iterable[str]) -> dict[str, list[str]]:
+    """Required field of a fact → the fields whose being filled claims it, for the facts a sheet with
+    ``present`` fields can claim (``ledgers.yaml`` ``facts``), beyond the ledger's own ``required``."""
+    present = set(present)
+    own = set(schema.ledgers[kind].required)
+    out: dict[str, list[str]] = {}
+    for fact in schema.facts.values():
+        claims = [f for f in fact.when_any if f in present]
+        if claims:
+            for req in fact.required:
+                if req not in own:
+                    out.setdefault(req, []).extend(c for c in claims if c not in out.get(req, []))
+    return out
 
 
 def _head_roles(schema: Schema, kind: str) -> dict[str, str]:
@@ -76,19 +92,30 @@ def _head_roles(schema: Schema, kind: str) -> dict[str, str]:
     a head row (no member name and ID, but head fields) satisfies ``required`` through the head's."""
     if schema.ledgers[kind].row_entity != "membership":
         return {}
-    return {member: head for group in schema.role_groups for member, head in group.fields.items()}
+    return {
+        member: head
+        for group in schema.role_groups
+        for member, head in group.fields.items()
+        if schema.fields[head].entity == "household"
+    }
 
 
-def _required_checks(schema: Schema, kind: str, name: str) -> list[tuple[str, Any]]:
+def _required_checks(
+    schema: Schema, kind: str, name: str, present: Iterable[str] = ()
+) -> list[tuple[str, Any]]:
     """(column, row condition) pairs whose not-null checks together make ``required-missing``."""
-    roles = _head_roles(schema, kind)
-    if name not in roles:
-        return [(name, None)]
     from great_expectations.expectations.row_conditions import (
         AndCondition,
         Column,
         OrCondition,
     )
+
+    claims = _fact_claims(schema, kind, present).get(name)
+    if claims and name not in schema.ledgers[kind].required:
+        return [(name, OrCondition(conditions=[Column(c).is_not_null() for c in claims]))]
+    roles = _head_roles(schema, kind)
+    if name not in roles:
+        return [(name, None)]
 
     members, heads = list(roles), list(roles.values())
     no_member = [Column(m).is_null() for m in members]
@@ -114,6 +141,7 @@ def build_suite(
     classes = expectation_classes()
     day = (today or date.today()).isoformat()
     expectations: list[Any] = []
+    wanted_fields = list(schema.fields) if fields is None else list(fields)
     for name, rule in suite_plan(schema, kind, fields):
         spec = schema.fields[name]
         meta = {
@@ -123,7 +151,7 @@ def build_suite(
             "severity": schema.findings[rule].severity,
         }
         if rule == REQUIRED_RULE:
-            for column, condition in _required_checks(schema, kind, name):
+            for column, condition in _required_checks(schema, kind, name, wanted_fields):
                 expectations.append(
                     gx.expectations.ExpectColumnValuesToNotBeNull(
                         column=column, row_condition=condition, meta=meta

@@ -40,11 +40,27 @@ def _file_block(report: Mapping[str, Any]) -> list[str]:
     errors: Sequence[Mapping[str, Any]] = report.get("errors") or []
     warnings: Sequence[Mapping[str, Any]] = report.get("warnings") or []
     rows, accepted, rejected = report.get("rows", 0), report.get("accepted", 0), report.get("rejected", 0)
+    held = report.get("held", 0)
     township = report.get("township") or "未识别"
-    lines = [
-        f"【{report.get('file', '')}】乡镇（街道）：{township}；台账：{_kind_label(report.get('kind'))}",
-        f"  共 {rows} 行数据：接收 {accepted} 行，退回 {rejected} 行；错误 {len(errors)} 处，提醒 {len(warnings)} 处。",
-    ]
+    status = report.get("status")
+    lines = [f"【{report.get('file', '')}】乡镇（街道）：{township}；台账：{_kind_label(report.get('kind'))}"]
+    if status == "refused":
+        return [*lines, f"  拒收，未导入任何数据：{report.get('message') or '原因不明'}"]
+    if status == "unchanged":
+        return [*lines, f"  {report.get('message') or '内容未变，未作改动。'}"]
+    if status == "held":
+        return lines + _held_block(report)
+    lines.append(
+        f"  共 {rows} 行数据：接收 {accepted} 行，退回 {rejected} 行"
+        + (f"，待确认 {held} 行" if held else "")
+        + f"；错误 {len(errors)} 处，提醒 {len(warnings)} 处。"
+    )
+    for c in report.get("held_columns") or []:
+        lines.append(
+            f"  待确认列：{c['sheet']} {c['col']}列“{c['header']}”像“{c['guess_label']}”（把握 {c['confidence']:.0%}），"
+            f"示例：{'、'.join(c['samples']) or '（无）'}。此列暂未使用（数据已保留），请在上传页确认，"
+            f"或用 hub columns 生成列映射后 --columns 重新导入。"
+        )
     problems = [("error", p) for p in errors] + [("warning", p) for p in warnings]
     if not problems:
         lines.append("  未发现问题。")
@@ -69,17 +85,47 @@ def _file_block(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _held_block(report: Mapping[str, Any]) -> list[str]:
+    """A file held for its columns: which sheet, which column, the guess and why, and what to do."""
+    name = Path(str(report.get("file", ""))).name
+    lines = [
+        f"  共 {report.get('rows', 0)} 行数据：待确认 {report.get('held', 0)} 行（列未确认，整份文件暂未导入，数据未丢失）。"
+    ]
+    for sheet in report.get("held_sheets") or []:
+        lines.append(f"  工作表“{sheet['sheet']}”（{sheet['rows']} 行）：{sheet['reason']}")
+        for c in sheet["columns"]:
+            if c["sure"] and c["field"]:
+                continue
+            if c["source"] == "ignored" or (c["field"] is None and not c["alternatives"]):
+                continue
+            guess = (
+                f"猜测为“{c['label']}”（把握 {c['confidence']:.0%}）" if c["field"] else "未能对应任何字段"
+            )
+            samples = "、".join(c["samples"]) if c["samples"] else "（无数据）"
+            lines.append(f"    {c['col']}列“{c['header'] or '（无表头）'}”：{guess}；示例：{samples}")
+    lines.append(
+        f"  请在上传页确认各列；或运行 hub columns {name} --out 列映射.yaml，改好后运行 "
+        f"hub ingest {name} --columns 列映射.yaml。确认后同样表头的台账不再询问。"
+    )
+    return lines
+
+
 def render_text_summary(file_reports: list[dict[str, Any]]) -> str:
     """The clerk's readable summary of one ingest: totals first, then each file's counts, up to
     :data:`MAX_LISTED` problems grouped by finding code, and where the annotated workbook is."""
     total_rows = sum(int(r.get("rows", 0)) for r in file_reports)
     accepted = sum(int(r.get("accepted", 0)) for r in file_reports)
     rejected = sum(int(r.get("rejected", 0)) for r in file_reports)
+    held = sum(int(r.get("held", 0)) for r in file_reports)
+    refused = sum(1 for r in file_reports if r.get("status") == "refused")
     errors = sum(len(r.get("errors") or []) for r in file_reports)
     warnings = sum(len(r.get("warnings") or []) for r in file_reports)
     lines = [
-        f"本次共上传 {len(file_reports)} 个文件，{total_rows} 行数据：接收 {accepted} 行，退回 {rejected} 行；"
-        f"错误 {errors} 处，提醒 {warnings} 处。",
+        f"本次共上传 {len(file_reports)} 个文件"
+        + (f"（拒收 {refused} 个）" if refused else "")
+        + f"，{total_rows} 行数据：接收 {accepted} 行，退回 {rejected} 行"
+        + (f"，待确认 {held} 行" if held else "")
+        + f"；错误 {errors} 处，提醒 {warnings} 处。",
         "错误会使该行退回，请改正后重新上传；提醒不影响接收，请核对。",
     ]
     for report in file_reports:

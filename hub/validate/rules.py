@@ -150,10 +150,25 @@ def compile_plan(schema: Schema, kind: str, present: set[str], epoch_1904: bool 
     for name in schema.fields:
         _field_rules(plan, schema, name, epoch_1904, name in present)
     _cross_rules(plan, schema, kind)
+    _fact_rules(plan, schema, kind, present)
     plan.checks = [
         c for c in plan.checks if c.field is None or c.field in present or c.code == "required-missing"
     ]
     return plan
+
+
+def _fact_rules(plan: Plan, schema: Schema, kind: str, present: set[str]) -> None:
+    """A row that claims a fact (fills one of its ``when_any`` fields) must fill its ``required``
+    fields; a row that claims nothing is not asked for them (``ledgers.yaml`` ``facts``)."""
+    own = set(schema.ledgers[kind].required)
+    for fact in schema.facts.values():
+        claims = [f for f in fact.when_any if f in present]
+        if not claims:
+            continue
+        claimed = " OR ".join(f"{f} IS NOT NULL" for f in claims)
+        for req in fact.required:
+            if req not in own:
+                plan.checks.append(Check("required-missing", req, f"{req} IS NULL AND ({claimed})"))
 
 
 def _cross_rules(plan: Plan, schema: Schema, kind: str) -> None:
