@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_run.py
 	$(BIN)/python benchmarks/bench_merge.py
+	$(BIN)/python benchmarks/bench_columns.py --split heldout
 	$(BIN)/python -m benchmarks.bench_linkage_febrl
 	$(BIN)/python -m benchmarks.bench_linkage_chinese 100000
 
