@@ -179,6 +179,7 @@ class Hub:
         divisions = self.divisions()
         mappings = {**self.column_mappings(township), **(columns or {})}
         self._confirmed = dict(columns or {})
+        self.warnings = []
         # The next file is read and laid out (Python and pyarrow, no store) in a thread while this
         # one is validated and stored (DuckDB): one file ahead at most.
         with ThreadPoolExecutor(1, thread_name_prefix="hub-stage") as reader:
