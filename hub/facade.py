@@ -90,7 +90,6 @@ class Hub:
         self.home = Path(home).resolve() if home else hub_home()
         self._read_only = read_only
         self._db: Database | None = None
-        self._confirmed: dict[str, Mapping[str, str | None]] = {}  # --columns of the ingest under way
         self.warnings: list[str] = []  # one-line warnings of the last ingest or run (e.g. linkage)
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -178,7 +177,6 @@ class Hub:
         reports = []
         divisions = self.divisions()
         mappings = {**self.column_mappings(township), **(columns or {})}
-        self._confirmed = dict(columns or {})
         self.warnings = []
         # The next file is read and laid out (Python and pyarrow, no store) in a thread while this
         # one is validated and stored (DuckDB): one file ahead at most.
@@ -191,7 +189,9 @@ class Hub:
                 staged = ahead.result()
                 if i + 1 < len(paths):
                     ahead = reader.submit(self._stage, paths[i + 1], divisions, township, mappings)
-                reports.append(self._ingest_one(path, staged, divisions, today or date.today(), submitted_by))
+                reports.append(
+                    self._ingest_one(path, staged, divisions, today or date.today(), submitted_by, columns)
+                )
                 if columns and reports[-1].status == "ingested" and not isinstance(staged, IngestError):
                     self._remember_columns(staged, columns, reports[-1], submitted_by)
         ingested = [r for r in reports if r.status == "ingested"]
@@ -299,6 +299,7 @@ class Hub:
         divisions: Divisions,
         today: date,
         submitted_by: str | None,
+        columns: Mapping[str, Mapping[str, str | None]] | None = None,
     ) -> FileReport:
         from hub.store.submissions import find_by_sha, save_submission
         from hub.validate import validate_sheet
@@ -307,19 +308,17 @@ class Hub:
             return FileReport(file=str(path), status="refused", message=str(staged))
         if staged.held:
             return _held_report(path, staged, self.schema)
-        if self._confirmed:  # the same file with newly confirmed columns is another submission
+        if columns:  # the same file with newly confirmed columns is another submission
             from hub.ingest.columns import layout_key
 
             layouts = sorted(
-                k for s in staged.sheets if (k := layout_key(c.header for c in s.columns)) in self._confirmed
+                k for s in staged.sheets if (k := layout_key(c.header for c in s.columns)) in columns
             )
             if layouts:
                 import hashlib
                 import json
 
-                mapping = json.dumps(
-                    [self._confirmed[k] for k in layouts], ensure_ascii=False, sort_keys=True
-                )
+                mapping = json.dumps([columns[k] for k in layouts], ensure_ascii=False, sort_keys=True)
                 staged.sha256 = hashlib.sha256((staged.sha256 + mapping).encode()).hexdigest()
         previous = find_by_sha(self.db, staged.sha256)
         if previous is not None:

@@ -90,7 +90,7 @@ def recognise(
         scored.append((guess, hs, vs))
         sizes.append(len(sample))
 
-    _roles(scored, data, detectors)
+    _roles(scored, data)
     candidates: list[tuple[float, int, str]] = []
     for i, (guess, hs, vs) in enumerate(scored):
         if guess.source == "ignored":
@@ -131,17 +131,13 @@ def _combine(
         if det is not None and h < 1.0 and v < 0.3 and sampled >= 3:
             h *= 0.5  # the header only resembles the field and the values disagree
         conf = 1 - (1 - h) * (1 - w * v)
-        if h >= 1.0 and det is not None and v < 0.1 and strong_other >= 0.8 and det.name not in STRONG:
+        if h >= 1.0 and det is not None and v < 0.1 and strong_other >= 0.8:
             conf = ASK_FROM + 0.2  # 'the header says X, the values are clearly Y': ask
-        elif h >= 1.0 and det is not None and det.name in STRONG and v < 0.1 and strong_other >= 0.8:
-            conf = ASK_FROM + 0.2
         out[f] = conf
     return out
 
 
-def _roles(
-    scored: list[tuple[Column, dict[str, float], dict[str, float]]], data: pa.Table, detectors
-) -> None:  # type: ignore[no-untyped-def]
+def _roles(scored: list[tuple[Column, dict[str, float], dict[str, float]]], data: pa.Table) -> None:
     """Two or more ID columns: the one repeated down each household is the head's."""
     ids = [(g, hs, vs) for g, hs, vs in scored if vs.get("id_number", 0) >= 0.8]
     if len(ids) < 2:
