@@ -3,7 +3,10 @@ ingest → validate → store → dedupe (merge) → export. Heavy stages are im
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.errors import HubError, IngestError
 from hub.paths import hub_home
+from hub.testhook import pause_point
 
 if TYPE_CHECKING:
     from hub.ingest.divisions import Divisions
@@ -22,7 +26,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
 
-LEDGER_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv", ".tsv", ".txt"}
+LEDGER_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".csv", ".tsv", ".txt"}
 MAX_LISTED_FINDINGS = 10_000  # per file in the JSON/text report; the store and the workbook keep all
 
 
@@ -49,14 +53,20 @@ class FileReport:
     skipped_sheets: list[dict[str, str]] = field(default_factory=list)
     unused_columns: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
+    resumed: bool = False  # an earlier, interrupted ingest of this file was finished (docs/operations.md)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+PARTIAL = ".partial"  # annotated copies are written as NAME.partial.xlsx, then renamed to NAME.xlsx
+
+
 class _Copies:
-    """The annotated copies of one ingest, being written (:class:`hub.validate.annotate.Batch`);
-    :meth:`finish` waits for them and records where each is."""
+    """The annotated copies of one ingest, being written (:class:`hub.validate.annotate.Batch`) under
+    temporary names; :meth:`finish` waits for them, renames each into place (a copy is whole or
+    absent, never a 0-byte file) and, in one transaction, records where each is and completes its
+    submission."""
 
     def __init__(
         self, db: Database, jobs: list[tuple[FileReport, AnnotateJob]], workers: int | None = None
@@ -67,15 +77,22 @@ class _Copies:
         self.batch = Batch([job for _, job in jobs], workers) if jobs else None
 
     def finish(self, progress: Progress | None = None) -> None:
+        from hub.store.submissions import finish_copies
+
         if self.batch is None:
             return
         batch, self.batch = self.batch, None
-        for (report, _), path in zip(self.jobs, batch.result(progress), strict=True):
-            report.annotated = str(path)
-            self.db.execute(
-                "UPDATE hub_submissions SET annotated_path = ? WHERE submission_id = ?",
-                [report.annotated, report.submission_id],
-            )
+        written = batch.result(progress)
+        pause_point("copy-written")
+        done: dict[int, str | None] = {}
+        for (report, _), path in zip(self.jobs, written, strict=True):
+            final = _final_name(Path(path))
+            os.replace(path, final)
+            report.annotated = str(final)
+            assert report.submission_id is not None
+            done[report.submission_id] = report.annotated
+        pause_point("copy-renamed")
+        finish_copies(self.db, done)
 
     def cancel(self) -> None:
         if self.batch is not None:
@@ -91,15 +108,55 @@ class Hub:
         self._read_only = read_only
         self._db: Database | None = None
         self.warnings: list[str] = []  # one-line warnings of the last ingest or run (e.g. linkage)
+        # One unit of writing work at a time (an ingest, a withdrawal, a merge): the web server's
+        # threads share this Hub; statements are serialised by the store, whole units by this lock.
+        self._unit_lock = threading.RLock()
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
     def db(self) -> Database:
         if self._db is None:
             from hub.store.db import open_store
+            from hub.store.ioerrors import disk_error
 
-            self._db = open_store(self.home, read_only=self._read_only)
+            full = None
+            try:
+                self._db = open_store(self.home, read_only=self._read_only)
+            except Exception as exc:  # a full disk: the DDL cannot be written; the store still reads
+                full = disk_error(exc, self.home, "打开数据库")
+                if full is None:
+                    raise
+            if full is not None:
+                self._db = self._open_as_is(full)
+        assert self._db is not None
         return self._db
+
+    def _open_as_is(self, full: HubError) -> Database:
+        """The store opened without (re)applying its DDL, when the disk has no room to write it: every
+        read works (``hub status``); a write fails with the same message."""
+        import gc
+
+        from hub.store.db import Database
+
+        gc.collect()  # the connection of the failed open, so the file can be opened again
+        self.warnings.append(full.message)
+        return Database(self.home / "hub.duckdb", ddl=False)
+
+    @contextlib.contextmanager
+    def _unit(self, doing: str) -> Iterator[None]:
+        """One unit of writing work: serialised with the others, a full disk said in one message."""
+        from hub.store.ioerrors import disk_error
+
+        with self._unit_lock:
+            try:
+                yield
+            except Exception as exc:
+                if isinstance(exc, HubError) and exc.code == "disk-full":
+                    raise
+                full = disk_error(exc, self.home, doing)
+                if full is None:
+                    raise
+                raise full from exc
 
     @property
     def schema(self) -> Schema:
@@ -149,11 +206,20 @@ class Hub:
 
         ``columns``: confirmed column mappings by layout (:func:`hub.ingest.columns.mapfile.read_mapfile`);
         they win over the remembered ones and are remembered for the file's township once it is in.
-        A file with a column the hub is unsure of is held whole (status ``held``), never stored in part."""
-        reports, copies = self._ingest(
-            paths, township, today, submitted_by, annotate, link, progress, columns=columns
-        )
-        copies.finish(progress)
+        A file with a column the hub is unsure of is held whole (status ``held``), never stored in part.
+
+        Every submission goes stored → linked → complete (docs/operations.md); a file whose earlier
+        ingest was interrupted (kill, full disk, SIGTERM) is finished, not reported "unchanged", and
+        any other unfinished submission is finished too. A full disk raises
+        :class:`hub.errors.ResourceError`."""
+        with self._unit("导入"):
+            reports, copies = self._ingest(
+                paths, township, today, submitted_by, annotate, link, progress, columns=columns
+            )
+            try:
+                copies.finish(progress)
+            finally:
+                copies.cancel()
         if progress:
             progress("", len(reports), len(reports))
         return reports
@@ -175,9 +241,10 @@ class Hub:
 
         paths = [Path(p) for p in paths]
         reports = []
+        self.warnings = []
+        self._recover()
         divisions = self.divisions()
         mappings = {**self.column_mappings(township), **(columns or {})}
-        self.warnings = []
         # The next file is read and laid out (Python and pyarrow, no store) in a thread while this
         # one is validated and stored (DuckDB): one file ahead at most.
         with ThreadPoolExecutor(1, thread_name_prefix="hub-stage") as reader:
@@ -190,17 +257,66 @@ class Hub:
                 if i + 1 < len(paths):
                     ahead = reader.submit(self._stage, paths[i + 1], divisions, township, mappings)
                 reports.append(
-                    self._ingest_one(path, staged, divisions, today or date.today(), submitted_by, columns)
+                    self._ingest_one(
+                        path, staged, divisions, today or date.today(), submitted_by, columns, link, annotate
+                    )
                 )
                 if columns and reports[-1].status == "ingested" and not isinstance(staged, IngestError):
                     self._remember_columns(staged, columns, reports[-1], submitted_by)
         ingested = [r for r in reports if r.status == "ingested"]
-        if ingested and link:
-            if progress:
-                progress("比对人员", len(paths), len(paths))
-            self.link()
-        jobs = [job for report in ingested if (job := self._refresh(report, annotate)) is not None]
+        linked = self._finish_linking(progress, len(paths))
+        jobs = [job for report in ingested if (job := self._refresh(report, report.submission_id in linked))]
+        jobs += self._leftover_copies(linked - {r.submission_id for r in ingested})
         return reports, _Copies(self.db, jobs, workers)
+
+    def _recover(self) -> None:
+        """Before any work: what a killed run left behind is cleared (scratch tables, annotated
+        copies half written under their temporary names). Unfinished submissions are finished by
+        the steps that follow (:meth:`_finish_linking`, the copies)."""
+        from hub.store.scratch import drop_scratch
+
+        drop_scratch(self.db)
+        for partial in (self.home / "annotated").glob(f"*{PARTIAL}.*"):
+            partial.unlink(missing_ok=True)
+
+    def _finish_linking(self, progress: Progress | None, files: int) -> set[int]:
+        """Entity resolution when a stored submission asked for it, then (one transaction) the
+        counts re-derived and every stored submission moved on. Returns the ids that still need
+        their annotated copy (state ``linked``)."""
+        from hub.store.submissions import finish_linking, unfinished
+
+        stored = [s for s in unfinished(self.db) if s["state"] == "stored"]
+        if any(s["link"] for s in stored):
+            if progress:
+                progress("比对人员", files, files)
+            self.link()
+            pause_point("linking")
+        linked = set(finish_linking(self.db))
+        pause_point("linked")
+        return linked
+
+    def _leftover_copies(self, ids: set[int]) -> list[tuple[FileReport, AnnotateJob]]:
+        """The annotated copies still owed by submissions of earlier, interrupted ingests of other
+        files; a source file no longer there completes its submission without one (and says so)."""
+        from hub.store.submissions import finish_copies, unfinished
+
+        jobs = []
+        for s in unfinished(self.db):
+            if s["submission_id"] not in ids:
+                continue
+            source = Path(s["source_path"] or s["file_name"])
+            report = FileReport(file=str(source), status="ingested", submission_id=s["submission_id"])
+            job = self._refresh(report, source.is_file())
+            if job is not None:
+                jobs.append(job)
+                self.warnings.append(f"补完上次中断的导入：{source.name}（提交号 {s['submission_id']}）。")
+            else:
+                finish_copies(self.db, {s["submission_id"]: None})
+                self.warnings.append(
+                    f"上次中断的导入 {source.name}（提交号 {s['submission_id']}）已补完，"
+                    "但原文件已不在，未生成标注文件。"
+                )
+        return jobs
 
     def _stage(
         self,
@@ -300,8 +416,10 @@ class Hub:
         today: date,
         submitted_by: str | None,
         columns: Mapping[str, Mapping[str, str | None]] | None = None,
+        link: bool = True,
+        annotate: bool = True,
     ) -> FileReport:
-        from hub.store.submissions import find_by_sha, save_submission
+        from hub.store.submissions import find_by_sha, save_submission, set_options
         from hub.validate import validate_sheet
 
         if isinstance(staged, IngestError):
@@ -321,6 +439,17 @@ class Hub:
                 mapping = json.dumps([columns[k] for k in layouts], ensure_ascii=False, sort_keys=True)
                 staged.sha256 = hashlib.sha256((staged.sha256 + mapping).encode()).hexdigest()
         previous = find_by_sha(self.db, staged.sha256)
+        if previous is not None and previous["state"] != "complete":
+            # an earlier ingest of this very file was interrupted: its rows are in; finish the rest
+            sid = int(previous["submission_id"])
+            set_options(self.db, sid, link=link, annotate=annotate, source=str(path))
+            report = _file_report(path, staged, [(s, None) for s in staged.sheets], divisions, self.schema)
+            report.status, report.submission_id, report.resumed = "ingested", sid, True
+            report.message = (
+                f"该文件上次导入未完成（提交号 {sid}，{_STATE_LABEL.get(previous['state'], previous['state'])}），"
+                "本次已补完其余步骤。"
+            )
+            return report
         if previous is not None:
             return FileReport(
                 file=str(path),
@@ -338,7 +467,16 @@ class Hub:
         if not staged.sheets:
             return FileReport(file=str(path), status="refused", message=f"{path.name}: 没有可导入的数据行。")
         results = [(sheet, validate_sheet(self.db, sheet, self.schema, today)) for sheet in staged.sheets]
+        if staged.notes:  # the readers' warnings (stray cells left out, broken CSV lines) are findings too
+            import pyarrow as pa
+
+            from hub.ingest.readers import notes_as_findings
+
+            first = results[0][1]
+            extra = notes_as_findings(staged.notes, first.findings.schema)
+            first.findings = pa.concat_tables([first.findings, extra])
         report = _file_report(path, staged, results, divisions, self.schema)
+        pause_point("read")
         try:
             report.submission_id = save_submission(
                 self.db,
@@ -347,9 +485,14 @@ class Hub:
                 file_name=path.name,
                 township_code=report.township,
                 submitted_by=submitted_by,
+                source_path=str(path),
+                link=link,
+                annotate=annotate,
             )
         except Exception as exc:  # the transaction rolled back; the store is as it was
-            if self.db.is_engine_error(exc):
+            from hub.store.ioerrors import disk_failure
+
+            if self.db.is_engine_error(exc) and disk_failure(exc) is None:
                 return FileReport(
                     file=str(path),
                     status="refused",
@@ -357,14 +500,27 @@ class Hub:
                 )
             raise
         report.status = "ingested"
+        pause_point("stored")
         return report
 
     def link(self) -> Any:
-        """Entity resolution over the whole store (idempotent); submission counts re-synced after."""
+        """Entity resolution over the whole store (idempotent); submission counts re-synced after.
+        Scratch tables (Splink's ``__splink__*``, the stage's ``__link_*``…) are dropped before and
+        after, whatever happens (:mod:`hub.store.scratch`)."""
         from hub.dedupe.linkage import LinkageConfig, run_linkage
+        from hub.store.scratch import drop_scratch
         from hub.store.submissions import sync_counts
 
-        summary = run_linkage(self.db, LinkageConfig(model_path=self.home / "linkage" / "model.json"))
+        model = self.home / "linkage" / "model.json"
+        _drop_broken_model(model)
+        drop_scratch(self.db)
+        try:
+            summary = run_linkage(self.db, LinkageConfig(model_path=model))
+        except BaseException:
+            with contextlib.suppress(Exception):  # the error in flight is the one to report
+                drop_scratch(self.db)
+            raise
+        drop_scratch(self.db)
         sync_counts(self.db)
         self.warnings += [w for w in getattr(summary, "warnings", ()) if w not in self.warnings]
         return summary
@@ -401,7 +557,8 @@ class Hub:
         out_dir = self.home / "annotated"
         out_dir.mkdir(parents=True, exist_ok=True)
         marked = [{**_finding_item(f), "severity": f["severity"]} for f in findings]
-        return report, AnnotateJob(path, marked, columns, out_dir / f"{path.stem}_{str(sha)[:8]}_批注.xlsx")
+        out = out_dir / f"{path.stem}_{str(sha)[:8]}_批注{PARTIAL}.xlsx"  # renamed when whole
+        return report, AnnotateJob(path, marked, columns, out)
 
     # -- the store --------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -423,11 +580,70 @@ class Hub:
         write_index(self.db, root)  # the steward's page /steward/validation opens root/index.html
         return result
 
+    # -- withdrawal -----------------------------------------------------------------------------
+    def withdraw(self, submission_id: int, *, by: str, reason: str) -> dict[str, Any]:
+        """Withdraw a stored submission: its rows, findings and header map leave the store (one
+        transaction), entity resolution and the merge run again without them, so it is gone from
+        every report; the submission (file, township, counts, who sent it) and the decision (``by``,
+        when, ``reason``) stay in ``hub_withdrawals`` for good. Its annotated copy is deleted.
+
+        Returns the audit row plus ``persons`` (after the merge) and ``resumed`` (an interrupted
+        withdrawal of this submission was finished). An unknown id, an id already withdrawn, or an
+        empty ``by``/``reason`` is a :class:`HubError` (bad input); a full disk a
+        :class:`hub.errors.ResourceError`. The stable codes of persons who leave are kept (never
+        reused). Documented in docs/operations.md."""
+        from hub.store.submissions import complete_withdrawal, withdraw_submission, withdrawal
+
+        by, reason = (by or "").strip(), (reason or "").strip()
+        if not reason:
+            raise HubError(
+                "请写明撤回原因（--reason）：撤回记录永久保存，供日后核查。", code="withdraw-reason"
+            )
+        if not by:
+            raise HubError("请写明撤回人（--by）。", code="withdraw-by")
+        with self._unit("撤回"):
+            done = withdrawal(self.db, submission_id)
+            if done is not None and done["completed_at"] is not None:
+                raise HubError(
+                    f"提交号 {submission_id}（{done['file_name']}）已于 {done['withdrawn_at']:%Y-%m-%d %H:%M} "
+                    f"由 {done['withdrawn_by']} 撤回（原因：{done['reason']}），不能再次撤回。",
+                    code="already-withdrawn",
+                )
+            if done is None:
+                found = self.db.dicts(
+                    "SELECT submission_id FROM hub_submissions WHERE submission_id = ?", [submission_id]
+                )
+                if not found:
+                    raise HubError(
+                        f"没有提交号为 {submission_id} 的报送文件。请用 hub status --json 或网页上的报送记录核对提交号。",
+                        code="submission-unknown",
+                    )
+                done = withdraw_submission(self.db, submission_id, by=by, reason=reason)
+                resumed = False
+            else:
+                resumed = True  # withdrawn, but killed before the store was re-linked and merged
+            pause_point("withdrawn")
+            for copy in (self.home / "annotated").glob(f"*_{str(done['sha256'])[:8]}_批注*"):
+                copy.unlink(missing_ok=True)
+            if self.db.scalar("SELECT count(*) FROM hub_link_clusters") or self.db.scalar(
+                "SELECT count(*) FROM hub_submission_state WHERE link"
+            ):
+                self.link()  # a row flagged or filled because of the withdrawn rows is looked at again
+            merged = self.merge()
+            complete_withdrawal(self.db, submission_id)
+            out = dict(withdrawal(self.db, submission_id) or done)
+        return {**out, "persons": merged.persons, "resumed": resumed}
+
+    def withdrawals(self) -> list[dict[str, Any]]:
+        """The audit trail of withdrawals, newest first."""
+        return self.db.dicts("SELECT * FROM hub_withdrawals ORDER BY withdrawn_at DESC, submission_id DESC")
+
     # -- merge, conflicts -------------------------------------------------------------------------
     def merge(self) -> Any:
         from hub.dedupe import merge
 
-        return merge(self.db)
+        with self._unit("合并"):
+            return merge(self.db)
 
     def conflicts(self, township: str | None = None) -> list[dict[str, Any]]:
         from hub.dedupe import list_conflicts
@@ -495,9 +711,10 @@ class Hub:
         linkage and merge run again so persons and codes reflect it at once."""
         from hub.dedupe.linkage import decide
 
-        decide(self.db, pair_id, decision, who)
-        self.link()
-        merged = self.merge()
+        with self._unit("记录决定"):
+            decide(self.db, pair_id, decision, who)
+            self.link()
+            merged = self.merge()
         return {"pair": pair_id, "decision": decision, "by": who, "persons": merged.persons}
 
     def explain(self, code: str) -> dict[str, Any]:
@@ -571,26 +788,10 @@ class Hub:
             and not p.name.startswith(("~$", "."))
         )
         clock = perf_counter()
-        # The annotated copies are written by a worker process while the store is merged and the
-        # reports exported (DuckDB work, on both cores); "annotate" is the time still waited after.
-        files_reports, copies = self._ingest(
-            files, None, ref, None, True, link, progress, workers=1, columns=columns
-        )
-        try:
-            timings = {"ingest": perf_counter() - clock}
-            clock = perf_counter()
-            merged = self.merge()
-            timings["merge"] = perf_counter() - clock
-            if progress:
-                progress("导出", 0, 1)
-            clock = perf_counter()
-            results = self.export(ref_date=ref, out_dir=out_dir)
-            timings["export"] = perf_counter() - clock
-            clock = perf_counter()
-            copies.finish(progress)
-            timings["annotate"] = perf_counter() - clock
-        finally:
-            copies.cancel()
+        with self._unit("运行"):
+            files_reports, copies, results, merged, timings = self._run(
+                files, ref, out_dir, link, progress, columns, clock
+            )
         if progress:
             progress("", 1, 1)
         typed = int(self.db.scalar(_TYPED_CELLS_SQL) or 0)
@@ -623,6 +824,61 @@ class Hub:
             "reports": [_result_dict(r) for r in results],
             "warnings": list(self.warnings),
         }
+
+    def _run(
+        self,
+        files: list[Path],
+        ref: date,
+        out_dir: Path | None,
+        link: bool,
+        progress: Progress | None,
+        columns: Mapping[str, Mapping[str, str | None]] | None,
+        clock: float,
+    ) -> tuple[list[FileReport], _Copies, list[Any], Any, dict[str, float]]:
+        # The annotated copies are written by a worker process while the store is merged and the
+        # reports exported (DuckDB work, on both cores); "annotate" is the time still waited after.
+        files_reports, copies = self._ingest(
+            files, None, ref, None, True, link, progress, workers=1, columns=columns
+        )
+        try:
+            timings = {"ingest": perf_counter() - clock}
+            clock = perf_counter()
+            merged = self.merge()
+            timings["merge"] = perf_counter() - clock
+            if progress:
+                progress("导出", 0, 1)
+            clock = perf_counter()
+            results = self.export(ref_date=ref, out_dir=out_dir)
+            timings["export"] = perf_counter() - clock
+            clock = perf_counter()
+            copies.finish(progress)
+            timings["annotate"] = perf_counter() - clock
+        finally:
+            copies.cancel()
+        return files_reports, copies, results, merged, timings
+
+
+_STATE_LABEL = {"stored": "数据已入库，人员比对未完成", "linked": "人员比对已完成，标注文件未生成"}
+
+
+def _final_name(path: Path) -> Path:
+    """``X_批注.partial.xlsx`` → ``X_批注.xlsx`` (the writer may have changed the suffix)."""
+    name = path.name
+    at = name.rfind(PARTIAL + ".")
+    return path.with_name(name[:at] + name[at + len(PARTIAL) :]) if at >= 0 else path
+
+
+def _drop_broken_model(path: Path) -> None:
+    """A linkage model file cut short (a kill while it was saved) is removed: the next run trains it
+    again from the same records (training is seeded), instead of failing on it forever."""
+    import json
+
+    if not path.is_file():
+        return
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        path.unlink(missing_ok=True)
 
 
 # Cells the clerks typed once: every non-empty cell of a mapped column of every submitted file.
@@ -674,6 +930,7 @@ def _held_report(path: Path, staged: StagedFile, schema: Schema) -> FileReport:
     return FileReport(
         file=str(path),
         status="held",
+        warnings=list(staged.notes),
         rows=rows,
         held=rows,
         held_sheets=sheets,

@@ -140,7 +140,12 @@ def stage_file(
             )
         )
     return StagedFile(
-        path=str(path), sha256=sha256_of(path), sheets=sheets, skipped_sheets=skipped, held=held
+        path=str(path),
+        sha256=sha256_of(path),
+        sheets=sheets,
+        skipped_sheets=skipped,
+        held=held,
+        notes=[n for raw in raws for n in raw.notes],
     )
 
 

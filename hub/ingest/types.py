@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -26,6 +26,9 @@ class RawSheet:
     hidden_rows: set[int] = field(default_factory=set)
     epoch_1904: bool = False
     hidden_cols: set[int] = field(default_factory=set)  # 1-based column numbers hidden in Excel
+    # what the reader noticed without refusing the file (a far stray cell left out, a CSV line with an
+    # unbalanced quote): finding-shaped dicts (sheet, row, column, value, code, severity, message)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
 
 SURE = 0.8  # a column placed with at least this confidence is not asked about
@@ -106,6 +109,7 @@ class StagedFile:
     sheets: list[StagedSheet]
     skipped_sheets: list[tuple[str, str]] = field(default_factory=list)  # (sheet, reason): empty sheets etc.
     held: list[HeldSheet] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)  # the readers' (RawSheet.notes)
 
     @property
     def held_rows(self) -> int:

@@ -146,9 +146,14 @@ def test_empty_file(tmp: Path) -> None:
         expect_error(tmp / name, "空")
 
 
-def test_unknown_suffix(tmp: Path) -> None:
-    (tmp / "a.docx").write_bytes(b"x")
-    expect_error(tmp / "a.docx", "不支持")
+def test_word_document_is_refused_with_the_accepted_formats(tmp: Path) -> None:
+    """The format is read from the content: a Word document (zip with word/document.xml) is refused
+    whatever its name, and the message lists what can be uploaded."""
+    for name in ("a.docx", "a.xlsx"):
+        with zipfile.ZipFile(tmp / name, "w") as zf:
+            zf.writestr("word/document.xml", "<w:document/>")
+        error = expect_error(tmp / name, "Word 文档")
+        assert ".xlsx" in str(error) and ".csv" in str(error) and ".ods" in str(error)
 
 
 def test_png_renamed(tmp: Path) -> None:

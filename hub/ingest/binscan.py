@@ -1,0 +1,246 @@
+"""The used range of ``.xls``, ``.xlsb`` and ``.ods`` sheets, measured before calamine reads them.
+
+calamine builds every sheet as a dense range from its first to its last cell with a value, and for
+``.xls`` first reserves what the sheet's DIMENSIONS record declares (a forged record asks for billions
+of cells). These walks read each format's own records without building anything:
+
+* ``.xls``: the ``Workbook`` stream of the OLE2 file (olefile), BIFF records ``DIMENSIONS`` and the
+  cell records (``NUMBER``, ``LABEL``, ``LABELSST``, ``RK``, ``MULRK``, ``BOOLERR``, ``FORMULA``...);
+* ``.xlsb``: each ``xl/worksheets/*.bin`` record stream, ``BrtRowHdr`` and the cell records;
+* ``.ods``: ``content.xml`` tags, with ``number-rows-repeated`` / ``number-columns-repeated``
+  (a repeated cell with a value is that many cells).
+
+Each returns the used range per sheet; a range over the limits is refused (:mod:`hub.ingest.limits`).
+Far stray cells are not left out in these formats (they are rare, and the clerk can re-save as
+``.xlsx``): the file is refused with its extent.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+from pathlib import Path
+
+from hub.errors import IngestError
+from hub.ingest import limits
+from hub.ingest.xlsxscan import CHUNK, col_letters
+
+# BIFF8 cell records: (row, col) as two u16 at the start of the record body
+_XLS_CELLS = {0x0203, 0x0204, 0x00FD, 0x027E, 0x0205, 0x0006, 0x00D6, 0x0201, 0x0202}
+_XLS_MULRK = 0x00BD
+_XLS_DIMENSIONS = 0x0200
+_XLS_BOF = 0x0809
+_XLS_EOF = 0x000A
+
+
+def _refuse_extent(rows: int, cols: int, file: str, sheet: str | None) -> None:
+    limits.check_extent(rows, cols, file, sheet, f"A1:{col_letters(max(cols, 1))}{max(rows, 1)}")
+
+
+def xls_extents(path: Path, deadline: limits.Deadline) -> list[tuple[int, int]]:
+    """(rows, columns) of each sheet substream of an ``.xls``; refuses a range over the limits."""
+    import olefile
+
+    name = path.name
+    try:
+        ole = olefile.OleFileIO(str(path))
+    except Exception as exc:  # olefile raises OSError and its own errors on a broken container
+        raise IngestError(
+            "Excel 97-2003 文件已损坏或不完整（无法打开文件结构）",
+            file=name,
+            hint="请用 Excel 或 WPS 打开后另存为 .xlsx 再上传。",
+        ) from exc
+    try:
+        streams = {"/".join(e).lower() for e in ole.listdir()}
+        stream = "Workbook" if "workbook" in streams else "Book" if "book" in streams else None
+        if stream is None:
+            if "encryptedpackage" in streams or "encryptioninfo" in streams:
+                raise IngestError("文件设置了打开密码，无法读取", file=name, hint="请取消密码后另存再上传。")
+            if "worddocument" in streams:
+                raise IngestError("文件是 Word 文档，不是可导入的表格", file=name)
+            raise IngestError("文件不是 Excel 工作簿（OLE 文件中没有工作簿数据）", file=name)
+        size = ole.get_size(stream)
+        limits.check(limits.INFLATED_MB, size / limits.MB, name)
+        data = ole.openstream(stream).read()
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError("Excel 97-2003 文件已损坏或不完整", file=name) from exc
+    finally:
+        ole.close()
+    return _biff_extents(data, name, deadline)
+
+
+def _biff_extents(data: bytes, name: str, deadline: limits.Deadline) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    pos, end = 0, len(data)
+    rows = cols = 0
+    depth = 0
+    unpack = struct.unpack_from
+    n = 0
+    while pos + 4 <= end:
+        typ, length = unpack("<HH", data, pos)
+        body = pos + 4
+        pos = body + length
+        if typ in _XLS_CELLS and length >= 4:
+            r, c = unpack("<HH", data, body)
+            rows, cols = max(rows, r + 1), max(cols, c + 1)
+        elif typ == _XLS_MULRK and length >= 6:
+            r, _ = unpack("<HH", data, body)
+            (last,) = unpack("<H", data, body + length - 2)
+            rows, cols = max(rows, r + 1), max(cols, last + 1)
+        elif typ == _XLS_DIMENSIONS and length >= 14:
+            r0, r1, c0, c1 = unpack("<IIHH", data, body)
+            if r1 > r0 and c1 > c0:
+                declared = (r1 - r0) * (c1 - c0)
+                limits.check(limits.CELLS, declared, name, where=f"声明范围 {r1 - r0} 行 × {c1 - c0} 列")
+        elif typ == _XLS_BOF:
+            depth += 1
+        elif typ == _XLS_EOF:
+            depth -= 1
+            if depth <= 0:
+                if rows or cols:
+                    _refuse_extent(rows, cols, name, f"第 {len(out) + 1} 个工作表")
+                out.append((rows, cols))
+                rows = cols = depth = 0
+        n += 1
+        if n % 200_000 == 0:
+            deadline.check()
+    if rows or cols:
+        _refuse_extent(rows, cols, name, None)
+        out.append((rows, cols))
+    return out
+
+
+# -- xlsb ---------------------------------------------------------------------------------------------
+_XLSB_CELLS = frozenset(range(0x02, 0x0C))  # BrtCellRk ... BrtFmlaError (0x01, BrtCellBlank, holds no value)
+
+
+def xlsb_extents(path: Path, deadline: limits.Deadline) -> dict[str, tuple[int, int]]:
+    """(rows, columns) of each ``xl/worksheets/*.bin`` of an ``.xlsb``."""
+    out: dict[str, tuple[int, int]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for member in zf.namelist():
+                if member.startswith("xl/worksheets/") and member.endswith(".bin"):
+                    out[member] = _xlsb_sheet(zf, member, path.name, deadline)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise IngestError("Excel 二进制工作簿（.xlsb）已损坏或不完整", file=path.name) from exc
+    return out
+
+
+def _xlsb_sheet(zf: zipfile.ZipFile, member: str, name: str, deadline: limits.Deadline) -> tuple[int, int]:
+    rows = cols = 0
+    row = 0
+    buf = b""
+    pos = 0
+    with zf.open(member) as fh:
+        eof = False
+        while True:
+            if len(buf) - pos < 64 and not eof:  # keep at least a header plus the fields we read
+                more = fh.read(CHUNK)
+                eof = not more
+                buf = buf[pos:] + more
+                pos = 0
+                deadline.check(member)
+            if pos >= len(buf):
+                break
+            # record type: 1-2 bytes, size: 1-4 bytes, 7 bits each, high bit = more
+            typ = buf[pos]
+            pos += 1
+            if typ & 0x80:
+                if pos >= len(buf):
+                    break
+                typ = (typ & 0x7F) | ((buf[pos] & 0x7F) << 7)
+                pos += 1
+            size = 0
+            for shift in (0, 7, 14, 21):
+                if pos >= len(buf):
+                    break
+                byte = buf[pos]
+                pos += 1
+                size |= (byte & 0x7F) << shift
+                if not byte & 0x80:
+                    break
+            if typ == 0x0000 and pos + 4 <= len(buf):  # BrtRowHdr
+                (row,) = struct.unpack_from("<I", buf, pos)
+            elif typ in _XLSB_CELLS and pos + 4 <= len(buf):
+                (col,) = struct.unpack_from("<I", buf, pos)
+                rows, cols = max(rows, row + 1), max(cols, col + 1)
+            if size > len(buf) - pos:  # a long record: skip it through the stream
+                skip = size - (len(buf) - pos)
+                buf, pos = b"", 0
+                while skip > 0:
+                    got = fh.read(min(skip, CHUNK))
+                    if not got:
+                        eof = True
+                        break
+                    skip -= len(got)
+            else:
+                pos += size
+    _refuse_extent(rows, cols, name, member)
+    return rows, cols
+
+
+# -- ods ----------------------------------------------------------------------------------------------
+_ODS_TAG = re.compile(
+    rb"<table:(table|table-row|table-cell|covered-table-cell)\b([^>]*?)(/?)>|</table:table-row>"
+)
+_ROWS_REPEATED = re.compile(rb'number-rows-repeated="(\d+)"')
+_COLS_REPEATED = re.compile(rb'number-columns-repeated="(\d+)"')
+_TABLE_NAME = re.compile(rb'table:name="([^"]*)"')
+
+
+def ods_extents(path: Path, deadline: limits.Deadline) -> dict[str, tuple[int, int]]:
+    """(rows, columns) of each table of an ``.ods`` from ``content.xml`` (repeats counted)."""
+    from hub.ingest.xlsxscan import _chunks, xml_guard
+
+    name = path.name
+    out: dict[str, tuple[int, int]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for part in ("content.xml", "styles.xml"):
+                if part in zf.namelist():
+                    xml_guard(zf, part, name)
+            table = ""
+            row = rep = col = 0
+            row_cols = 0  # last column with a value in the current row
+            rows = cols = 0
+            for part in _chunks(zf, "content.xml"):
+                deadline.check(table or None)
+                for m in _ODS_TAG.finditer(part):
+                    kind, attrs, slash = m.groups()
+                    if kind is None:  # </table:table-row>
+                        if row_cols:
+                            rows, cols = row + rep, max(cols, row_cols)
+                        row += rep
+                        continue
+                    if kind == b"table":
+                        if table:
+                            out[table] = (rows, cols)
+                        found = _TABLE_NAME.search(attrs)
+                        table = found.group(1).decode("utf-8", "replace") if found else f"表{len(out) + 1}"
+                        row = rows = cols = 0
+                        continue
+                    if kind == b"table-row":
+                        found = _ROWS_REPEATED.search(attrs)
+                        rep = int(found.group(1)) if found else 1
+                        col = row_cols = 0
+                        if slash:
+                            row += rep
+                        continue
+                    found = _COLS_REPEATED.search(attrs)
+                    n = int(found.group(1)) if found else 1
+                    if (not slash or b"value-type" in attrs) and kind == b"table-cell":
+                        row_cols = col + n
+                    col += n
+                    if row_cols and (row + rep) * max(cols, row_cols) > limits.value(limits.CELLS):
+                        _refuse_extent(row + rep, max(cols, row_cols), name, table)
+            if table:
+                out[table] = (rows, cols)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as exc:
+        raise IngestError("OpenDocument 表格（.ods）已损坏或不完整", file=name) from exc
+    for sheet, (r, c) in out.items():
+        _refuse_extent(r, c, name, sheet)
+    return out

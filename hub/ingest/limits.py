@@ -1,0 +1,145 @@
+"""How much one uploaded file may make the hub do: rows, columns, cells, decompressed size, memory
+and time, each with a county-sized default and an environment override (docs/limits.md).
+
+Every reader checks the file against these *before* the heavy library allocates anything (the zip
+directory, a streaming scan of the sheet XML, the record stream of an ``.xlsb``, the text of a CSV);
+a file over a limit is refused with :class:`LimitError`: which file, which sheet, which limit, and what
+the clerk can do (split the file), in Chinese. Never a crash, never an out-of-memory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hub.errors import IngestError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limit:
+    env: str
+    default: float
+    label: str  # what is counted, in Chinese
+
+
+ROWS = Limit("HUB_MAX_ROWS", 1_048_576, "行数")  # Excel's own sheet limit; a county CSV fits
+COLUMNS = Limit("HUB_MAX_COLUMNS", 500, "列数")
+CELLS = Limit("HUB_MAX_CELLS", 15_000_000, "单元格数")  # 1,048,576 rows × 14 columns
+CELL_CHARS = Limit("HUB_MAX_CELL_CHARS", 32_767, "单元格字符数")  # Excel's own limit per cell
+INFLATED_MB = Limit("HUB_MAX_INFLATED_MB", 1024, "解压后大小（MB）")
+READ_MB = Limit("HUB_MAX_READ_MB", 4096, "读取所需内存（MB）")
+SECONDS = Limit("HUB_MAX_READ_SECONDS", 120, "读取时间（秒）")
+SHEETS = Limit("HUB_MAX_SHEETS", 100, "工作表数")
+
+ALL = (ROWS, COLUMNS, CELLS, CELL_CHARS, INFLATED_MB, READ_MB, SECONDS, SHEETS)
+
+# Bytes of memory one cell costs while it is read (calamine's cell, the Python object, Arrow's copy):
+# measured on the duplicate-row and random ledgers of benchmarks/bench_hostile.py, rounded up.
+BYTES_PER_CELL = 200
+BYTES_PER_TEXT_BYTE = 6  # a CSV: the bytes, the decoded str, the UTF-8 copy pyarrow parses, the table
+
+
+def value(limit: Limit) -> float:
+    """The limit in force: ``$env`` when it is a positive number, else the default."""
+    raw = os.environ.get(limit.env, "").strip()
+    try:
+        number = float(raw) if raw else limit.default
+    except ValueError:
+        number = limit.default
+    return number if number > 0 else limit.default
+
+
+def ivalue(limit: Limit) -> int:
+    return int(value(limit))
+
+
+@dataclass
+class LimitError(IngestError):
+    """A file over one of the limits: refused before it is read in full."""
+
+    code: str = "limit-exceeded"
+
+
+def refuse(
+    limit: Limit, found: float, file: str, sheet: str | None = None, where: str | None = None
+) -> LimitError:
+    """The error for ``found`` over ``limit`` in ``file`` (``sheet``; ``where``: the range, e.g.
+    ``A1:XFD5000``)."""
+    allowed = value(limit)
+    shown = f"{found:,.0f}" if found >= 10 else f"{found:g}"
+    at = f"（使用范围 {where}）" if where else ""
+    return LimitError(
+        f"{limit.label}超过上限{at}：{shown}，上限 {allowed:,.0f}，未导入",
+        file=file,
+        sheet=sheet,
+        hint=_HINTS.get(limit.env, "请拆分后分别上传。").format(n=f"{allowed:,.0f}"),
+        details={"limit": limit.env, "found": found, "allowed": allowed},
+    )
+
+
+_HINTS = {
+    ROWS.env: "请把文件拆成每份不超过 {n} 行（例如按村）后分别上传。",
+    COLUMNS.env: "请删除与台账无关的列（或多余的空白列），每张表不超过 {n} 列。",
+    CELLS.env: "请按村或按表拆分，每份不超过 {n} 个单元格。",
+    CELL_CHARS.env: "单元格内容过长，请检查是否粘贴了整段文字，每格不超过 {n} 个字符。",
+    INFLATED_MB.env: "请按村或按表拆分后分别上传，或删去图片等附件后另存。",
+    READ_MB.env: "请把文件拆小（例如按村）后分别上传。",
+    SECONDS.env: "请把文件拆小（例如按村）后分别上传。",
+    SHEETS.env: "请只保留台账所在的工作表，每份不超过 {n} 个工作表。",
+}
+
+
+def check(limit: Limit, found: float, file: str, sheet: str | None = None, where: str | None = None) -> None:
+    """Raise :class:`LimitError` when ``found`` is over ``limit``."""
+    if found > value(limit):
+        raise refuse(limit, found, file, sheet, where)
+
+
+def check_extent(rows: int, cols: int, file: str, sheet: str | None = None, where: str | None = None) -> None:
+    """A sheet's used range (rows × columns, the dense size a reader allocates) against the limits."""
+    check(ROWS, rows, file, sheet, where)
+    check(COLUMNS, cols, file, sheet, where)
+    check(CELLS, rows * cols, file, sheet, where)
+    check(READ_MB, rows * cols * BYTES_PER_CELL / MB, file, sheet, where)
+
+
+class Deadline:
+    """The per-file time limit: :meth:`check` between steps of a read raises once it has passed."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.seconds = value(SECONDS)
+        self.start = time.monotonic()
+
+    def check(self, sheet: str | None = None) -> None:
+        spent = time.monotonic() - self.start
+        if spent > self.seconds:
+            raise refuse(SECONDS, spent, self.file, sheet)
+
+
+def check_cell_chars(table: pa.Table, file: str, sheet: str | None) -> None:
+    """Refuse a cell longer than :data:`CELL_CHARS` (Excel's own 32,767): not a ledger cell."""
+    import pyarrow.compute as pc
+
+    cap = value(CELL_CHARS)
+    for col in table.column_names[1:]:
+        lengths = pc.utf8_length(table[col])
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > cap:
+            at = pc.index(lengths, longest).as_py()
+            raise LimitError(
+                f"单元格太长：{longest:,} 个字符，上限 {cap:,.0f}，未导入",
+                file=file,
+                sheet=sheet,
+                row=int(table["_row"][at].as_py()),
+                column=f"第{col[1:]}列",
+                hint=_HINTS[CELL_CHARS.env].format(n=f"{cap:,.0f}"),
+                details={"limit": CELL_CHARS.env, "found": longest, "allowed": cap},
+            )
