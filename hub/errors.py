@@ -89,3 +89,12 @@ class ValidationEngineError(HubError):
     """
 
     code: str = "validation-engine-error"
+
+
+@dataclass
+class ResourceError(HubError):
+    """The hub could not finish for want of a resource it does not control: the disk is full, a
+    file cannot be written. Not the user's input: the CLI exits 70."""
+
+    code: str = "disk-full"
+    exit_code: int = 70

@@ -1,4 +1,5 @@
-"""Writing one ingested file into the store, all or nothing, and reading the store's summary."""
+"""Writing one ingested file into the store, all or nothing; where each submission's ingest has got to
+(``hub_submission_state``: stored → linked → complete); withdrawing a submission; the store's summary."""
 
 from __future__ import annotations
 
@@ -15,11 +16,81 @@ if TYPE_CHECKING:
 ROW_COLUMNS_SQL = "SELECT column_name FROM information_schema.columns WHERE table_name = 'hub_rows' ORDER BY ordinal_position"
 
 
+#: The states of a submission, in order (docs/operations.md). A submission without a state row
+#: (stored before states were kept) is complete.
+STATES = ("stored", "linked", "complete")
+
+_STATE_SQL = "coalesce(st.state, 'complete')"
+
+
 def find_by_sha(db: Database, sha256: str) -> dict[str, Any] | None:
+    """The submission of this content, with its ``state`` (the first, if several)."""
     found = db.dicts(
-        "SELECT * FROM hub_submissions WHERE sha256 = ? ORDER BY submission_id LIMIT 1", [sha256]
+        f"SELECT s.*, {_STATE_SQL} AS state FROM hub_submissions s "
+        "LEFT JOIN hub_submission_state st USING (submission_id) WHERE s.sha256 = ? "
+        "ORDER BY s.submission_id LIMIT 1",
+        [sha256],
     )
     return found[0] if found else None
+
+
+def unfinished(db: Database) -> list[dict[str, Any]]:
+    """Submissions whose ingest has not completed (a kill, a full disk, an interrupted job), oldest
+    first: ``submission_id, file_name, state, source_path, link, annotate``."""
+    return db.dicts(
+        "SELECT s.submission_id, s.file_name, st.state, st.source_path, st.link, st.annotate "
+        "FROM hub_submission_state st JOIN hub_submissions s USING (submission_id) "
+        "WHERE st.state <> 'complete' ORDER BY s.submission_id"
+    )
+
+
+def set_options(db: Database, submission_id: int, *, link: bool, annotate: bool, source: str) -> None:
+    """The options of the ingest that finishes an unfinished submission (the same file ingested again)."""
+    db.execute(
+        "UPDATE hub_submission_state SET link = ?, annotate = ?, source_path = ? WHERE submission_id = ?",
+        [link, annotate, source, submission_id],
+    )
+
+
+def finish_linking(db: Database, now: datetime | None = None) -> list[int]:
+    """One transaction: every submission's counts re-derived from its rows and findings, and every
+    ``stored`` submission moved on: to ``linked`` when it still needs its annotated copy (asked for,
+    and it has a finding), else to ``complete``. Returns the ids now ``linked``. Nothing is written
+    when no submission is ``stored``."""
+    if not db.scalar("SELECT count(*) FROM hub_submission_state WHERE state = 'stored'"):
+        return _linked_ids(db)
+    with db.transaction():
+        sync_counts(db)
+        db.execute(
+            """UPDATE hub_submission_state st SET updated_at = $now,
+                   state = CASE WHEN st.annotate AND EXISTS (SELECT 1 FROM hub_findings f
+                                                             WHERE f.submission_id = st.submission_id)
+                                THEN 'linked' ELSE 'complete' END
+               WHERE st.state = 'stored'""",
+            {"now": now or datetime.now()},
+        )
+        return _linked_ids(db)
+
+
+def _linked_ids(db: Database) -> list[int]:
+    return [
+        int(r[0])
+        for r in db.rows("SELECT submission_id FROM hub_submission_state WHERE state = 'linked' ORDER BY 1")
+    ]
+
+
+def finish_copies(db: Database, written: dict[int, str | None], now: datetime | None = None) -> None:
+    """One transaction: the annotated copies' paths recorded and their submissions ``complete``."""
+    with db.transaction():
+        for sid, path in written.items():
+            db.execute(
+                "UPDATE hub_submissions SET annotated_path = coalesce(?, annotated_path) WHERE submission_id = ?",
+                [path, sid],
+            )
+            db.execute(
+                "UPDATE hub_submission_state SET state = 'complete', updated_at = ? WHERE submission_id = ?",
+                [now or datetime.now(), sid],
+            )
 
 
 def _quote(name: str) -> str:
@@ -35,10 +106,13 @@ def save_submission(
     township_code: str | None,
     submitted_by: str | None = None,
     now: datetime | None = None,
+    source_path: str | None = None,
+    link: bool = True,
+    annotate: bool = True,
 ) -> int:
-    """Insert the submission, its header map, raw rows, normalised rows and findings in one
-    transaction. Returns the new submission id. (The annotated copy is written, and its path set,
-    after entity resolution, when the findings are final.)"""
+    """Insert the submission, its header map, raw rows, normalised rows and findings, and its state
+    ``stored``, in one transaction. Returns the new submission id. (The annotated copy is written,
+    and its path set, after entity resolution, when the findings are final.)"""
     rows = sum(v.rows.num_rows for _, v in results)
     accepted = sum(_count(v.rows, "accepted", True) for _, v in results)
     n_err = sum(_count(v.findings, "severity", "error") for _, v in results)
@@ -65,6 +139,10 @@ def save_submission(
                 None,  # annotated_path
                 sum(_typed_cells(sheet) for sheet, _ in results),
             ],
+        )
+        db.execute(
+            "INSERT INTO hub_submission_state VALUES (?, 'stored', ?, ?, ?, ?)",
+            [sid, source_path, link, annotate, now or datetime.now()],
         )
         for sheet, validated in results:
             for col in sheet.columns:
@@ -151,6 +229,15 @@ def store_status(db: Database) -> dict[str, Any]:
     for row in out["by_township"]:
         for k in ("rows", "accepted", "rejected"):
             row[k] = int(row[k] or 0)
+    # a store opened without its DDL (a full disk: docs/operations.md) may predate these tables
+    out["unfinished"] = (
+        [{k: r[k] for k in ("submission_id", "file_name", "state")} for r in unfinished(db)]
+        if db.table_exists("hub_submission_state")
+        else []
+    )
+    out["withdrawn"] = (
+        int(db.scalar("SELECT count(*) FROM hub_withdrawals")) if db.table_exists("hub_withdrawals") else 0
+    )
     return out
 
 
@@ -181,4 +268,46 @@ def sync_counts(db: Database) -> None:
         ) c
         WHERE s.submission_id = c.submission_id
         """
+    )
+
+
+def withdrawal(db: Database, submission_id: int) -> dict[str, Any] | None:
+    """The audit row of a withdrawn submission, or None."""
+    found = db.dicts("SELECT * FROM hub_withdrawals WHERE submission_id = ?", [submission_id])
+    return found[0] if found else None
+
+
+#: The tables holding a submission's own data, by submission_id (withdrawal deletes from each).
+SUBMISSION_TABLES = (
+    "hub_rows", "hub_raw_rows", "hub_findings", "hub_columns", "hub_link_misuse", "hub_link_fills",
+    "hub_link_clusters", "hub_submission_state",
+)  # fmt: skip
+
+
+def withdraw_submission(
+    db: Database, submission_id: int, *, by: str, reason: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """One transaction: the submission's audit row written to ``hub_withdrawals`` and its data
+    deleted from every table that holds it (:data:`SUBMISSION_TABLES`, then ``hub_submissions``).
+    Returns the audit row. The caller re-links and re-merges the store without it."""
+    with db.transaction():
+        db.execute(
+            """INSERT INTO hub_withdrawals
+               SELECT submission_id, file_name, sha256, township_code, kind, submitted_at, submitted_by,
+                      rows, accepted, rejected, ?, ?, ?, NULL
+               FROM hub_submissions WHERE submission_id = ?""",
+            [now or datetime.now(), by, reason, submission_id],
+        )
+        for table in SUBMISSION_TABLES:
+            db.execute(f"DELETE FROM {table} WHERE submission_id = ?", [submission_id])
+        db.execute("DELETE FROM hub_submissions WHERE submission_id = ?", [submission_id])
+    found = withdrawal(db, submission_id)
+    assert found is not None
+    return found
+
+
+def complete_withdrawal(db: Database, submission_id: int, now: datetime | None = None) -> None:
+    db.execute(
+        "UPDATE hub_withdrawals SET completed_at = ? WHERE submission_id = ?",
+        [now or datetime.now(), submission_id],
     )
