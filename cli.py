@@ -70,7 +70,7 @@ def guarded(func: F) -> F:
         except typer.Exit:
             raise
         except HubError as exc:
-            _fail(str(exc))
+            _fail(str(exc), int(getattr(exc, "exit_code", 1)))
         except KeyboardInterrupt:
             _fail("已中断。", 130)
         except Exception as exc:
@@ -179,12 +179,17 @@ def ingest(
     确认过的映射会按乡镇和表头样式记住，下次不再询问。
 
     退出码：0 全部接收；1 有文件被拒收、待确认，或有数据行被退回。同一文件重复导入不会重复入库。"""
+    from hub.signals import INTERRUPTED, terminate_as_interrupt
+
     hub = _hub()
     confirmed = _read_columns(columns)
-    with _Bar(not as_json, "导入") as bar:
-        reports = hub.ingest(
-            files, township=township, annotate=annotate, link=link, progress=bar, columns=confirmed
-        )
+    try:
+        with terminate_as_interrupt(), _Bar(not as_json, "导入") as bar:
+            reports = hub.ingest(
+                files, township=township, annotate=annotate, link=link, progress=bar, columns=confirmed
+            )
+    except KeyboardInterrupt:
+        _fail(INTERRUPTED, 130)
     dicts = [r.to_dict() for r in reports]
     if as_json:
         _emit_json(dicts)
@@ -292,6 +297,43 @@ def status(as_json: JsonOpt = False) -> None:
         )
     if s["last_submission"]:
         typer.echo(f"最近报送：{s['last_submission']}")
+    for u in s.get("unfinished", []):
+        typer.echo(
+            f"未完成的导入：提交号 {u['submission_id']} {u['file_name']}（{u['state']}），再次导入该文件即可补完"
+        )
+    if s.get("withdrawn"):
+        typer.echo(f"已撤回的报送：{s['withdrawn']} 个")
+
+
+@app.command()
+@guarded
+def withdraw(
+    submission: Annotated[
+        int, typer.Argument(help="提交号（hub ingest 的结果或 hub status --json 中的 submission_id）。")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="撤回原因（必填，永久记录）。")],
+    by: Annotated[str | None, typer.Option("--by", help="撤回人（默认当前系统用户）。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """撤回一份已导入的报送文件：其数据行从库中和所有报表中移除（重新比对、合并），
+    报送记录和撤回决定（谁、何时、为何）永久保留。提交号不存在或已撤回时退出码为 1。"""
+    from hub.signals import terminate_as_interrupt
+
+    who = by or os.environ.get("USER") or "steward"
+    try:
+        with terminate_as_interrupt():
+            out = _hub().withdraw(submission, by=who, reason=reason)
+    except KeyboardInterrupt:
+        _fail("已中断：再次运行同一命令即可完成撤回。", 130)
+        return
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(
+        f"已撤回提交号 {out['submission_id']}（{out['file_name']}，{out['rows']} 行）："
+        f"{out['withdrawn_by']} 于 {out['withdrawn_at']:%Y-%m-%d %H:%M}，原因：{out['reason']}。"
+        f"已重新合并，人员 {out['persons']}。"
+    )
 
 
 @app.command()
@@ -376,16 +418,21 @@ def run(
     """主流程：导入区划和目录下所有台账，合并为一人一码，生成全部部门报表，并给出减负数字。
 
     退出码：0 流程完成（被退回的数据行和报表问题列在摘要中）；1 使用 --strict 且报表有问题。"""
+    from hub.signals import INTERRUPTED, terminate_as_interrupt
+
     hub = _hub()
-    with _Bar(not as_json, "导入") as bar:
-        summary = hub.run(
-            directory,
-            ref_date=_parse_date(date_),
-            out_dir=out,
-            link=link,
-            progress=bar,
-            columns=_read_columns(columns),
-        )
+    try:
+        with terminate_as_interrupt(), _Bar(not as_json, "导入") as bar:
+            summary = hub.run(
+                directory,
+                ref_date=_parse_date(date_),
+                out_dir=out,
+                link=link,
+                progress=bar,
+                columns=_read_columns(columns),
+            )
+    except KeyboardInterrupt:
+        _fail(INTERRUPTED, 130)
     if as_json:
         _emit_json(summary)
     else:
