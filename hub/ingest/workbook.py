@@ -79,6 +79,8 @@ def read_xlsx(path: Path, deadline: limits.Deadline) -> list[RawSheet]:
             for info in infos:  # every XML part calamine parses: no DTD
                 if info.filename.startswith("xl/") and info.filename.endswith((".xml", ".rels")):
                     xlsxscan.xml_guard(zf, info.filename, name)
+                if info.filename.lower().endswith("sharedstrings.xml"):
+                    xlsxscan.check_shared_strings(zf, info.filename, name)
             scans = {
                 sheet: xlsxscan.scan_sheet(zf, sheet, member, deadline) for sheet, member in parts.items()
             }

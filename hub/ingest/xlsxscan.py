@@ -226,11 +226,14 @@ def _implicit_positions(
     return cols, rows
 
 
-def _tail_cut(counts: Counter[int], over: bool) -> int | None:
+FAR_ROWS = 1000  # a few cells below this many empty rows (and more than the body's own height) are strays
+FAR_COLS = 100  # ... to the right of this many empty columns (and more than the body's width)
+
+
+def _tail_cut(counts: Counter[int], far: int | None) -> int | None:
     """The last key to keep when the keys beyond an empty gap hold at most :data:`MAX_STRAY` cells
-    (the gap closest to the body that qualifies); None when there is no such gap or nothing is over."""
-    if not over or not counts:
-        return None
+    (the qualifying gap closest to the body); None when there is none. ``far``: the gap must be at
+    least that and at least the body's own extent (None: any gap of one empty row or column)."""
     keys = sorted(counts)
     tail = 0
     best = None
@@ -238,7 +241,8 @@ def _tail_cut(counts: Counter[int], over: bool) -> int | None:
         tail += counts[keys[i]]
         if tail > MAX_STRAY:
             break
-        if keys[i] - keys[i - 1] > 1:
+        gap = keys[i] - keys[i - 1] - 1
+        if gap >= 1 and (far is None or gap >= max(far, keys[i - 1])):
             best = keys[i - 1]
     return best
 
@@ -252,47 +256,70 @@ def _over(rows: int, cols: int) -> bool:
     )
 
 
+def _collect(
+    zf: zipfile.ZipFile, scan: SheetScan, deadline: limits.Deadline, cut_col: int | None, cut_row: int | None
+) -> list[tuple[int, int, str]]:
+    """(column, row, reference) of the cells with a value right of ``cut_col`` or below ``cut_row``."""
+    out = []
+    for part in _chunks(zf, scan.member):
+        deadline.check(scan.name)
+        for c, r, slash in _CELL.findall(part):
+            col, row = col_number(c), int(r)
+            if not slash and ((cut_col and col > cut_col) or (cut_row and row > cut_row)):
+                out.append((col, row, f"{c.decode().upper()}{row}"))
+    return out
+
+
 def plan(zf: zipfile.ZipFile, scan: SheetScan, deadline: limits.Deadline) -> None:
     """Decide the sheet's strays and check its used range against the limits (LimitError).
 
-    Far columns are looked at first (a stray to the right), then far rows (a stray below) if the
-    range is still over; the cells of either tail are found by a second pass, only in that case."""
-    if not _over(scan.last_row, scan.last_col):
+    Strays: at most :data:`MAX_STRAY` cells beyond an empty gap, either far (a gap of at least
+    :data:`FAR_COLS` columns / :data:`FAR_ROWS` rows and more than the body's extent) or, when the
+    used range is over a limit, beyond any empty gap. Far columns are looked at first (a stray to the
+    right), then far rows (a stray below); their cells are found by a second pass, only then."""
+    over = _over(scan.last_row, scan.last_col)
+    cut_col = _tail_cut(scan.cols, None if over else FAR_COLS)
+    cut_row = _tail_cut(scan.rows, None if over else FAR_ROWS)
+    where = f"A1:{col_letters(scan.last_col)}{scan.last_row}"
+    if cut_col is None and cut_row is None:
+        if over:  # no few strays explain it: the sheet is that large
+            limits.check_extent(scan.last_row, scan.last_col, deadline.file, scan.name, where)
         return
-    cut_col, cut_row = _tail_cut(scan.cols, True), _tail_cut(scan.rows, True)
-    tail: list[tuple[int, int, str]] = []  # (column, row, reference) of cells in either tail
-    if cut_col is not None or cut_row is not None:
-        for part in _chunks(zf, scan.member):
-            deadline.check(scan.name)
-            for c, r, slash in _CELL.findall(part):
-                col, row = col_number(c), int(r)
-                if not slash and ((cut_col and col > cut_col) or (cut_row and row > cut_row)):
-                    tail.append((col, row, f"{c.decode().upper()}{row}"))
     cols, rows = Counter(scan.cols), Counter(scan.rows)
     left_out: list[str] = []
     if cut_col is not None:
-        for col, row, ref in tail:
-            if col > cut_col:
+        for col, row, ref in _collect(zf, scan, deadline, cut_col, None):
+            cols[col] -= 1
+            rows[row] -= 1
+            left_out.append(ref)
+        cols, rows = +cols, +rows
+    cut_row = _tail_cut(rows, None if _over(max(rows, default=0), max(cols, default=0)) else FAR_ROWS)
+    if cut_row is not None:
+        for col, row, ref in _collect(zf, scan, deadline, None, cut_row):
+            if ref not in left_out:
                 cols[col] -= 1
                 rows[row] -= 1
                 left_out.append(ref)
         cols, rows = +cols, +rows
-    if _over(max(rows, default=0), max(cols, default=0)) and cut_row is not None:
-        cut_row = _tail_cut(rows, True)
-        for col, row, ref in tail:
-            if cut_row is not None and row > cut_row and ref not in left_out:
-                cols[col] -= 1
-                rows[row] -= 1
-                left_out.append(ref)
-        cols, rows = +cols, +rows
-    else:
-        cut_row = None
     last_row, last_col = max(rows, default=0), max(cols, default=0)
-    far = f"A1:{col_letters(scan.last_col)}{scan.last_row}"
-    if _over(last_row, last_col):  # no few strays explain it: the sheet is that large
-        limits.check_extent(scan.last_row, scan.last_col, deadline.file, scan.name, far)
+    if _over(last_row, last_col):
+        limits.check_extent(scan.last_row, scan.last_col, deadline.file, scan.name, where)
     scan.cols, scan.rows, scan.last_row, scan.last_col = cols, rows, last_row, last_col
     scan.strays, scan.cut_col, scan.cut_row = left_out, cut_col, cut_row
+
+
+def check_shared_strings(zf: zipfile.ZipFile, member: str, file: str) -> None:
+    """calamine reserves the ``uniqueCount`` the shared-strings part declares: refuse a count the
+    part cannot hold (each string takes at least 5 bytes, ``<si/>``)."""
+    with zf.open(member) as fh:
+        head = fh.read(PROLOG)
+    found = re.search(rb'uniqueCount="(\d+)"', head)
+    if found and int(found.group(1)) > zf.getinfo(member).file_size // 5 + 1:
+        raise IngestError(
+            f"Excel 文件中的共享字符串表声明了 {int(found.group(1)):,} 个字符串，与其内容不符，疑似恶意构造，已拒绝",
+            file=file,
+            hint="请用 Excel 或 WPS 打开后另存为 .xlsx 再上传。",
+        )
 
 
 def without_strays(path: Path, scans: list[SheetScan], out: Path, deadline: limits.Deadline) -> None:
