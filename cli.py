@@ -1,20 +1,27 @@
 """The `hub` command line: parse options, call the facade, print, set the exit code.
 
 Exit codes: 0 success; 1 the input was not valid (a file refused, rows rejected, a spec with
-problems, a report not written); 2 wrong usage; 70 an internal error of the hub (reported without a
-traceback; set HUB_DEBUG=1 to see it).
+problems, a report not written); 2 wrong usage; 70 the hub could not (an internal error, reported
+without a traceback, set HUB_DEBUG=1 to see it; or the store stayed busy).
+
+Beside `hub serve`: the server holds the store, so a command that finds it locked goes through the
+server's local admin channel (``hub.serve.channel``) and prints what the server's run of the same
+command prints; when another command holds the store it waits its turn (``HUB_LOCK_TIMEOUT``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from pathlib import Path, PurePath
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 
@@ -58,8 +65,18 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+class _ThroughServer(Exception):
+    """The store is held by a running `hub serve`: the command goes to it (see :func:`guarded`)."""
+
+    def __init__(self, home: Path):
+        super().__init__(str(home))
+        self.home = home
+
+
 def guarded(func: F) -> F:
-    """Turn hub errors into a message and exit 1, and anything else into exit 70, never a traceback."""
+    """Turn hub errors into a message and exit 1 (70 for errors that say the hub could not, e.g. a
+    store that stayed locked), and anything else into exit 70, never a traceback. A command that
+    meets a store held by `hub serve` is run by the server instead."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -69,6 +86,8 @@ def guarded(func: F) -> F:
             return func(*args, **kwargs)
         except typer.Exit:
             raise
+        except _ThroughServer as exc:
+            raise typer.Exit(_through_server(exc.home)) from None
         except HubError as exc:
             _fail(str(exc), int(getattr(exc, "exit_code", 1)))
         except KeyboardInterrupt:
@@ -94,17 +113,132 @@ def _parse_date(text: str | None) -> date:
         raise  # unreachable
 
 
-def _hub() -> Any:
-    from hub.facade import Hub
+# -- the store: this process's own, or the server's (local admin channel) ----------------------------
+_SERVER_HUB: contextvars.ContextVar[Any] = contextvars.ContextVar("hub_server_hub", default=None)
+LOCK_TIMEOUT = 60.0  # seconds a command waits for another command's store (HUB_LOCK_TIMEOUT)
 
-    return Hub()
+
+def _hub() -> Any:
+    """The Hub with its store open. Inside `hub serve` (a command sent through the channel) the
+    server's own; otherwise this process's, after waiting while another command holds the store,
+    or :class:`_ThroughServer` when `hub serve` holds it."""
+    served = _SERVER_HUB.get()
+    if served is not None:
+        return served
+    from hub.facade import Hub
+    from hub.serve import channel
+    from hub.store.db import StoreLocked
+
+    hub = Hub()
+    timeout = float(os.environ.get("HUB_LOCK_TIMEOUT") or LOCK_TIMEOUT)
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        try:
+            hub.db  # noqa: B018 -- open the store now, before the command does anything
+            return hub
+        except StoreLocked as exc:
+            if channel.available(hub.home):
+                raise _ThroughServer(hub.home) from None
+            if time.monotonic() >= deadline:
+                exc.message = f"等待 {timeout:g} 秒后仍未轮到：{exc.message}"
+                raise
+            if not told:
+                typer.echo(
+                    f"正在等待服务释放数据库…（{exc.message} 最多等 {timeout:g} 秒，可用 HUB_LOCK_TIMEOUT 调整）",
+                    err=True,
+                )
+                told = True
+            time.sleep(0.25)
+
+
+def _current_context() -> Any:
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # typer releases that use click itself
+        from click import get_current_context  # type: ignore[no-redef]
+    return get_current_context()
+
+
+def _command_line() -> list[str]:
+    """The running command as a command line another process can parse: every parameter as it was
+    parsed (defaults included), paths made absolute (the server's working directory is not ours)."""
+    ctx = _current_context()
+    chain = []
+    while ctx.parent is not None:
+        chain.append(ctx)
+        ctx = ctx.parent
+    argv: list[str] = []
+    for level in reversed(chain):
+        argv.append(level.info_name)
+        options: list[str] = []
+        positional: list[str] = []
+        for param in level.command.params:
+            if param.name not in level.params or not param.expose_value:
+                continue
+            value = level.params[param.name]
+            values = list(value) if isinstance(value, list | tuple) else [value]
+            texts = [
+                os.path.abspath(v) if isinstance(v, PurePath) else str(getattr(v, "value", v))
+                for v in values
+                if v is not None
+            ]
+            if param.param_type_name == "argument":
+                positional.extend(texts)
+            elif getattr(param, "is_flag", False) and isinstance(value, bool):
+                if param.secondary_opts:
+                    options.append(param.opts[0] if value else param.secondary_opts[0])
+                elif value:
+                    options.append(param.opts[0])
+            else:
+                for text in texts:
+                    options += [param.opts[0], text]
+        argv += options + (["--", *positional] if positional else [])
+    return argv
+
+
+def _through_server(home: Path) -> int:
+    from hub.serve import channel
+
+    typer.echo("数据库由正在运行的 hub serve 持有：本命令交给服务执行。", err=True)
+    return channel.run_remote(home, _command_line(), sys.stdout, sys.stderr)
+
+
+# Commands that only read: run by the server without waiting for another command to finish.
+_READS_ONLY = {("status",), ("users", "list"), ("rules",), ("explain",), ("mappings", "check")}
+
+
+def serve_command(argv: list[str], hub: Any, out: TextIO, err: TextIO) -> int:
+    """Run one command line inside `hub serve` (the local admin channel) with the server's Hub;
+    returns its exit code. Its output goes to ``out``/``err`` through the channel's routing."""
+    from typer.main import get_command
+
+    words = tuple(a for a in argv if not a.startswith("-"))
+    reads = any(words[: len(k)] == k for k in _READS_ONLY)
+    token = _SERVER_HUB.set(hub)
+    try:
+        with contextlib.nullcontext() if reads else hub.db.exclusive():
+            try:
+                result = get_command(app).main(args=argv, prog_name="hub", standalone_mode=False)
+            except typer.TyperException as exc:  # usage errors: as the CLI shows them
+                show = getattr(exc, "show", None)
+                if show is not None:
+                    show(file=err)
+                else:
+                    err.write(f"错误：{exc}\n")
+                return int(exc.exit_code)
+            except typer.Abort:
+                return 1
+        return result if isinstance(result, int) else 0
+    finally:
+        _SERVER_HUB.reset(token)
 
 
 class _Bar:
     """A progress bar on stderr (silent under --json or when stderr is not a terminal-like stream)."""
 
     def __init__(self, enabled: bool, label: str):
-        self.enabled = enabled
+        self.enabled = enabled and _SERVER_HUB.get() is None  # no live bar through the channel
         self.label = label
         self._progress: Any = None
         self._task: Any = None
@@ -657,34 +791,148 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="监听地址。")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="端口。")] = 8000,
 ) -> None:
-    """启动网页：乡镇填报员上传台账、部门下载报表（含 API）、数据管理员维护映射。"""
+    """启动网页：乡镇填报员上传台账、部门下载报表（含 API）、数据管理员维护映射。
+
+    服务运行时，本机同一系统用户执行的 hub 命令会交给服务执行（本机管理通道 HUB_HOME/run/hub.sock）。"""
     from hub.serve.app import serve as run_server
 
-    run_server(host, port)
+    run_server(host, port, channel_runner=serve_command)
+
+
+UserArg = Annotated[str, typer.Argument(help="用户名。")]
+
+
+def _user_line(u: dict[str, Any]) -> str:
+    where = {"clerk": f"{u['township_name'] or ''}（{u['township_code']}）", "department": u["department"]}
+    parts = [u["username"], u["role_label"], where.get(u["role"]) or "", u["state"]]
+    parts += [f"会话 {u['sessions']}", f"令牌 {u['tokens']}"]
+    if u["last_login"]:
+        parts.append(f"最近登录 {u['last_login']:%Y-%m-%d %H:%M}")
+    return "  ".join(p for p in parts if p)
+
+
+@users_app.command("list")
+@guarded
+def users_list(as_json: JsonOpt = False) -> None:
+    """列出全部网页用户：角色、乡镇或部门、在用/已停用、在线会话和有效令牌数（不显示密码）。"""
+    from hub.serve.accounts import list_users
+
+    items = list_users(_hub().db)
+    if as_json:
+        _emit_json(items)
+        return
+    if not items:
+        typer.echo("还没有用户。添加：hub users add 用户名 --role clerk|department|steward")
+    for u in items:
+        typer.echo(_user_line(u))
 
 
 @users_app.command("add")
 @guarded
 def users_add(
-    name: Annotated[str, typer.Argument(help="用户名。")],
+    name: UserArg,
     role: Annotated[
         str, typer.Option("--role", help="clerk（乡镇填报员）| department（部门）| steward（数据管理员）。")
     ],
     township: Annotated[
-        str | None, typer.Option("--township", help="clerk 所属乡镇（街道）代码或名称。")
+        str | None, typer.Option("--township", help="clerk 所属乡镇（街道）：9位代码或名称，如 青山镇。")
     ] = None,
-    dept: Annotated[str | None, typer.Option("--dept", help="department 的部门名称，如 民政。")] = None,
+    dept: Annotated[
+        str | None, typer.Option("--dept", help="department 的部门名称，如 民政（须为已知部门）。")
+    ] = None,
     password: Annotated[
         str | None, typer.Option("--password", help="密码（不填则生成一个，只显示这一次）。")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """添加网页用户。"""
-    from hub.serve.accounts import add_user
+    from hub.serve.accounts import add_user, get_user, normalize_username
 
-    secret = add_user(_hub().db, name, role, township=township, dept=dept, password=password)
+    hub = _hub()
+    secret = add_user(hub.db, name, role, township=township, dept=dept, password=password)
+    user = get_user(hub.db, name)
+    shown = None if password else secret
+    if as_json:
+        _emit_json(
+            {
+                "username": normalize_username(name),
+                "role": role,
+                "township_code": user.township_code if user else None,
+                "department": user.department if user else None,
+                "password": shown,
+            }
+        )
+        return
+    where = f"，乡镇 {user.township_code}" if user and user.township_code else ""
     typer.echo(
-        f"已添加用户 {name}（{role}）。"
-        + ("" if password else f"初始密码：{secret}（只显示这一次，请转交本人）")
+        f"已添加用户 {normalize_username(name)}（{role}{where}）。"
+        + (f"初始密码：{secret}（只显示这一次，请转交本人）" if shown else "")
+    )
+
+
+def _account_action(name: str, as_json: bool, action: str) -> None:
+    from hub.serve import accounts
+
+    db = _hub().db
+    if action == "revoke-tokens":
+        count = accounts.revoke_user_tokens(db, name)
+        result: dict[str, Any] = {"username": accounts.normalize_username(name), "revoked": count}
+        text = f"已吊销 {result['username']} 的接口令牌 {count} 个。"
+    else:
+        username = accounts.set_disabled(db, name, action == "disable")
+        result = {"username": username, "disabled": action == "disable"}
+        text = (
+            f"已停用 {username}：登录会话已结束，接口令牌已吊销。"
+            if action == "disable"
+            else f"已启用 {username}（原有接口令牌不恢复）。"
+        )
+    if as_json:
+        _emit_json(result)
+    else:
+        typer.echo(text)
+
+
+@users_app.command("disable")
+@guarded
+def users_disable(name: UserArg, as_json: JsonOpt = False) -> None:
+    """停用用户：立即结束其登录会话、吊销其接口令牌，之后不能登录。"""
+    _account_action(name, as_json, "disable")
+
+
+@users_app.command("enable")
+@guarded
+def users_enable(name: UserArg, as_json: JsonOpt = False) -> None:
+    """重新启用已停用的用户（原有接口令牌不恢复）。"""
+    _account_action(name, as_json, "enable")
+
+
+@users_app.command("revoke-tokens")
+@guarded
+def users_revoke_tokens(name: UserArg, as_json: JsonOpt = False) -> None:
+    """吊销用户的全部接口令牌。"""
+    _account_action(name, as_json, "revoke-tokens")
+
+
+@users_app.command("reset")
+@guarded
+def users_reset(
+    name: UserArg,
+    password: Annotated[
+        str | None, typer.Option("--password", help="新密码（不填则生成一个，只显示这一次）。")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """重置用户密码：其所有登录会话结束。"""
+    from hub.serve.accounts import normalize_username, reset_password
+
+    secret = reset_password(_hub().db, name, password)
+    shown = None if password else secret
+    if as_json:
+        _emit_json({"username": normalize_username(name), "password": shown})
+        return
+    typer.echo(
+        f"已重置 {normalize_username(name)} 的密码，其登录会话已结束。"
+        + (f"新密码：{secret}（只显示这一次，请转交本人）" if shown else "")
     )
 
 

@@ -7,10 +7,12 @@ which only the SHA-256 is stored, so a copy of the database does not let anyone 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 ROLES = {"clerk": "乡镇填报员", "department": "部门用户", "steward": "数据管理员"}
 SESSION_HOURS = 12
 MIN_PASSWORD = 8
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,27 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def normalize_username(name: str | None) -> str:
+    """The one spelling of a user name, used to store, authenticate and rate-limit it: NFKC (full-width
+    letters become ASCII), zero-width characters dropped, outer spaces stripped. Names compare
+    without regard to case (:func:`username_key`)."""
+    text = unicodedata.normalize("NFKC", name or "")
+    return _INVISIBLE.sub("", text).strip()
+
+
+def username_key(name: str | None) -> str:
+    """What identifies an account: the normalised name, case-folded (``QS_Clerk`` is ``qs_clerk``)."""
+    return normalize_username(name).casefold()
+
+
+def known_departments() -> list[str]:
+    """The departments the hub serves: those ``schemas/entitlements.yaml`` gives reports to (every
+    mapping spec's ``department`` must match it, see ``hub mappings check``)."""
+    from hub.export.catalog import load_entitlements
+
+    return sorted({e.department for e in load_entitlements().reports.values()})
+
+
 def add_user(
     db: Database,
     name: str,
@@ -54,14 +78,17 @@ def add_user(
     township: str | None = None,
     dept: str | None = None,
     password: str | None = None,
+    *,
+    by: str | None = None,
 ) -> str:
     """Create an account; returns the password (generated when ``password`` is None, to hand over
     once). Raises :class:`HubError` with a Chinese message on any bad argument."""
-    name = (name or "").strip()
+    name = normalize_username(name)
     if not re.fullmatch(r"[\w.\-@\u4e00-\u9fff]{2,40}", name):
         raise HubError(
             f"用户名“{name}”不合法：2–40 个字符，可用汉字、字母、数字和 . - _ @。", code="user-invalid"
         )
+    role = (role or "").strip()
     if role not in ROLES:
         raise HubError(f"角色“{role}”不存在，应为 clerk、department 或 steward。", code="user-invalid")
     township_code = dept_name = None
@@ -70,40 +97,208 @@ def add_user(
     elif township:
         raise HubError("只有乡镇填报员（clerk）可以指定 --township。", code="user-invalid")
     if role == "department":
-        dept_name = (dept or "").strip()
-        if not dept_name:
-            raise HubError("部门用户必须用 --dept 指定部门名称，例如 民政。", code="user-invalid")
+        dept_name = check_department(dept)
     elif dept:
         raise HubError("只有部门用户（department）可以指定 --dept。", code="user-invalid")
     if password is None:
         password = secrets.token_urlsafe(12)
-    elif len(password) < MIN_PASSWORD:
-        raise HubError(f"密码至少 {MIN_PASSWORD} 个字符。", code="user-invalid")
-    if db.scalar("SELECT count(*) FROM hub_users WHERE username = ?", [name]):
+    else:
+        _check_password(password)
+    if _find(db, name):
         raise HubError(f"用户“{name}”已存在。", code="user-exists")
     db.execute(
         "INSERT INTO hub_users VALUES (?, ?, ?, ?, ?, ?, false)",
         [name, role, township_code, dept_name, _hasher().hash(password), datetime.now()],
     )
+    _event(db, by, "add", name, f"{ROLES[role]} {township_code or dept_name or ''}".strip())
     return password
 
 
-def _township_code(db: Database, township: str | None) -> str:
-    text = (township or "").strip()
+def check_department(dept: str | None) -> str:
+    """The department as the specs name it, or :class:`HubError` listing the known ones."""
+    text = normalize_username(dept)
+    known = known_departments()
     if not text:
-        raise HubError("乡镇填报员必须用 --township 指定9位乡镇代码。", code="user-invalid")
-    if re.fullmatch(r"\d{12}", text) and text.endswith("000"):
-        text = text[:9]
-    if not re.fullmatch(r"\d{9}", text):
-        raise HubError(f"乡镇代码“{text}”应为9位数字。", code="user-invalid")
-    known = int(db.scalar("SELECT count(*) FROM hub_divisions WHERE level = 'township'") or 0)
-    if known and not db.scalar(
-        "SELECT count(*) FROM hub_divisions WHERE code IN (?, ?)", [text, text + "000"]
-    ):
+        raise HubError(f"部门用户必须用 --dept 指定部门，可选：{'、'.join(known)}。", code="user-invalid")
+    if text not in known:
         raise HubError(
-            f"区划表中没有乡镇代码 {text}。请先 hub divisions load，或检查代码。", code="user-invalid"
+            f"部门“{text}”不在已知部门中，可选：{'、'.join(known)}（来自 schemas/entitlements.yaml）。",
+            code="user-invalid",
         )
     return text
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise HubError(f"密码至少 {MIN_PASSWORD} 个字符。", code="user-invalid")
+
+
+def _township_code(db: Database, township: str | None) -> str:
+    """A township given by 9/12-digit code or by name (青山镇, 青山), checked against the divisions."""
+    from hub.ingest.divisions import Divisions
+
+    text = normalize_username(township)
+    if not text:
+        raise HubError("乡镇填报员必须用 --township 指定乡镇（街道）代码或名称。", code="user-invalid")
+    if re.fullmatch(r"\d{12}", text) and text.endswith("000"):
+        text = text[:9]
+    divisions = Divisions.from_db(db)
+    towns = divisions.townships()
+    if text.isdigit():
+        if not re.fullmatch(r"\d{9}", text):
+            raise HubError(f"乡镇代码“{text}”应为9位数字（或填写乡镇名称）。", code="user-invalid")
+        if towns and not divisions.resolve_township(text):
+            raise HubError(
+                f"区划表中没有乡镇代码 {text}。请先 hub divisions load，或检查代码。", code="user-invalid"
+            )
+        return text
+    if not towns:
+        raise HubError(
+            f"还没有导入区划表，无法按名称找到乡镇“{text}”。请先 hub divisions load，或填写9位乡镇代码。",
+            code="user-invalid",
+        )
+    found = divisions.resolve_township(text)
+    if len(found) != 1:
+        names = "、".join(f"{d.name}（{str(d.code)[:9]}）" for d in (found or towns))
+        what = "对应多个乡镇" if found else "在区划表中找不到"
+        raise HubError(f"乡镇“{text}”{what}。可选：{names}。", code="user-invalid")
+    return str(found[0].code)[:9]
+
+
+def _find(db: Database, name: str) -> dict[str, Any] | None:
+    rows = db.dicts("SELECT * FROM hub_users WHERE lower(username) = ?", [username_key(name)])
+    return rows[0] if rows else None
+
+
+def _existing(db: Database, name: str) -> dict[str, Any]:
+    row = _find(db, name)
+    if row is None:
+        raise HubError(f"用户“{normalize_username(name)}”不存在。", code="user-unknown")
+    return row
+
+
+def _event(db: Database, by: str | None, action: str, username: str, detail: str | None = None) -> None:
+    db.execute(
+        "INSERT INTO hub_account_events VALUES (nextval('hub_account_event_seq'), ?, ?, ?, ?, ?)",
+        [datetime.now(), by or _system_user(), action, username, detail or None],
+    )
+
+
+def _system_user() -> str:
+    import getpass
+
+    try:
+        return f"命令行:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "命令行"
+
+
+# -- administration -----------------------------------------------------------------------------
+EVENT_LABELS = {
+    "add": "添加",
+    "disable": "停用",
+    "enable": "启用",
+    "reset": "重置密码",
+    "revoke-tokens": "吊销令牌",
+}
+
+
+def list_users(db: Database) -> list[dict[str, Any]]:
+    """Every account for the steward: never the password hash."""
+    now = datetime.now()
+    rows = db.dicts(
+        """
+        SELECT u.username, u.role, u.township_code, d.name AS township_name, u.department,
+               u.created_at, u.disabled,
+               (SELECT count(*) FROM hub_sessions s WHERE s.username = u.username AND s.expires_at > ?)
+                   AS sessions,
+               (SELECT max(created_at) FROM hub_sessions s WHERE s.username = u.username) AS last_login,
+               (SELECT count(*) FROM hub_api_tokens t WHERE t.username = u.username AND t.revoked_at IS NULL)
+                   AS tokens
+        FROM hub_users u
+        LEFT JOIN hub_divisions d ON d.code IN (u.township_code, u.township_code || '000')
+        ORDER BY u.role, u.username
+        """,
+        [now],
+    )
+    for r in rows:
+        r["role_label"] = ROLES.get(r["role"], r["role"])
+        r["state"] = "已停用" if r["disabled"] else "在用"
+    return rows
+
+
+def account_events(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+    rows = db.dicts(
+        "SELECT event_at, actor, action, username, detail FROM hub_account_events "
+        "ORDER BY event_id DESC LIMIT ?",
+        [limit],
+    )
+    for r in rows:
+        r["action_label"] = EVENT_LABELS.get(r["action"], r["action"])
+    return rows
+
+
+def set_disabled(db: Database, name: str, disabled: bool, *, by: str | None = None) -> str:
+    """停用 / 启用. Disabling ends the user's sessions and revokes their API tokens (enabling again
+    gives neither back); the last active steward cannot be disabled."""
+    row = _existing(db, name)
+    username = row["username"]
+    if disabled and row["role"] == "steward" and not row["disabled"]:
+        others = db.scalar(
+            "SELECT count(*) FROM hub_users WHERE role = 'steward' AND NOT disabled AND username <> ?",
+            [username],
+        )
+        if not others:
+            raise HubError(
+                f"“{username}”是唯一在用的数据管理员，不能停用；请先添加另一位数据管理员。",
+                code="user-last-steward",
+            )
+    with db.transaction():
+        db.execute("UPDATE hub_users SET disabled = ? WHERE username = ?", [disabled, username])
+        if disabled:
+            _end_all(db, username)
+        _event(db, by, "disable" if disabled else "enable", username)
+    return str(username)
+
+
+def reset_password(db: Database, name: str, password: str | None = None, *, by: str | None = None) -> str:
+    """A new password (generated when None, to hand over once); every session of the user ends."""
+    username = _existing(db, name)["username"]
+    if password is None:
+        password = secrets.token_urlsafe(12)
+    else:
+        _check_password(password)
+    with db.transaction():
+        db.execute(
+            "UPDATE hub_users SET password_hash = ? WHERE username = ?", [_hasher().hash(password), username]
+        )
+        db.execute("DELETE FROM hub_sessions WHERE username = ?", [username])
+        _event(db, by, "reset", username)
+    return password
+
+
+def revoke_user_tokens(db: Database, name: str, *, by: str | None = None) -> int:
+    """Revoke every live API token of the user; returns how many."""
+    username = _existing(db, name)["username"]
+    live = int(
+        db.scalar("SELECT count(*) FROM hub_api_tokens WHERE username = ? AND revoked_at IS NULL", [username])
+        or 0
+    )
+    with db.transaction():
+        db.execute(
+            "UPDATE hub_api_tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
+            [datetime.now(), username],
+        )
+        _event(db, by, "revoke-tokens", username, f"{live} 个")
+    return live
+
+
+def _end_all(db: Database, username: str) -> None:
+    db.execute("DELETE FROM hub_sessions WHERE username = ?", [username])
+    db.execute(
+        "UPDATE hub_api_tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
+        [datetime.now(), username],
+    )
 
 
 def _user(row: dict[str, Any]) -> User:
@@ -111,14 +306,17 @@ def _user(row: dict[str, Any]) -> User:
 
 
 def get_user(db: Database, name: str) -> User | None:
-    rows = db.dicts("SELECT * FROM hub_users WHERE username = ? AND NOT disabled", [name])
-    return _user(rows[0]) if rows else None
+    row = _find(db, name)
+    return _user(row) if row and not row["disabled"] else None
 
 
 def authenticate(db: Database, name: str, password: str) -> User | None:
+    """The account named ``name`` (normalised as :func:`username_key`) if ``password`` is its own
+    and it is not disabled."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    rows = db.dicts("SELECT * FROM hub_users WHERE username = ? AND NOT disabled", [name])
+    row = _find(db, name)
+    rows = [row] if row and not row["disabled"] else []
     hasher = _hasher()
     if not rows:
         hasher.hash(password)  # same cost whether or not the user exists
@@ -205,36 +403,97 @@ def revoke_token(db: Database, user: User, hint: str) -> None:
 
 
 # -- login rate limiting ------------------------------------------------------------------------
-class LoginLimiter:
-    """At most ``attempts`` failed logins per user name and per client address in ``window`` seconds."""
+@dataclass
+class _Fails:
+    count: int
+    last: float
 
-    def __init__(self, attempts: int = 5, window: float = 900.0):
-        self.attempts, self.window = attempts, window
-        self._fails: dict[str, list[float]] = {}
+
+class LoginLimiter:
+    """Failed logins slow the next try down; they never lock anyone out.
+
+    Three counters, each with exponential backoff: the first ``free`` failures cost nothing, then
+    each failure makes the next try wait ``base * 2**(failures - free - 1)`` seconds (1, 2, 4, …),
+    at most ``cap``; a counter is forgotten ``forget`` seconds after its last failure:
+
+    - per account *and* address: someone guessing from elsewhere never slows the owner's own address;
+    - per address, more lenient: one address spraying many accounts (an office behind one address
+      keeps working: its waits are short and capped);
+    - per account from addresses that never signed in to it, most lenient: guessing one account
+      from many addresses; an address where the owner has signed in is exempt.
+
+    Keys are :func:`username_key` names, so spaces, full-width letters or case give no fresh counter.
+    """
+
+    def __init__(
+        self,
+        free: int = 3,
+        base: float = 1.0,
+        cap: float = 900.0,
+        address_free: int = 20,
+        address_cap: float = 300.0,
+        account_free: int = 50,
+        account_cap: float = 60.0,
+        forget: float = 3600.0,
+        max_keys: int = 100_000,
+    ):
+        self.rules = {
+            "pair": (free, base, cap),
+            "address": (address_free, base, address_cap),
+            "account": (account_free, base, account_cap),
+        }
+        self.forget, self.max_keys = forget, max_keys
+        self._fails: dict[tuple[str, ...], _Fails] = {}
+        self._known: dict[tuple[str, str], float] = {}  # (account, address) that signed in, when
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        items = [t for t in self._fails.get(key, []) if now - t < self.window]
-        self._fails[key] = items
-        return items
+    def _keys(self, username: str, address: str, now: float) -> list[tuple[str, ...]]:
+        account = username_key(username)
+        keys: list[tuple[str, ...]] = [("pair", account, address), ("address", address)]
+        seen = self._known.get((account, address))
+        if seen is None or now - seen > 30 * 86400:
+            keys.append(("account", account))
+        return keys
 
-    def blocked(self, *keys: str) -> int:
-        """Seconds to wait (0 when allowed)."""
+    def _wait(self, key: tuple[str, ...], now: float) -> float:
+        fails = self._fails.get(key)
+        if fails is None:
+            return 0.0
+        if now - fails.last > self.forget:
+            del self._fails[key]
+            return 0.0
+        free, base, cap = self.rules[key[0]]
+        if fails.count <= free:
+            return 0.0
+        delay = min(cap, base * 2.0 ** min(fails.count - free - 1, 30))
+        return max(0.0, fails.last + delay - now)
+
+    def blocked(self, username: str, address: str) -> int:
+        """Seconds before ``username`` may try again from ``address`` (0 when allowed now)."""
         now = time.monotonic()
         with self._lock:
-            waits = [
-                int(self.window - (now - items[0])) + 1
-                for items in (self._recent(k, now) for k in keys)
-                if len(items) >= self.attempts
-            ]
-        return max(waits, default=0)
+            wait = max(self._wait(k, now) for k in self._keys(username, address, now))
+        return math.ceil(wait)
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, username: str, address: str) -> None:
         now = time.monotonic()
         with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
+            for key in self._keys(username, address, now):
+                self._wait(key, now)  # forgets an expired counter first
+                fails = self._fails.setdefault(key, _Fails(0, now))
+                fails.count += 1
+                fails.last = now
+            if len(self._fails) > self.max_keys:  # keep memory bounded under a spray of names
+                for key, _ in sorted(self._fails.items(), key=lambda kv: kv[1].last)[: self.max_keys // 10]:
+                    del self._fails[key]
 
-    def succeeded(self, key: str) -> None:
+    def succeeded(self, username: str, address: str) -> None:
+        """The owner got in from ``address``: its counters start again, and that address is known."""
+        now = time.monotonic()
+        account = username_key(username)
         with self._lock:
-            self._fails.pop(key, None)
+            self._fails.pop(("pair", account, address), None)
+            self._fails.pop(("account", account), None)
+            self._known[(account, address)] = now
+            if len(self._known) > self.max_keys:
+                self._known.pop(next(iter(self._known)))

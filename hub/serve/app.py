@@ -78,10 +78,11 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_errors(app)
 
-    from hub.serve import api, clerk, dept, steward
+    from hub.serve import api, clerk, dept, steward, users
 
-    for module in (clerk, dept, steward, api):
+    for module in (clerk, dept, steward, api, users):
         app.include_router(module.router)
+    users.secure_cookies(app)
     _auth_routes(app)
 
     @app.on_event("shutdown")
@@ -93,6 +94,8 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
 
 
 def _auth_routes(app: FastAPI) -> None:
+    from hub.serve import users
+
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         found = session(request)
@@ -107,23 +110,17 @@ def _auth_routes(app: FastAPI) -> None:
     @app.post("/login", include_in_schema=False, dependencies=[Depends(check_csrf)])
     def login(request: Request, username: str = Form(""), password: str = Form("")) -> Response:
         st = state(request)
-        client = f"ip:{request.client.host if request.client else '-'}"
-        wait = st.limiter.blocked(f"user:{username}", client)
+        client = request.client.host if request.client else "-"
+        wait = st.limiter.blocked(username, client)  # keyed as authenticate() reads the name
         if wait:
-            return render(
-                request,
-                "login.html",
-                status_code=429,
-                username=username,
-                error=f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试。",
-            )
-        user = accounts.authenticate(st.hub.db, username.strip(), password)
+            return users.too_many(request, username, wait)
+        user = accounts.authenticate(st.hub.db, username, password)
         if user is None:
-            st.limiter.failed(f"user:{username}", client)
+            st.limiter.failed(username, client)
             return render(
                 request, "login.html", status_code=401, username=username, error="用户名或密码不正确。"
             )
-        st.limiter.succeeded(f"user:{username}")
+        st.limiter.succeeded(username, client)
         sid, _ = accounts.new_session(st.hub.db, user)
         response = RedirectResponse(HOME_OF_ROLE[user.role], status_code=303)
         response.set_cookie(
@@ -220,9 +217,21 @@ def _install_errors(app: FastAPI) -> None:
         return response
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the web application (for `hub serve`)."""
+def serve(host: str = "127.0.0.1", port: int = 8000, channel_runner: Any = None) -> None:
+    """Run the web application (for `hub serve`); with ``channel_runner`` (``cli.serve_command``)
+    the CLI's commands run here meanwhile, through the local admin channel (``hub.serve.channel``)."""
+    import contextlib
+
     import uvicorn
 
+    from hub.serve.channel import Channel
+
     logging.basicConfig(level=logging.INFO)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    application = create_app()
+    hub = application.state.hub_state.hub
+    channel: Any = contextlib.nullcontext()
+    if channel_runner:
+        channel = Channel(hub.home, lambda argv, out, err: channel_runner(argv, hub, out, err))
+        application.router.add_event_handler("shutdown", channel.stop)  # before uvicorn re-raises SIGTERM
+    with channel:
+        uvicorn.run(application, host=host, port=port, log_level="info")

@@ -10,6 +10,7 @@ owns its file), and is idempotent.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,41 @@ class Capabilities:
 
 CAPABILITIES = Capabilities()
 
+# DuckDB allows one read-write process per file; another process gets this IOException at connect.
+_LOCK_ERROR = re.compile(r"Could not set lock on file|Conflicting lock is held", re.IGNORECASE)
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+
+@dataclass
+class StoreLocked(StoreError):
+    """Another process (``hub serve``, or a long CLI command) holds the store. Not the user's
+    input: the CLI exits 70 (see ``exit_code``) after waiting or going through the server."""
+
+    code: str = "store-locked"
+    exit_code: int = 70
+
+    @property
+    def holder_pid(self) -> int | None:
+        pid = self.details.get("pid")
+        return int(pid) if pid else None
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """The one place that recognises DuckDB's "another process holds the file" error."""
+    return isinstance(exc, duckdb.Error) and bool(_LOCK_ERROR.search(str(exc)))
+
+
+def _locked(exc: BaseException, path: Path | str | None) -> StoreLocked:
+    found = _LOCK_HOLDER.search(str(exc))
+    details: dict[str, Any] = {"pid": int(found.group(2)), "program": found.group(1)} if found else {}
+    who = f"进程 {details['pid']}" if details else "另一个进程"
+    return StoreLocked(
+        f"数据库正被{who}使用（通常是 hub serve 或另一个 hub 命令）。",
+        file=str(path) if path is not None else None,
+        hint="稍后再试；或在运行 hub serve 的机器上以同一用户执行命令，命令会交给服务执行。",
+        details=details,
+    )
+
 
 class Database:
     """A DuckDB connection with the hub's tables. Thread-safe through a lock (DuckDB connections
@@ -53,6 +89,9 @@ class Database:
         self.path = None if path is None else Path(path)
         self.capabilities = CAPABILITIES
         self._lock = threading.RLock()
+        # One unit of work at a time in this process (a CLI command run by the server, an upload job):
+        # statements are serialised by ``_lock``; whole commands by this one (``exclusive()``).
+        self._unit = threading.RLock()
         try:
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +102,8 @@ class Database:
                 ":memory:" if self.path is None else str(self.path), read_only=read_only, config=config
             )
         except (duckdb.Error, OSError) as exc:
+            if is_lock_error(exc):
+                raise _locked(exc, path) from exc
             raise StoreError(f"无法打开数据库：{exc}", file=str(path)) from exc
         self._in_tx = False
         # DuckDB's own progress bar would write into the CLI's output (and --json); the hub shows its own
@@ -164,6 +205,13 @@ class Database:
             finally:
                 self._in_tx = False
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[Database]:
+        """Hold the store for one whole unit of work (a command of the local admin channel, a job):
+        other units of this process wait; single statements of other threads still run."""
+        with self._unit:
+            yield self
+
     def close(self) -> None:
         with self._lock:
             self.con.close()
@@ -180,7 +228,8 @@ class Database:
 
 
 def open_store(home: Path | None = None, *, read_only: bool = False) -> Database:
-    """Open (creating if needed) the store ``HUB_HOME/hub.duckdb``."""
+    """Open (creating if needed) the store ``HUB_HOME/hub.duckdb``; :class:`StoreLocked` when
+    another process holds it (the CLI then goes through the server or waits, see ``cli.py``)."""
     root = home or hub_home()
     path = root / "hub.duckdb"
     if read_only and not path.exists():

@@ -83,16 +83,24 @@ def test_login_rate_limit_blocks_even_the_right_password(client: TestClient) -> 
     assert r.status_code == 429 and "过多" in r.text
 
 
-def test_limiter_window_expires() -> None:
-    limiter = LoginLimiter(attempts=2, window=0.05)
-    limiter.failed("k")
-    assert not limiter.blocked("k")
-    limiter.failed("k")
-    assert limiter.blocked("k")
+def test_limiter_backs_off_exponentially_and_forgets() -> None:
+    limiter = LoginLimiter(free=2, base=0.2, cap=1.0, forget=5.0)
+    for _ in range(2):
+        assert not limiter.blocked("k", "a")
+        limiter.failed("k", "a")
+    assert not limiter.blocked("k", "a")  # two free failures; the third try is still allowed
+    limiter.failed("k", "a")
+    assert limiter.blocked("k", "a") == 1  # a wait of 0.2 s, rounded up to the second shown
     import time
 
-    time.sleep(0.06)
-    assert not limiter.blocked("k")
+    time.sleep(0.25)
+    assert not limiter.blocked("k", "a")
+    limiter.failed("k", "a")  # the fourth failure doubles the wait: 0.4 s
+    time.sleep(0.25)
+    assert limiter.blocked("k", "a")
+    time.sleep(0.2)
+    assert not limiter.blocked("k", "a")
+    assert not limiter.blocked("k", "b")  # another address of the same account: untouched
 
 
 def test_pages_need_login(client: TestClient) -> None:
