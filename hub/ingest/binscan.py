@@ -24,6 +24,7 @@ from pathlib import Path
 
 from hub.errors import IngestError
 from hub.ingest import limits
+from hub.ingest.readers import ZIP_ERRORS
 from hub.ingest.xlsxscan import CHUNK, col_letters
 
 # BIFF8 cell records: (row, col) as two u16 at the start of the record body
@@ -32,6 +33,7 @@ _XLS_MULRK = 0x00BD
 _XLS_DIMENSIONS = 0x0200
 _XLS_BOF = 0x0809
 _XLS_EOF = 0x000A
+_XLS_FILEPASS = 0x002F  # the rest of the stream is encrypted
 
 
 def _refuse_extent(rows: int, cols: int, file: str, sheet: str | None) -> None:
@@ -95,6 +97,8 @@ def _biff_extents(data: bytes, name: str, deadline: limits.Deadline) -> list[tup
             if r1 > r0 and c1 > c0:
                 declared = (r1 - r0) * (c1 - c0)
                 limits.check(limits.CELLS, declared, name, where=f"声明范围 {r1 - r0} 行 × {c1 - c0} 列")
+        elif typ == _XLS_FILEPASS:
+            raise IngestError("文件设置了打开密码，无法读取", file=name, hint="请取消密码后另存再上传。")
         elif typ == _XLS_BOF:
             depth += 1
         elif typ == _XLS_EOF:
@@ -125,7 +129,7 @@ def xlsb_extents(path: Path, deadline: limits.Deadline) -> dict[str, tuple[int, 
             for member in zf.namelist():
                 if member.startswith("xl/worksheets/") and member.endswith(".bin"):
                     out[member] = _xlsb_sheet(zf, member, path.name, deadline)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except ZIP_ERRORS as exc:
         raise IngestError("Excel 二进制工作簿（.xlsb）已损坏或不完整", file=path.name) from exc
     return out
 
@@ -185,7 +189,7 @@ def _xlsb_sheet(zf: zipfile.ZipFile, member: str, name: str, deadline: limits.De
 
 # -- ods ----------------------------------------------------------------------------------------------
 _ODS_TAG = re.compile(
-    rb"<table:(table|table-row|table-cell|covered-table-cell)\b([^>]*?)(/?)>|</table:table-row>"
+    rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>|</table:table-row>"
 )
 _ROWS_REPEATED = re.compile(rb'number-rows-repeated="(\d+)"')
 _COLS_REPEATED = re.compile(rb'number-columns-repeated="(\d+)"')
@@ -239,7 +243,7 @@ def ods_extents(path: Path, deadline: limits.Deadline) -> dict[str, tuple[int, i
                         _refuse_extent(row + rep, max(cols, row_cols), name, table)
             if table:
                 out[table] = (rows, cols)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError) as exc:
+    except ZIP_ERRORS as exc:
         raise IngestError("OpenDocument 表格（.ods）已损坏或不完整", file=name) from exc
     for sheet, (r, c) in out.items():
         _refuse_extent(r, c, name, sheet)

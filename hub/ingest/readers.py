@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import codecs
 import os
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +46,20 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 MAX_RATIO = 200
+# what reading a broken zip can raise (zlib.error: a corrupt deflate stream; NotImplementedError: an
+# unknown compression method; struct.error: a truncated header)
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    struct.error,
+    OSError,
+    EOFError,
+    KeyError,
+    ValueError,
+    NotImplementedError,
+    UnicodeDecodeError,
+)
 RATIO_MIN_SIZE = 10 << 20  # ratios only matter for members above 10 MiB
 MAX_MEMBERS = 10_000
 
@@ -101,7 +117,7 @@ def check_zip(path: Path) -> list[zipfile.ZipInfo]:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except ZIP_ERRORS as exc:
         raise IngestError("Excel 文件已损坏或不完整（无法打开压缩包结构）", file=path.name) from exc
     if len(infos) > MAX_MEMBERS:
         raise IngestError(f"Excel 文件结构异常：包含 {len(infos)} 个部件", file=path.name)
@@ -139,7 +155,7 @@ def sniff(path: Path) -> str:
             with zipfile.ZipFile(path) as zf:
                 names = set(zf.namelist())
                 mime = zf.read("mimetype")[:100] if "mimetype" in names else b""
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as exc:
+        except ZIP_ERRORS as exc:
             raise IngestError(
                 "Excel 文件已损坏或不完整（无法打开压缩包结构）",
                 file=name,

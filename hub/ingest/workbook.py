@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.errors import IngestError
 from hub.ingest import limits
-from hub.ingest.readers import check_zip, note, register_reader
+from hub.ingest.readers import ZIP_ERRORS, check_zip, note, register_reader
 from hub.ingest.render import rows_to_table
 from hub.ingest.types import RawSheet
 
@@ -86,7 +86,7 @@ def read_xlsx(path: Path, deadline: limits.Deadline) -> list[RawSheet]:
             }
             for scan in scans.values():
                 xlsxscan.plan(zf, scan, deadline)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError, zipfile.LargeZipFile) as exc:
+    except ZIP_ERRORS as exc:
         raise IngestError("Excel 文件已损坏或不完整", file=name) from exc
     strings = sum(i.file_size for i in infos if i.filename.endswith("sharedStrings.xml"))
     _estimate(name, sum(s.last_row * s.last_col for s in scans.values()), strings)
@@ -94,7 +94,10 @@ def read_xlsx(path: Path, deadline: limits.Deadline) -> list[RawSheet]:
         return _read(path, name, deadline, scans)
     with tempfile.TemporaryDirectory(prefix="hub-read-") as tmp:
         clean = Path(tmp) / "clean.xlsx"
-        xlsxscan.without_strays(path, list(scans.values()), clean, deadline)
+        try:
+            xlsxscan.without_strays(path, list(scans.values()), clean, deadline)
+        except ZIP_ERRORS as exc:
+            raise IngestError("Excel 文件已损坏或不完整", file=name) from exc
         return _read(clean, name, deadline, scans)
 
 

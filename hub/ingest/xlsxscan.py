@@ -129,7 +129,7 @@ def sheet_parts(zf: zipfile.ZipFile, file: str) -> dict[str, str]:
     try:
         workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
         rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    except ElementTree.ParseError as exc:
+    except (ElementTree.ParseError, LookupError, ValueError) as exc:
         raise IngestError(f"Excel 文件已损坏（工作簿结构无法解析：{exc}）", file=file) from exc
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
     out: dict[str, str] = {}
