@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,13 @@ from hub.paths import hub_home
 PERSON_KINDS = ("population", "disability", "dibao")
 #: ID errors a match may make good (the row is otherwise complete).
 FILLABLE_CODES = ("id-format", "id-checksum", "id-precision-lost", "id-date-invalid", "required-missing")
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(int(os.environ.get(name, default)), 2)
+    except ValueError:
+        return default
 
 
 def _default_model_path() -> Path:
@@ -32,3 +40,9 @@ class LinkageConfig:
     #: Minimum number of records before training (EM needs data); below it the saved or default model
     #: links, with a warning (docs/linkage.md).
     min_records_to_train: int = 200
+    #: Of records equal on every linkage feature, this many are compared; the rest take their
+    #: group's cluster without pairwise comparison (``HUB_LINK_MAX_IDENTICAL``; docs/linkage.md).
+    max_identical: int = field(default_factory=lambda: _env_int("HUB_LINK_MAX_IDENTICAL", 20))
+    #: A blocking block yielding more pairs than a block of this many records is not compared
+    #: pairwise; a warning names it (``HUB_LINK_MAX_BLOCK``; docs/linkage.md).
+    max_block: int = field(default_factory=lambda: _env_int("HUB_LINK_MAX_BLOCK", 2000))

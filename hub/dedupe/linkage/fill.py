@@ -19,8 +19,8 @@ from hub.store.db import Database
 _CANDIDATES = """
 CREATE OR REPLACE TEMP TABLE __fill_cand AS
 WITH target AS (
-    SELECT * FROM hub_link_source WHERE NOT accepted AND id_valid IS NULL
-      AND ($sid IS NULL OR submission_id = $sid)
+    SELECT s.*, {link_uid} AS link_uid FROM hub_link_source s {twins}
+    WHERE NOT accepted AND id_valid IS NULL AND ($sid IS NULL OR submission_id = $sid)
       AND (submission_id, sheet, row_no) NOT IN (SELECT (submission_id, sheet, row_no) FROM hub_link_misuse)),
 ends AS (   -- each pair from both ends: equi-joins only (an IN-list join is a nested loop)
     SELECT pair_id, uid_l AS uid, uid_r AS other, match_probability, status FROM hub_link_pairs
@@ -28,7 +28,7 @@ ends AS (   -- each pair from both ends: equi-joins only (an IN-list join is a n
 links AS (
     SELECT p.pair_id, p.other, t.uid,
            CASE WHEN d.decision = 'accept' THEN 1.0 ELSE p.match_probability END AS prob
-    FROM ends p JOIN target t ON t.uid = p.uid
+    FROM ends p JOIN target t ON t.link_uid = p.uid
     LEFT JOIN hub_link_decisions d USING (pair_id)
     WHERE p.status <> 'blocked' AND coalesce(d.decision, '') <> 'reject')
 SELECT l.uid, x.id_valid, max(l.prob) AS prob, arg_max(l.other, l.prob) AS source_uid
@@ -56,11 +56,16 @@ class FillResult:
 
 
 def resolve_rejected(db: Database, submission_id: int | None = None, config: LinkageConfig | None = None,
-                     now: datetime | None = None) -> FillResult:  # fmt: skip
+                     now: datetime | None = None, twins: str | None = None) -> FillResult:  # fmt: skip
     """Fill or annotate the rejected rows of ``submission_id`` (all when ``None``). Needs the tables
-    of the latest :func:`hub.dedupe.linkage.pipeline.run_linkage` (or of ``link_records``)."""
+    of the latest :func:`hub.dedupe.linkage.pipeline.run_linkage` (or of ``link_records``). ``twins``:
+    the collapsed records (:mod:`hub.dedupe.linkage.guard`), which take the links of their group's
+    first record."""
     cfg, now = config or LinkageConfig(), now or datetime.now()
-    db.execute(_CANDIDATES, {"sid": submission_id})
+    join, link_uid = (
+        (f"LEFT JOIN {twins} tw USING (uid)", "coalesce(tw.first_uid, s.uid)") if twins else ("", "s.uid")
+    )
+    db.execute(_CANDIDATES.format(twins=join, link_uid=link_uid), {"sid": submission_id})
     db.execute(_FILLS, {"upper": cfg.upper, "lower": cfg.lower})
     key = "(SELECT submission_id, sheet, row_no FROM hub_link_source s JOIN {t} USING (uid))"
     with db.transaction():

@@ -16,6 +16,7 @@ from hub.dedupe.linkage.config import LinkageConfig
 from hub.dedupe.linkage.engine import default_model, fit, level_weights, load_model, predict, save_model
 from hub.dedupe.linkage.fill import FillResult, resolve_rejected
 from hub.dedupe.linkage.graph import cluster_records
+from hub.dedupe.linkage.guard import Guarded, guard, twin_clusters
 from hub.dedupe.linkage.misuse import flag_id_misuse
 from hub.dedupe.linkage.records import INPUT, build_input
 from hub.dedupe.linkage.stable import assign_codes
@@ -36,6 +37,17 @@ WHERE l.id_valid IS DISTINCT FROM r.id_valid OR l.id_valid IS NULL
 
 
 MAX_PASSES = 4
+
+#: Names of the blocking rules in warnings (docs/linkage.md).
+BLOCK_LABELS = {
+    "l.id17 = r.id17": "身份证号前17位相同",
+    "l.py_key = r.py_key AND l.birth_date = r.birth_date": "姓名同音且出生日期相同",
+    "l.py_key = r.py_key AND l.village_code = r.village_code": "姓名同音且同村",
+    "l.birth_date = r.birth_date AND l.village_code = r.village_code": "出生日期相同且同村",
+    "l.phone1 = r.phone1": "电话相同",
+    "l.nv_name_year = r.name_year": "无有效身份证号者姓名和出生年份相同",
+    "l.name_year = r.nv_name_year": "无有效身份证号者姓名和出生年份相同",
+}
 
 #: The one warning of a run whose model could not be trained (docs/linkage.md).
 UNTRAINED_WARNING = "人员比对：数据太少，无法训练比对模型（{reasons}），已使用{model}和确定性规则。"
@@ -94,10 +106,14 @@ def link_records(
     now: datetime,
     input_table: str = INPUT,
     choice: ModelChoice | None = None,
+    guarded: Guarded | None = None,
 ) -> tuple[int, ModelChoice]:
     """Score the pairs of ``input_table`` into ``hub_link_pairs`` with ``choice`` (by default
-    :func:`choose_model`). Returns (pairs kept, the model used)."""
-    choice = choice or choose_model(db, cfg, input_table)
+    :func:`choose_model`). ``guarded`` (:func:`hub.dedupe.linkage.guard.guard`): score its table with
+    its guarded rules and train on its training table instead. Returns (pairs kept, the model used)."""
+    if guarded is not None:
+        input_table = guarded.table
+    choice = choice or choose_model(db, cfg, guarded.train if guarded else input_table)
     db.execute("DELETE FROM hub_link_pairs")
     db.execute("DELETE FROM hub_link_levels")
     for comp, levels in level_weights(choice.model).items():
@@ -105,7 +121,12 @@ def link_records(
             db.execute("INSERT INTO hub_link_levels VALUES (?, ?, ?, ?)", [comp, gamma, label, weight])
     if int(db.scalar(f"SELECT count(*) FROM {input_table}")) < 2:
         return 0, choice  # no pair to score
-    predict(db, [input_table], choice.model, "__link_scored", cfg.lower)
+    model = choice.model
+    if guarded is not None and guarded.rules:
+        rules = model.get("blocking_rules_to_generate_predictions", [])
+        model = {**model, "blocking_rules_to_generate_predictions": [
+            {**r, "blocking_rule": guarded.rules.get(r["blocking_rule"], r["blocking_rule"])} for r in rules]}  # fmt: skip
+    predict(db, [input_table], model, "__link_scored", cfg.lower)
     wcols = [c for c, _ in db.columns("__link_scored") if c.startswith("mw_")]
     gammas = (
         "json_object(" + ", ".join(f"'{c[3:]}', round(p.{c}, 2)" for c in wcols) + ")" if wcols else "NULL"
@@ -126,18 +147,23 @@ def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id
     for _ in range(MAX_PASSES):
         misused = flag_id_misuse(db, now)
         records = build_input(db)
-        pairs, choice = link_records(db, cfg, now, choice=choice)
-        fill = resolve_rejected(db, submission_id, cfg, now)
+        guarded = guard(db, INPUT, PERSON_SPEC.blocking_rules, max_identical=cfg.max_identical,
+                        max_block=cfg.max_block, labels=BLOCK_LABELS)  # fmt: skip
+        pairs, choice = link_records(db, cfg, now, choice=choice, guarded=guarded)
+        fill = resolve_rejected(db, submission_id, cfg, now, twins=guarded.twins)
         filled += fill.filled
         if not fill.filled:
             break
     assert choice is not None
     fill = FillResult(filled, fill.with_candidates, fill.without_candidates)
-    clusters = cluster_records(db, INPUT)
+    clusters = cluster_records(db, guarded.table)
+    if guarded.twins:
+        twin_clusters(db, guarded.twins, "__link_clusters")
+        clusters = int(db.scalar("SELECT count(DISTINCT cluster_key) FROM __link_clusters"))
     with db.transaction():
         codes = assign_codes(db, "__link_clusters", now)
     review = int(db.scalar(
         "SELECT count(*) FROM hub_link_pairs p WHERE status = 'review' "
         "AND pair_id NOT IN (SELECT pair_id FROM hub_link_decisions)"))  # fmt: skip
-    warnings = [choice.warning] if choice.warning else []
+    warnings = ([choice.warning] if choice.warning else []) + guarded.warnings
     return LinkSummary(records, pairs, review, misused, fill, clusters, codes, choice.trained, warnings)
