@@ -208,7 +208,10 @@ def list_users(db: Database) -> list[dict[str, Any]]:
     now = datetime.now()
     rows = db.dicts(
         """
-        SELECT u.username, u.role, u.township_code, d.name AS township_name, u.department,
+        SELECT u.username, u.role, u.township_code,
+               (SELECT d.name FROM hub_divisions d WHERE d.code IN (u.township_code, u.township_code || '000')
+                ORDER BY length(d.code) LIMIT 1) AS township_name,
+               u.department,
                u.created_at, u.disabled,
                (SELECT count(*) FROM hub_sessions s WHERE s.username = u.username AND s.expires_at > ?)
                    AS sessions,
@@ -216,7 +219,6 @@ def list_users(db: Database) -> list[dict[str, Any]]:
                (SELECT count(*) FROM hub_api_tokens t WHERE t.username = u.username AND t.revoked_at IS NULL)
                    AS tokens
         FROM hub_users u
-        LEFT JOIN hub_divisions d ON d.code IN (u.township_code, u.township_code || '000')
         ORDER BY u.role, u.username
         """,
         [now],
