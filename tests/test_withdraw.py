@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import SAMPLE, Cli
 
-POPULATION = SAMPLE / "青山镇_人口台账_2026.xlsx"
+DISABILITY = SAMPLE / "青山镇_残疾人台账_2026.xlsx"
 DIBAO = SAMPLE / "青山镇_低保花名册_2026年11月.xlsx"
 TOWN = "331099101"
 
@@ -37,11 +37,11 @@ def _dibao(cli: Cli, out: Path) -> tuple[int, list[str]]:
 
 @pytest.fixture
 def loaded(cli: Cli) -> tuple[Cli, dict[str, int]]:
-    """Both ledgers of 青山镇 in, and merged as an upload job of the web pages leaves them."""
+    """Two ledgers of 青山镇 in, and merged as an upload job of the web pages leaves them."""
     from hub.facade import Hub
 
     assert cli("divisions", "load", SAMPLE / "divisions.csv").exit_code == 0
-    reports, _ = cli.json("ingest", POPULATION, DIBAO, "--no-link")
+    reports, _ = cli.json("ingest", DISABILITY, DIBAO, "--no-link")
     hub = Hub()
     hub.merge()
     hub.close()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,10 +39,51 @@ def unfinished(db: Database) -> list[dict[str, Any]]:
     """Submissions whose ingest has not completed (a kill, a full disk, an interrupted job), oldest
     first: ``submission_id, file_name, state, source_path, link, annotate``."""
     return db.dicts(
-        "SELECT s.submission_id, s.file_name, st.state, st.source_path, st.link, st.annotate "
+        "SELECT s.submission_id, s.file_name, st.state, st.source_path, st.link, st.annotate, st.updated_at "
         "FROM hub_submission_state st JOIN hub_submissions s USING (submission_id) "
         "WHERE st.state <> 'complete' ORDER BY s.submission_id"
     )
+
+
+def undo_unfinished_linkage(db: Database, since: datetime, severities: Mapping[str, str]) -> int:
+    """Put back what an entity resolution run that did not finish (killed after ``since``) changed in
+    the rows, so the next run starts from the same rows as an uninterrupted one (it would otherwise
+    train and score on rows it had already filled). One transaction. Misuse flags, candidates, pairs
+    and clusters are recomputed by every run; fills are not, so each fill made since ``since`` is
+    undone: the row rejected again without an ID, its ``id-filled-by-match`` warning gone, its ID
+    findings back to their catalogue severity. Returns the number of rows put back."""
+    import pyarrow as pa
+
+    # fetched to the end (rows, not scalar): DuckDB refuses to register a table beside an open result
+    n = int(db.rows("SELECT count(*) FROM hub_link_fills WHERE filled_at >= ?", [since])[0][0])
+    if not n:
+        return 0
+    db.register(
+        "__hub_severities",
+        pa.table({"code": list(severities), "severity": list(severities.values())}),
+    )
+    undone = "(SELECT submission_id, sheet, row_no FROM hub_link_fills WHERE filled_at >= $since)"
+    key = "(submission_id, sheet, row_no)"
+    try:
+        with db.transaction():
+            db.execute(
+                f"UPDATE hub_rows SET accepted = false, id_number = NULL, id_type = NULL WHERE {key} IN {undone}",
+                {"since": since},
+            )
+            db.execute(
+                f"DELETE FROM hub_findings WHERE code = 'id-filled-by-match' AND {key} IN {undone}",
+                {"since": since},
+            )
+            db.execute(
+                f"""UPDATE hub_findings f SET severity = c.severity FROM __hub_severities c
+                    WHERE f.code = c.code AND f.field = 'id_number' AND f.severity <> c.severity
+                      AND (f.submission_id, f.sheet, f.row_no) IN {undone}""",
+                {"since": since},
+            )
+            db.execute("DELETE FROM hub_link_fills WHERE filled_at >= ?", [since])
+    finally:
+        db.unregister("__hub_severities")
+    return n
 
 
 def set_options(db: Database, submission_id: int, *, link: bool, annotate: bool, source: str) -> None:
