@@ -274,10 +274,20 @@ class Hub:
         copies half written under their temporary names). Unfinished submissions are finished by
         the steps that follow (:meth:`_finish_linking`, the copies)."""
         from hub.store.scratch import drop_scratch
+        from hub.store.submissions import unfinished
 
         drop_scratch(self.db)
         for partial in (self.home / "annotated").glob(f"*{PARTIAL}.*"):
             partial.unlink(missing_ok=True)
+        stored = [u["updated_at"] for u in unfinished(self.db) if u["state"] == "stored"]
+        if stored:  # entity resolution may have been cut short after these rows were stored
+            self._undo_linkage(min(stored))
+
+    def _undo_linkage(self, since: datetime) -> None:
+        from hub.store.submissions import undo_unfinished_linkage
+
+        severities = {code: f.severity for code, f in self.schema.findings.items()}
+        undo_unfinished_linkage(self.db, since, severities)
 
     def _finish_linking(self, progress: Progress | None, files: int) -> set[int]:
         """Entity resolution when a stored submission asked for it, then (one transaction) the
@@ -620,8 +630,9 @@ class Hub:
                     )
                 done = withdraw_submission(self.db, submission_id, by=by, reason=reason)
                 resumed = False
-            else:
-                resumed = True  # withdrawn, but killed before the store was re-linked and merged
+            else:  # withdrawn, but killed before the store was re-linked and merged
+                resumed = True
+                self._undo_linkage(done["withdrawn_at"])
             pause_point("withdrawn")
             for copy in (self.home / "annotated").glob(f"*_{str(done['sha256'])[:8]}_批注*"):
                 copy.unlink(missing_ok=True)
