@@ -106,6 +106,9 @@ class Hub:
     def __init__(self, home: Path | str | None = None, *, read_only: bool = False):
         self.home = Path(home).resolve() if home else hub_home()
         self._read_only = read_only
+        from hub.retention import secure_home
+
+        secure_home(self.home)  # files this process writes (store, copies, exports) are 0600
         self._db: Database | None = None
         self.warnings: list[str] = []  # one-line warnings of the last ingest or run (e.g. linkage)
         # One unit of writing work at a time (an ingest, a withdrawal, a merge): the web server's

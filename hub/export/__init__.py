@@ -3,7 +3,15 @@
 from hub.export.catalog import check_mappings
 from hub.export.document import register_writer
 from hub.export.problems import SpecProblem
-from hub.export.run import ExportResult, ReportInfo, export_reports, list_reports, preview_report
+from hub.export.run import (
+    ExportResult,
+    ReportInfo,
+    ReportRows,
+    export_reports,
+    list_reports,
+    preview_report,
+    report_rows,
+)
 
 __all__ = [
     "ExportResult",
@@ -14,4 +22,6 @@ __all__ = [
     "list_reports",
     "preview_report",
     "register_writer",
+    "ReportRows",
+    "report_rows",
 ]

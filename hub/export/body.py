@@ -114,18 +114,44 @@ class Body:
     def _base_type(self, key: str) -> str:
         return self.types.get(key, "VARCHAR").split("(")[0]
 
+    def flagged_keys(self, columns: list[Column]) -> list[str]:
+        """The column keys whose cells carry a "value flagged" column (:mod:`hub.export.flags`)."""
+        return [c.key for c in columns if f"_flag_{c.key}" in self.types]
+
+    def flagged(self, keys: list[str], limit: int = 5000) -> list[tuple[int, str]]:
+        """(row, key) of the flagged cells, in row order (at most ``limit``)."""
+        if not keys or not self.n:
+            return []
+        parts = " UNION ALL ".join(
+            f"SELECT _row, {sql_literal(k)} AS k, {i} AS i FROM {self.table} WHERE _flag_{k}"
+            for i, k in enumerate(keys)
+        )
+        return [(int(r), str(k)) for r, k, _ in self.db.rows(f"{parts} ORDER BY 1, 3 LIMIT {int(limit)}")]
+
     def xml_chunks(
-        self, columns: list[Column], styles: list[int], first_row: int, merge_blocks: bool
+        self,
+        columns: list[Column],
+        styles: list[int],
+        first_row: int,
+        merge_blocks: bool,
+        flag_styles: dict[str, int] | None = None,
     ) -> Iterator[str]:
         """``<row>`` elements for sheet rows ``first_row``… (1-based), one per data row, every cell
         styled (empty cells too: the borders). A value is a number when its column's format is a
         number and it is one, a date serial when the format is a date and it is one, else text. With
         ``merge_blocks`` the household cells of a block's later rows are empty (the block's first
-        row carries the value; the writer merges them)."""
+        row carries the value; the writer merges them). A cell whose ``_flag_<key>`` is true takes
+        the style ``flag_styles[key]`` (a value the hub flagged, :mod:`hub.export.flags`)."""
         r = f"(_row + {first_row - 1})"
         cells = []
-        for i, (c, style) in enumerate(zip(columns, styles, strict=True)):
+        flag_styles = flag_styles or {}
+        for i, (c, xf) in enumerate(zip(columns, styles, strict=True)):
             letter, kind, typ = column_letter(i), c.format, self._base_type(c.key)
+            style = (
+                f"(CASE WHEN _flag_{c.key} THEN {flag_styles[c.key]} ELSE {xf} END)"
+                if c.key in flag_styles
+                else xf
+            )
             if kind in ("date", "datetime") and typ == "DATE":
                 number: str | None = f"CAST({c.key} - DATE '1899-12-30' AS VARCHAR)"
             elif kind in ("date", "datetime") and typ.startswith("TIMESTAMP"):

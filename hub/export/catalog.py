@@ -25,6 +25,8 @@ from hub.paths import mappings_dir, schemas_dir
 from hub.store.db import Database
 
 VIEWS = ["person", "disability", "household", "membership", "dibao_member", "business", "division"]
+# read by the compiler itself (hub/export/flags.py), never by a spec: no entitlement names it
+INTERNAL_VIEWS = ["flagged_value"]
 Level = Literal["full", "text", "masked", "condition"]
 
 
@@ -91,6 +93,10 @@ def codes() -> dict[str, dict[str, str]]:
 
 def relations(db: Database) -> dict[str, list[str]]:
     return {v: [c for c, _ in db.columns(v)] for v in VIEWS}
+
+
+def internal_relations(db: Database) -> dict[str, dict[str, str]]:
+    return {v: dict(db.columns(v)) for v in INTERNAL_VIEWS}
 
 
 def compile_text(
@@ -175,7 +181,9 @@ def _verify(compiled: CompiledReport, file: str, db: Database) -> list[SpecProbl
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.schema import MappingSchema
 
-    schema = MappingSchema({v: dict(db.columns(v)) for v in VIEWS}, dialect="duckdb")
+    schema = MappingSchema(
+        {**{v: dict(db.columns(v)) for v in VIEWS}, **internal_relations(db)}, dialect="duckdb"
+    )
     out = []
     for i, sheet in enumerate(compiled.sheets):
         for tree in sheet.trees():

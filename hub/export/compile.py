@@ -14,6 +14,7 @@ from typing import Any
 from sqlglot import exp
 
 from hub.export.context import ctx_select
+from hub.export.flags import FLAGS_CTE, flag_expr, flags_cte
 from hub.export.pipelines import CompiledSheet, Ctes, HubCheck, Parts, grouped, listed, sel, with_ctes
 from hub.export.problems import did_you_mean
 from hub.export.resolve import TRANSLATE, Resolver, Scope
@@ -105,6 +106,7 @@ def _parts(
         r.problem(f"{path}.order_by", "grouped sheets are ordered by group_by; remove order_by", "spec-key")
     keys = [c.key for c in sheet.columns]
     cols: dict[str, exp.Expr] = {}
+    flags: dict[str, exp.Expr] = {}
     for j, col in enumerate(sheet.columns):
         cpath = f"{path}.columns[{j}].expr"
         if keys.count(col.key) > 1:
@@ -123,6 +125,11 @@ def _parts(
         r.columns(tree, scope, cpath)
         r.functions(tree, cpath)
         cols[col.key] = tree
+        flag = flag_expr(tree, scope) if not sheet.group_by else None
+        if flag is not None:
+            flags[col.key] = flag
+    if flags:  # the flagged values once per sheet and township, read by every flagged column
+        ctes = [*ctes, (FLAGS_CTE, flags_cte())]
     result = Scope({"r": ("_result", [*keys, "_first", "_total"])}, set())
     cells, checks = _key_refs(sheet, r, path, keys, result)
     if base is None or len(r.problems) > before:
@@ -164,6 +171,7 @@ def _parts(
         ctes,
         untranslated,
         townships,
+        flags,
     )
 
 

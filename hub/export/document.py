@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +30,9 @@ class SheetData:
 class Document:
     spec: Spec
     sheets: list[SheetData]
+    # the document's timestamp (xlsx core properties): the report date, so that the same data
+    # written twice gives the same bytes and the same hash
+    created: dt.datetime = dt.datetime(2000, 1, 1)
 
     def close(self) -> None:
         """Drop the sheets' data rows from the store (after writing)."""

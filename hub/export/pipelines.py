@@ -63,6 +63,7 @@ class Parts:
     ctes: Ctes
     untranslated: list[tuple[str, str, exp.Select]]
     townships: exp.Select
+    flags: dict[str, exp.Expr] = field(default_factory=dict)  # key -> "value flagged" (list sheets)
 
 
 def sel(text: str) -> exp.Select:
@@ -178,6 +179,7 @@ def listed(p: Parts) -> CompiledSheet:
             _a(p.block or p.record, "_block"),
             _a(p.record, "_record"),
             *(_a(o, f"_o{i}") for i, o in enumerate(p.orders)),
+            *(_a(f, f"_flag_{k}") for k, f in p.flags.items()),
             append=False,
         )
         .where(p.where.copy())
@@ -198,7 +200,11 @@ def listed(p: Parts) -> CompiledSheet:
         ("blocks", sel("SELECT *, min(_pos) OVER (PARTITION BY _block) AS _bpos FROM ranked")),
         (
             "data",
-            sel(f"SELECT {data_cols}, _bpos = _pos AS _first, _bpos AS _block_no, _pos, _record FROM blocks"),
+            sel(
+                f"SELECT {data_cols}, _bpos = _pos AS _first, _bpos AS _block_no, _pos, _record"
+                + "".join(f", _flag_{k}" for k in p.flags)
+                + " FROM blocks"
+            ),
         ),
     ]
     total = None

@@ -21,6 +21,35 @@ from hub.export.problems import SpecProblem, did_you_mean
 # Functions that turn a code into text, and the masking macros (30_views.sql).
 TRANSLATE = "code_label"
 MASKS = {"mask_id", "mask_mobile"}
+# Hub functions a spec may call (compiled or defined as macros in 30_views.sql)
+HUB_FUNCTIONS = {TRANSLATE, "age_on", *MASKS}
+
+
+def _allowed_builtins() -> dict[type, str]:
+    """The SQL functions a mapping expression may call (as sqlglot node classes → the name shown):
+    what a report needs to compute and format a cell. Nothing that reads settings, files, the
+    catalogue or the environment (``current_setting``, ``read_csv``, ``getenv``…): those parse as
+    other nodes or as ``Anonymous`` and are refused."""
+    names = {
+        "Case": "CASE", "If": "IF", "Cast": "CAST", "TryCast": "TRY_CAST", "Coalesce": "COALESCE",
+        "Nullif": "NULLIF", "Greatest": "GREATEST", "Least": "LEAST", "Abs": "abs", "Round": "round",
+        "Floor": "floor", "Ceil": "ceil", "Count": "count", "Sum": "sum", "Min": "min", "Max": "max",
+        "Avg": "avg", "CountIf": "count_if", "Concat": "concat", "ConcatWs": "concat_ws",
+        "Substring": "substring", "Left": "left", "Right": "right", "Length": "length",
+        "Upper": "upper", "Lower": "lower", "Trim": "trim", "Pad": "lpad/rpad",
+        "TimeToStr": "strftime", "Year": "year", "Month": "month", "Day": "day",
+        "Quarter": "quarter", "DateFromParts": "make_date", "DateDiff": "date_diff",
+        "DateTrunc": "date_trunc", "Extract": "extract", "RowNumber": "row_number", "Rank": "rank",
+        "DenseRank": "dense_rank", "StrPosition": "strpos",
+    }  # fmt: skip
+    return {getattr(exp, k): v for k, v in names.items() if isinstance(getattr(exp, k, None), type)}
+
+
+ALLOWED_FUNCTIONS = _allowed_builtins()
+ALLOWED_TEXT = "、".join(sorted({*ALLOWED_FUNCTIONS.values(), *HUB_FUNCTIONS}, key=str.lower))
+# operators are Func nodes in sqlglot too (AND, OR, =, +, NOT…): not function calls
+_OPERATORS = (exp.Connector, exp.Binary, exp.Predicate, exp.Unary, exp.Paren, exp.Bracket)
+
 # Where a condition-only field may appear: any predicate (also inside CASE WHEN and FILTER (WHERE)).
 _CONDITION_NODES = (exp.Predicate, exp.Where, exp.Not, exp.Connector)
 
@@ -74,6 +103,7 @@ class Resolver:
             on = join.args.get("on")
             if on is not None:
                 self.columns(on, scope, path, condition=True)
+        self._allowed(tree, path, tables=True)
         return tree, scope
 
     def expr(self, text: str, scope: Scope, path: str, *, condition: bool = False) -> exp.Expr | None:
@@ -84,6 +114,8 @@ class Resolver:
         return tree
 
     def functions(self, tree: exp.Expr, path: str) -> None:
+        """Only functions of the allow-list, no subqueries and no table references in an expression."""
+        self._allowed(tree, path)
         for call in tree.find_all(exp.Anonymous):
             if call.name.lower() == TRANSLATE:
                 args = call.expressions
@@ -96,6 +128,36 @@ class Resolver:
                         f"unknown code list '{name}'{did_you_mean(name, self.codelists)}",
                         "spec-codelist",
                     )
+
+    def _allowed(self, tree: exp.Expr, path: str, *, tables: bool = False) -> None:
+        refused: list[str] = []
+        for node in tree.walk():
+            if isinstance(node, exp.Subquery | exp.Query) and node is not tree:
+                self.problem(path, "表达式中不能有子查询（SELECT）；只能引用本表 from 中的视图列", "spec-sql")
+                return
+            if isinstance(node, exp.Table) and not tables:
+                self.problem(
+                    path,
+                    f"表达式中不能引用表“{node.sql('duckdb')}”；表只能写在 population.from 中",
+                    "spec-sql",
+                )
+                return
+            if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
+                self.problem(
+                    path, f"from 中只能是视图名，不能是表函数“{node.this.sql('duckdb')}”", "spec-sql"
+                )
+                return
+            if not isinstance(node, exp.Func) or isinstance(node, _OPERATORS):
+                continue
+            if isinstance(node, exp.Anonymous):
+                if node.name.lower() not in HUB_FUNCTIONS:
+                    refused.append(node.name)
+            elif type(node) not in ALLOWED_FUNCTIONS:
+                refused.append(node.sql_name() if type(node).__name__ != "Func" else node.key)
+        for name in dict.fromkeys(refused):
+            self.problem(
+                path, f"不允许调用函数 {name}。映射表达式只能使用这些函数：{ALLOWED_TEXT}", "spec-function"
+            )
 
     def columns(self, tree: exp.Expr, scope: Scope, path: str, *, condition: bool = False) -> None:
         """Qualify every column in place and check it against the entitlements."""

@@ -23,6 +23,7 @@ from hub.export.compile import CompiledReport
 from hub.export.context import bound_params, context, template_values
 from hub.export.document import WRITERS, Document, SheetData, data_cells
 from hub.export.templates import fill
+from hub.retention import make_private
 from hub.store.db import Database
 
 
@@ -242,7 +243,8 @@ def build(
         run.drop()
         Document(spec, sheets).close()  # the rows already in the store
         raise
-    return Document(spec, sheets), records, problems
+    created = dt.datetime.combine(ref_date, dt.time())
+    return Document(spec, sheets, created), records, problems
 
 
 def export_reports(
@@ -301,6 +303,7 @@ def export_reports(
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 WRITERS[spec.output.format](doc, path)
+                make_private(path)  # a report holds ID numbers: 0600 whatever the umask
                 cells, model_cells = data_cells(doc)
             finally:
                 doc.close()
@@ -322,14 +325,32 @@ def export_reports(
     return results
 
 
-def preview_report(
+@dataclass
+class ReportRows:
+    """The first sheet of a report as rows (header text → value), its 合计 row apart, and the
+    report's one records figure: the distinct entities it covers (the spec's ``records``), the
+    same number the written file's export states (never the count of rows, which counts the
+    members of a household or the 合计 row)."""
+
+    rows: list[dict[str, object]]
+    total: dict[str, object] | None
+    total_position: str
+    records: int
+
+    def with_total(self) -> list[dict[str, object]]:
+        if self.total is None:
+            return list(self.rows)
+        return [self.total, *self.rows] if self.total_position == "top" else [*self.rows, self.total]
+
+
+def report_rows(
     db: Database, report_id: str, township: str | None, ref_date: dt.date, spec_text: str | None = None
-) -> list[dict[str, object]]:
-    """The first sheet's rows as the department receives them (header text → value; 合计 included),
-    for a draft ``spec_text`` or the shipped spec. Raises SpecError listing every problem of a draft."""
+) -> ReportRows:
+    """The first sheet's rows as the department receives them, for a draft ``spec_text`` or the
+    shipped spec. Raises SpecError listing every problem of a draft."""
     text, file = (spec_text, f"mappings/{report_id}.yaml") if spec_text is not None else _spec_text(report_id)
     compiled = _compile(db, text, file, ref_date, township)
-    doc, _, _ = build(db, compiled, ref_date, township)
+    doc, records, _ = build(db, compiled, ref_date, township)
     try:
         sd = doc.sheets[0]
         data = sd.body.dicts()
@@ -337,11 +358,20 @@ def preview_report(
         doc.close()
     heads = {c.key: "/".join(c.header) for c in sd.sheet.columns}
     rows = [{heads[k]: r[k] for k in heads} for r in data]
+    total = None
     if sd.total is not None and sd.sheet.total is not None:
         label = sd.sheet.total.label_column
         total = {heads[k]: (sd.total["_label"] if k == label else sd.total.get(k)) for k in heads}
-        rows = [total, *rows] if sd.sheet.total.position == "top" else [*rows, total]
-    return rows
+    position = sd.sheet.total.position if sd.sheet.total is not None else "bottom"
+    return ReportRows(rows, total, position, records)
+
+
+def preview_report(
+    db: Database, report_id: str, township: str | None, ref_date: dt.date, spec_text: str | None = None
+) -> list[dict[str, object]]:
+    """The first sheet's rows as the department receives them (header text → value; 合计 included),
+    for a draft ``spec_text`` or the shipped spec. Raises SpecError listing every problem of a draft."""
+    return report_rows(db, report_id, township, ref_date, spec_text).with_total()
 
 
 def list_reports() -> list[ReportInfo]:

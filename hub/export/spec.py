@@ -98,6 +98,10 @@ class Output(Strict):
     header: Literal["last", "none"] = "last"  # csv: the last header line of every column
 
 
+#: the sign-off row that ends a statistical form (统计报表表尾): who is responsible, who filled it, when
+DEFAULT_SIGNOFF = ("单位负责人", "统计负责人", "填表人", "报出日期")
+
+
 class Spec(Strict):
     id: str = Field(pattern=r"^[A-Z]{2}-[A-Z0-9]+$")
     department: str
@@ -110,3 +114,6 @@ class Spec(Strict):
     tables: dict[str, Table] = Field(default_factory=dict)
     sheets: list[Sheet] = Field(min_length=1)
     masked: bool = False  # a copy for a party not entitled to full IDs
+    # the sign-off row under every sheet of a printed report (xlsx): each label followed by room to
+    # sign; 报出日期 gets "年 月 日". [] for none (an exchange file has no place to sign).
+    signoff: list[str] = Field(default_factory=lambda: list(DEFAULT_SIGNOFF))

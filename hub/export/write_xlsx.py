@@ -25,6 +25,8 @@ from hub.export.document import Document, SheetData, register_writer
 from hub.sheetxml import Splice, column_letter, splice, xf_index
 
 FONT = "宋体"
+FLAG_FILL = "#FFEB9C"  # a value the hub flagged (e.g. a phone number failing the check): light amber
+PAGE_FOOTER = "&C第 &P 页 共 &N 页"
 
 
 @register_writer("xlsx")
@@ -49,7 +51,31 @@ def write_xlsx(doc: Document, path: Path) -> None:
         "money": wb.add_format({**base, "num_format": "0.00"}),
         "total": wb.add_format({**base, "bold": True, "num_format": "@"}),
     }
-    splices = [_sheet(wb, i, sd, fmts) for i, sd in enumerate(doc.sheets)]
+    # identical content gives identical bytes: the document's timestamps are the report date, not
+    # the time of writing (XlsxWriter's zip entries already carry a fixed date)
+    wb.set_properties(
+        {
+            "title": doc.spec.title,
+            "author": "一表通 Hub",
+            "company": doc.spec.department,
+            "created": doc.created,
+        }
+    )
+    fmts["signoff"] = wb.add_format({"font_name": FONT, "font_size": 10, "valign": "vcenter"})
+    flag_fmts = {
+        kind: wb.add_format({**props, "bg_color": FLAG_FILL})
+        for kind, props in (
+            ("text", {**base, "num_format": "@"}),
+            ("date", {**base, "num_format": "yyyy-mm-dd", "align": "center"}),
+            ("datetime", {**base, "num_format": "yyyy-mm-dd hh:mm:ss"}),
+            ("integer", {**base, "num_format": "0", "align": "center"}),
+            ("money", {**base, "num_format": "0.00"}),
+        )
+    }
+    notes: list[tuple[str, str, int]] = []  # (sheet, column, flagged cells)
+    splices = [_sheet(wb, i, sd, fmts, doc.spec.signoff, flag_fmts, notes) for i, sd in enumerate(doc.sheets)]
+    if notes:
+        _explain(wb, notes, fmts)
     wb.close()
     splice(path, [s for s in splices if s is not None])
 
@@ -96,7 +122,15 @@ def _header(ws: Any, sd: SheetData, top: int, fmts: dict[str, Any]) -> int:
     return row
 
 
-def _sheet(wb: Any, index: int, sd: SheetData, fmts: dict[str, Any]) -> Splice | None:
+def _sheet(
+    wb: Any,
+    index: int,
+    sd: SheetData,
+    fmts: dict[str, Any],
+    signoff: list[str],
+    flag_fmts: dict[str, Any],
+    notes: list[tuple[str, str, int]],
+) -> Splice | None:
     ws = wb.add_worksheet(sd.sheet.name)
     cols = sd.sheet.columns
     last = len(cols) - 1
@@ -121,24 +155,93 @@ def _sheet(wb: Any, index: int, sd: SheetData, fmts: dict[str, Any]) -> Splice |
     rows = None
     if sd.body.n:
         block = sd.sheet.block is not None
+        flagged = sd.body.flagged_keys(cols)
+        by_key = {c.key: c for c in cols}
+        flag_styles = {k: xf_index(flag_fmts[by_key[k].format]) for k in flagged}
         rows = Splice(
             f"xl/worksheets/sheet{index + 1}.xml",
             first,
             row,
             last,
-            sd.body.xml_chunks(cols, [xf_index(fmts[c.format]) for c in cols], first, block),
+            sd.body.xml_chunks(cols, [xf_index(fmts[c.format]) for c in cols], first, block, flag_styles),
             _merges(sd, first) if block else [],
         )
+        _comment_flagged(ws, sd, first, flagged, notes)
     if position == "bottom":
         row = _total(ws, sd, row, fmts)
     for line in sd.footer:
         ws.write_string(row, 0, line, fmts["meta"])
         row += 1
+    if signoff:
+        row = _signoff(ws, row, len(cols), signoff, fmts["signoff"])
+    # print: A4 landscape, one page wide, the header rows on every page, page numbers in the footer
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(2, 1 + sd.header_depth() + (1 if sd.sheet.column_numbers is not None else 0))
+    ws.print_area(0, 0, max(row - 1, 0), last)
+    ws.set_footer(PAGE_FOOTER)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
     return rows
+
+
+FLAG_COMMENT = "此值在乡镇台账中未通过校验（如号码位数不对），按原样报送，请向乡镇核实。"
+
+
+def _comment_flagged(
+    ws: Any, sd: SheetData, first: int, keys: list[str], notes: list[tuple[str, str, int]]
+) -> None:
+    """A comment on every flagged cell (the fill comes with the rendered rows), counted for 说明."""
+    if not keys:
+        return
+    index = {c.key: i for i, c in enumerate(sd.sheet.columns)}
+    counts: dict[str, int] = {}
+    for row, key in sd.body.flagged(keys):
+        ws.write_comment(first + row - 2, index[key], FLAG_COMMENT, {"author": "一表通 Hub"})
+        counts[key] = counts.get(key, 0) + 1
+    for c in sd.sheet.columns:
+        if counts.get(c.key):
+            notes.append((sd.sheet.name, "/".join(c.header), counts[c.key]))
+
+
+def _explain(wb: Any, notes: list[tuple[str, str, int]], fmts: dict[str, Any]) -> None:
+    """The 说明 sheet: what the marked cells mean and where they are."""
+    ws = wb.add_worksheet("说明")
+    ws.set_column(0, 0, 16)
+    ws.set_column(1, 1, 28)
+    ws.set_column(2, 2, 12)
+    ws.write_string(0, 0, "说明", fmts["title"])
+    ws.write_string(
+        1,
+        0,
+        "底色标黄并带批注的单元格：该值在乡镇报送的台账中未通过一表通的校验（例如电话号码位数不对），"
+        "一表通没有改动它，按原样报送。使用前请向乡镇核实。",
+        fmts["meta"],
+    )
+    for c, text in enumerate(("工作表", "列", "标记的单元格")):
+        ws.write_string(3, c, text, fmts["head"])
+    for r, (sheet, column, n) in enumerate(notes, start=4):
+        ws.write_string(r, 0, sheet, fmts["text"])
+        ws.write_string(r, 1, column, fmts["text"])
+        ws.write_number(r, 2, n, fmts["integer"])
+    ws.set_footer(PAGE_FOOTER)
+
+
+def signoff_text(label: str) -> str:
+    """One sign-off cell: the label and room to sign (报出日期 with 年 月 日 to fill in)."""
+    return f"{label}：　　年　　月　　日" if "日期" in label else f"{label}：　　　　"
+
+
+def _signoff(ws: Any, row: int, ncols: int, labels: list[str], fmt: Any) -> int:
+    """The sign-off row (单位负责人 / 统计负责人 / 填表人 / 报出日期) under the table, one blank
+    row below the last line; the labels spread over the columns (one cell when there are too few)."""
+    row += 1
+    if ncols < len(labels):
+        ws.write_string(row, 0, "　　".join(signoff_text(x) for x in labels), fmt)
+        return row + 1
+    for i, label in enumerate(labels):
+        ws.write_string(row, (i * ncols) // len(labels), signoff_text(label), fmt)
+    return row + 1
 
 
 def _merges(sd: SheetData, first: int) -> list[str]:

@@ -3,6 +3,7 @@ Authenticated by per-department tokens; every pull states its purpose and is log
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -105,9 +106,7 @@ def pull_report(
     if info.scope != "county" and not town:
         raise WebError(400, f"报表 {info.id} 按乡镇生成，请用 township 指定乡镇。", code="township-required")
     if format == "json":
-        rows, body = produce_json(hub, info, town, ref)
-        import hashlib
-
+        records, body = produce_json(hub, info, town, ref)
         digest = hashlib.sha256(body).hexdigest()
         log_access(
             hub,
@@ -118,8 +117,12 @@ def pull_report(
             ref=ref,
             purpose=why,
             fmt="json",
-            records=len(rows),
+            records=records,
             sha256=digest,
         )
-        return Response(body, media_type="application/json", headers={"X-Hub-SHA256": digest})
+        return Response(
+            body,
+            media_type="application/json",
+            headers={"X-Hub-Records": str(records), "X-Hub-SHA256": digest},
+        )
     return deliver_file(hub, user, info, town, ref, why, channel="api")

@@ -3,6 +3,7 @@ Every query is scoped to the clerk's own township."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import tempfile
@@ -36,15 +37,27 @@ CHUNK = 1024 * 1024
 SHOWN_FINDINGS = 5000
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
 def parse_date(text: str | None) -> date:
+    """A report date from a query or form value; a bad or out-of-range one is a 400 in Chinese
+    (a date like 0001-01-01 parses, but no report period starts before it)."""
     if not text:
         return date.today()
     try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
+        value = datetime.strptime(text.strip(), "%Y-%m-%d").date()
     except ValueError:
         raise WebError(
-            400, f"日期“{text}”格式不对，应为 YYYY-MM-DD，例如 2026-11-30。", code="bad-date"
+            400, f"日期“{text[:40]}”格式不对，应为 YYYY-MM-DD，例如 2026-11-30。", code="bad-date"
         ) from None
+    if not EARLIEST <= value <= LATEST:
+        raise WebError(
+            400,
+            f"日期“{text}”超出可用范围（{EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d}），请填写报表所属的日期。",
+            code="bad-date",
+        )
+    return value
 
 
 def _town(user: User) -> str:
@@ -103,9 +116,10 @@ async def upload(request: Request, user: User = Depends(clerk)) -> Response:
         target = (
             folder / f"{datetime.now():%Y%m%d%H%M%S}_{secrets.token_hex(4)}" / name
         )  # keeps the clerk's name
-        target.parent.mkdir(parents=True)
+        target.parent.mkdir(parents=True, mode=0o700)
         size = 0
-        with target.open("wb") as out:
+        # the clerk's file holds ID numbers: readable by the hub's own account only (0600)
+        with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
             while chunk := await item.read(CHUNK):
                 size += len(chunk)
                 if size > st.max_upload_bytes:
@@ -125,6 +139,7 @@ async def upload(request: Request, user: User = Depends(clerk)) -> Response:
         paths.append(target)
         display.append(name)
     job = st.jobs.submit(user.username, town, paths, display, refused)
+    st.prune_if_due()
     return _to_job(request, job.id)
 
 
@@ -277,7 +292,9 @@ def preview(request: Request, report: str = "", date: str = "", user: User = Dep
 
     town, ref = _town(user), parse_date(date)
     reports = [r for r in catalogue() if r.scope == "township"]
-    chosen = next((r for r in reports if r.id == report), reports[0] if reports else None)
+    chosen = next((r for r in reports if r.id == report), None if report else reports[0] if reports else None)
+    if report and chosen is None:
+        raise WebError(400, f"没有编号为“{report[:40]}”的按乡镇报表，请从列表中选择。", code="report-unknown")
     rows: list[dict[str, Any]] = []
     if chosen is not None:
         rows = preview_report(state(request).hub.db, chosen.id, town, ref)
@@ -296,8 +313,10 @@ def preview(request: Request, report: str = "", date: str = "", user: User = Dep
 
 @router.get("/clerk/conflicts")
 def conflicts(request: Request, user: User = Depends(clerk)) -> Response:
+    from hub.serve.privacy import clerk_conflicts
+
     town = _town(user)
-    items = state(request).hub.conflicts(town)
+    items = clerk_conflicts(state(request).hub, town)
     return render(request, "conflicts.html", items=items, town=township_name(request, town))
 
 

@@ -1,5 +1,5 @@
-"""Pages of a county department: its reports by township and period, downloads (with a stated
-purpose, logged), and its API tokens."""
+"""Pages of a county department: its reports by township and period, downloads (POST with the
+session's CSRF token and a stated purpose, logged), and its API tokens."""
 
 from __future__ import annotations
 
@@ -75,12 +75,23 @@ def dept_home(request: Request, date: str = "", user: User = Depends(department)
 
 
 @router.get("/dept/download")
+def download_link(request: Request, user: User = Depends(department)) -> Response:
+    """A download is a POST from the department's own page (it records a purpose). A link — which
+    any other site could plant in a page the department user opens — writes nothing."""
+    raise WebError(
+        405,
+        "报表下载须在“报表”页填写用途后点“下载”提交；为防止他人借链接以您的名义获取数据，不接受直接打开的下载链接。",
+        code="post-required",
+    )
+
+
+@router.post("/dept/download", dependencies=[Depends(check_csrf)])
 def download(
     request: Request,
-    report: str,
-    township: str = "",
-    date: str = "",
-    purpose: str = "",
+    report: str = Form(""),
+    township: str = Form(""),
+    date: str = Form(""),
+    purpose: str = Form(""),
     user: User = Depends(department),
 ) -> Response:
     info = report_for(user, report)

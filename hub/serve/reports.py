@@ -135,24 +135,32 @@ def produce(hub: Hub, info: ReportInfo, township: str | None, ref: date) -> Prod
     )
 
 
-def produce_json(
-    hub: Hub, info: ReportInfo, township: str | None, ref: date
-) -> tuple[list[dict[str, Any]], bytes]:
-    from hub.export import preview_report
+def produce_json(hub: Hub, info: ReportInfo, township: str | None, ref: date) -> tuple[int, bytes]:
+    """The report's one table as JSON: ``records`` (the distinct entities covered, the figure the
+    xlsx/csv pull of the same report states in X-Hub-Records), ``rows`` (the data rows) and
+    ``total`` (the 合计 row, or null). Returns (records, body); identical data gives identical bytes."""
+    from hub.export import report_rows
 
     if not info.json_rows:
         raise HubError(
             f"报表 {info.id} 含多个工作表，不提供 JSON 行，请用 format=xlsx 或 csv。", code="json-unavailable"
         )
-    rows = preview_report(hub.db, info.id, None if info.scope == "county" else township, ref)
+    got = report_rows(hub.db, info.id, None if info.scope == "county" else township, ref)
     import json
 
     body = json.dumps(
-        {"report": info.id, "township": township, "date": ref.isoformat(), "rows": rows},
+        {
+            "report": info.id,
+            "township": township,
+            "date": ref.isoformat(),
+            "records": got.records,
+            "rows": got.rows,
+            "total": got.total,
+        },
         ensure_ascii=False,
         default=str,
     ).encode("utf-8")
-    return rows, body
+    return got.records, body
 
 
 def log_access(

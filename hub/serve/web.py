@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,34 @@ class State:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_files: int = 20
     cookie_secure: bool = False
+
+    last_pruned: float = 0.0
+
+    def __post_init__(self) -> None:
+        from hub.serve.labels import label
+
+        self.templates.env.filters["label"] = label  # internal names → Chinese (hub/serve/labels.py)
+        self.prune_if_due()
+
+    def prune_if_due(self) -> None:
+        """Delete uploads, annotated copies and exports older than HUB_RETENTION_DAYS (at start,
+        then at most once a day, on the next upload); the store and its audit tables stay."""
+        from hub.retention import incomplete_sources, prune, retention_days, secure_home
+
+        secure_home(self.hub.home)
+        days = retention_days()
+        if days is None or time.time() - self.last_pruned < 86400:
+            return
+        self.last_pruned = time.time()
+        try:
+            done = prune(self.hub.home, days, incomplete_sources(self.hub.db))
+        except (OSError, HubError):
+            log.exception("retention: pruning old files failed")
+            return
+        if done.files:
+            log.info(
+                "retention: %d files (%d bytes) older than %d days removed", done.files, done.bytes, days
+            )
 
 
 class WebError(HubError):

@@ -82,7 +82,8 @@ def test_thousands_of_rows_across_chunks_keep_order_serials_and_the_total(
     births = [r[5] for r in data]
     assert births == sorted(births)  # order_by: village, birth date
     assert rows[len(data)][0] == f"合计（{n}人）"
-    assert ws.max_row == 3 + n + 1
+    assert ws.max_row == 3 + n + 1 + 2  # + a blank row and the sign-off row
+    assert "单位负责人" in str(ws.cell(ws.max_row, 1).value)
 
 
 def test_a_value_gbk_cannot_hold_refuses_the_csv_naming_line_and_value(db: Database, tmp_path: Path) -> None:

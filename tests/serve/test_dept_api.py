@@ -31,12 +31,11 @@ def test_department_page_lists_only_its_reports(app: Any) -> None:
 
 def test_download_needs_purpose_and_is_logged(loaded: Any) -> None:
     c = login(loaded, "mz_user")
-    r = c.get("/dept/download", params={"report": "MZ-GAOLING", "township": QINGSHAN, "date": REF})
+    token = page_csrf(c, "/dept")
+    form = {"report": "MZ-GAOLING", "township": QINGSHAN, "date": REF, "csrf_token": token}
+    r = c.post("/dept/download", data=form)
     assert r.status_code == 400 and "用途" in r.text
-    r = c.get(
-        "/dept/download",
-        params={"report": "MZ-GAOLING", "township": QINGSHAN, "date": REF, "purpose": "11月高龄津贴核对"},
-    )
+    r = c.post("/dept/download", data={**form, "purpose": "11月高龄津贴核对"})
     assert r.status_code == 200 and r.content[:2] == b"PK"
     from openpyxl import load_workbook
 
@@ -58,9 +57,16 @@ def test_download_needs_purpose_and_is_logged(loaded: Any) -> None:
 
 
 def test_department_cannot_download_another_departments_report(loaded: Any) -> None:
-    r = login(loaded, "ga_user").get(
+    c = login(loaded, "ga_user")
+    r = c.post(
         "/dept/download",
-        params={"report": "MZ-DIBAO", "township": QINGSHAN, "date": REF, "purpose": "核对实有人口"},
+        data={
+            "report": "MZ-DIBAO",
+            "township": QINGSHAN,
+            "date": REF,
+            "purpose": "核对实有人口",
+            "csrf_token": page_csrf(c, "/dept"),
+        },
     )
     assert r.status_code == 403 and "民政" in r.text
     assert loaded.state.hub_state.hub.db.scalar("SELECT count(*) FROM hub_access_log") == 0
@@ -169,10 +175,17 @@ def test_openapi_documents_the_api_only(client: TestClient) -> None:
 
 def test_steward_browses_and_exports_the_access_log(loaded: Any) -> None:
     dept = login(loaded, "mz_user")
+    token = page_csrf(dept, "/dept")
     for purpose in ("高龄复核一", "高龄复核二"):
-        dept.get(
+        dept.post(
             "/dept/download",
-            params={"report": "MZ-GAOLING", "township": QINGSHAN, "date": REF, "purpose": purpose},
+            data={
+                "report": "MZ-GAOLING",
+                "township": QINGSHAN,
+                "date": REF,
+                "purpose": purpose,
+                "csrf_token": token,
+            },
         )
     s = login(loaded, "steward")
     page = s.get("/steward/access-log", params={"department": "民政"})
