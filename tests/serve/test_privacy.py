@@ -98,6 +98,7 @@ def test_steward_sees_every_source(app2: Any) -> None:
             assert value in text
 
 
+@pytest.mark.slow  # previews and the 一张表 of a township
 def test_no_clerk_page_or_download_carries_the_other_townships_details(app2: Any) -> None:
     """Every page a clerk of 城关街道 reaches, and the files it downloads."""
     import io

@@ -138,6 +138,7 @@ def test_every_route_is_in_the_matrix(loaded: Any) -> None:
     assert not missing, f"routes with no line in the role matrix (add who may see them): {sorted(missing)}"
 
 
+@pytest.mark.slow  # about 180 requests, some of them whole previews and workbooks
 def test_every_get_route_for_every_role(loaded: Any, clients: dict[str, TestClient]) -> None:
     sid = loaded.state.hub_state.hub.db.scalar(
         "SELECT min(submission_id) FROM hub_submissions WHERE township_code = ?", [QINGSHAN]
