@@ -200,6 +200,7 @@ class Hub:
         link: bool = True,
         progress: Progress | None = None,
         columns: Mapping[str, Mapping[str, str | None]] | None = None,
+        staged: Mapping[Path, StagedFile | IngestError] | None = None,
     ) -> list[FileReport]:
         """Ingest files one by one; each file is one transaction. A file that cannot be read is
         refused with a message and leaves the store untouched. Then entity resolution runs over the
@@ -214,10 +215,12 @@ class Hub:
         Every submission goes stored → linked → complete (docs/operations.md); a file whose earlier
         ingest was interrupted (kill, full disk, SIGTERM) is finished, not reported "unchanged", and
         any other unfinished submission is finished too. A full disk raises
-        :class:`hub.errors.ResourceError`."""
+        :class:`hub.errors.ResourceError`.
+
+        ``staged``: files already read and laid out by :meth:`stage` (not read again)."""
         with self._unit("导入"):
             reports, copies = self._ingest(
-                paths, township, today, submitted_by, annotate, link, progress, columns=columns
+                paths, township, today, submitted_by, annotate, link, progress, columns=columns, ready=staged
             )
             try:
                 copies.finish(progress)
@@ -238,6 +241,7 @@ class Hub:
         progress: Progress | None,
         workers: int | None = None,
         columns: Mapping[str, Mapping[str, str | None]] | None = None,
+        ready: Mapping[Path, StagedFile | IngestError] | None = None,
     ) -> tuple[list[FileReport], _Copies]:
         """:meth:`ingest` up to its annotated copies, which are being written when this returns."""
         from concurrent.futures import ThreadPoolExecutor
@@ -251,14 +255,19 @@ class Hub:
         # The next file is read and laid out (Python and pyarrow, no store) in a thread while this
         # one is validated and stored (DuckDB): one file ahead at most.
         with ThreadPoolExecutor(1, thread_name_prefix="hub-stage") as reader:
-            ahead = reader.submit(self._stage, paths[0], divisions, township, mappings) if paths else None
+
+            def read(path: Path) -> StagedFile | IngestError:
+                given = (ready or {}).get(path)
+                return given if given is not None else self._stage(path, divisions, township, mappings)
+
+            ahead = reader.submit(read, paths[0]) if paths else None
             for i, path in enumerate(paths):
                 if progress:
                     progress(path.name, i, len(paths))
                 assert ahead is not None
                 staged = ahead.result()
                 if i + 1 < len(paths):
-                    ahead = reader.submit(self._stage, paths[i + 1], divisions, township, mappings)
+                    ahead = reader.submit(read, paths[i + 1])
                 reports.append(
                     self._ingest_one(
                         path, staged, divisions, today or date.today(), submitted_by, columns, link, annotate
@@ -330,6 +339,19 @@ class Hub:
                     "但原文件已不在，未生成标注文件。"
                 )
         return jobs
+
+    def stage(
+        self,
+        paths: Iterable[Path],
+        *,
+        township: str | None = None,
+        columns: Mapping[str, Mapping[str, str | None]] | None = None,
+    ) -> dict[Path, StagedFile | IngestError]:
+        """Read and lay out files (pure Python and Arrow; the store only read) outside the unit of
+        work, so an upload job reads its files while another's writes; then ``ingest(staged=...)``."""
+        divisions = self.divisions()
+        mappings = {**self.column_mappings(township), **(columns or {})}
+        return {Path(p): self._stage(Path(p), divisions, township, mappings) for p in paths}
 
     def _stage(
         self,

@@ -49,15 +49,17 @@ function setupUpload() {
 
 function setupJob() {
   const box = document.getElementById("job");
-  if (!box || ["done", "failed"].includes(box.dataset.status)) return;
-  const url = "/clerk/jobs/" + box.dataset.job;
+  if (!box || box.dataset.final === "1") return;
+  const url = box.dataset.url || "/clerk/jobs/" + box.dataset.job;
   const tick = () => fetch(url, { headers: { Accept: "application/json" } })
     .then((r) => r.json())
     .then((job) => {
-      if (job.status === "done" || job.status === "failed") { window.location.reload(); return; }
+      if (job.final) { window.location.reload(); return; }
       const bar = document.getElementById("job-bar");
       bar.max = job.total || 1; bar.value = job.done;
-      const what = job.status === "merging" ? "正在合并（一人一码）" : "正在校验：" + (job.current || "");
+      let what = job.status_text || job.status;
+      if (job.status === "queued" && job.waiting) what += "（前面还有 " + job.waiting + " 个任务）";
+      else if (job.current && job.status !== "merging") what += "：" + job.current;
       document.getElementById("job-status").textContent = what + "（" + job.done + "/" + job.total + "）……";
       setTimeout(tick, 700);
     })
