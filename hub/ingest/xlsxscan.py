@@ -36,6 +36,8 @@ PROLOG = 64 << 10  # a DOCTYPE can only precede the root element: this much is l
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Za-z]{1,4})(\d{1,9})"[^>]*?(/?)>')
+# the form every common writer uses (``r`` first, no prefix): no lazy quantifier, no backtracking
+_CELL_FAST = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"[^>/]*(/?)>')
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _TAG = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*?)(/?)>")
 _ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
@@ -172,14 +174,16 @@ def scan_sheet(zf: zipfile.ZipFile, name: str, member: str, deadline: limits.Dea
     implicit_row = 0
     for part in _chunks(zf, member):
         deadline.check(name)
-        found = _CELL.findall(part)
+        found = _CELL_FAST.findall(part)
+        tags = part.count(b"<c ") + part.count(b"<c>")
+        if len(found) != tags or (not tags and b"c " in part):  # other forms: the general pattern
+            found = _CELL.findall(part)
+            implicit = implicit or len(found) != len(_ANY_CELL.findall(part))
         valued = [(c, r) for c, r, slash in found if not slash]
-        cols = Counter(c for c, _ in valued)
-        for letters, n in cols.items():
+        for letters, n in Counter(c for c, _ in valued).items():
             scan.cols[col_number(letters)] += n
-        scan.rows.update(int(r) for _, r in valued)
-        if len(found) != len(_ANY_CELL.findall(part)):
-            implicit = True
+        for digits, n in Counter(r for _, r in valued).items():
+            scan.rows[int(digits)] += n
         if b"hidden=" in part or b"<row>" in part:
             for m in _ROW.finditer(part):
                 tag = m.group(0)
