@@ -153,7 +153,7 @@ class Resolver:
                 if node.name.lower() not in HUB_FUNCTIONS:
                     refused.append(node.name)
             elif type(node) not in ALLOWED_FUNCTIONS:
-                refused.append(node.sql_name() if type(node).__name__ != "Func" else node.key)
+                refused.append(node.sql(dialect="duckdb").split("(")[0].strip()[:40] or node.key)
         for name in dict.fromkeys(refused):
             self.problem(
                 path, f"不允许调用函数 {name}。映射表达式只能使用这些函数：{ALLOWED_TEXT}", "spec-function"

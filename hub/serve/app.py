@@ -188,8 +188,9 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        fields = "、".join(str(e.get("loc", ["?"])[-1]) for e in exc.errors())
-        return error_response(request, 422, f"请求参数不正确：{fields}。", "invalid-request")
+        from hub.serve.labels import invalid_request  # parameter names in Chinese
+
+        return error_response(request, 400, invalid_request(list(exc.errors())), "invalid-request")
 
     @app.middleware("http")
     async def _harden(request: Request, call_next: Any) -> Response:

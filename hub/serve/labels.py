@@ -45,6 +45,32 @@ WORDS: dict[str, dict[str, str]] = {
         "running": "处理中",
     },
     "severity": {"error": "错误", "warning": "提示"},
+    # request parameters, named in the message of a request the hub cannot read
+    "param": {
+        "sid": "提交号",
+        "job_id": "任务号",
+        "upload_id": "上传文件号",
+        "report": "报表",
+        "report_id": "报表编号",
+        "township": "乡镇（街道）",
+        "date": "日期",
+        "purpose": "用途",
+        "format": "格式",
+        "map_id": "列映射号",
+        "q": "查找内容",
+        "severity": "类别",
+        "column": "列",
+        "off": "列映射号",
+        "published": "版本号",
+        "label": "名称",
+        "hint": "令牌",
+        "username": "用户名",
+        "password": "密码",
+        "name": "用户名",
+        "files": "文件",
+        "text": "规格内容",
+        "action": "操作",
+    },
 }
 
 
@@ -74,6 +100,28 @@ def label(value: Any, group: str = "field") -> str:
         if len(parts) > 1 and all(p in schema["kind"] for p in parts):
             return "、".join(schema["kind"][p] for p in parts)
     return text
+
+
+def invalid_request(errors: list[dict[str, Any]]) -> str:
+    """The message of a request whose parameters FastAPI could not read (pydantic's errors), in
+    Chinese: which parameter, and what is wrong with it."""
+    parts = []
+    for err in errors:
+        loc = err.get("loc") or ["?"]
+        name = label(loc[-1], "param")
+        kind = str(err.get("type", ""))
+        if kind == "missing":
+            parts.append(f"缺少“{name}”")
+        elif kind.startswith(("int", "float")):
+            parts.append(f"“{name}”应为数字")
+        elif kind in ("literal_error", "enum"):
+            allowed = (err.get("ctx") or {}).get("expected", "")
+            parts.append(
+                f"“{name}”的取值不在可选范围内{('（可选 ' + str(allowed) + '）') if allowed else ''}"
+            )
+        else:
+            parts.append(f"“{name}”的值无法识别")
+    return "请求参数不正确：" + "；".join(dict.fromkeys(parts)) + "。"
 
 
 # English messages of libraries that reach a user, as patterns → Chinese

@@ -132,7 +132,7 @@ def test_api_errors_have_one_json_shape(loaded: Any) -> None:
             auth,
             "/api/v1/reports/GA-SYRK",
             {"purpose": "核对数据用途", "format": "pdf"},
-            422,
+            400,
             "invalid-request",
         ),
         (auth, "/api/v1/nothing", {}, 404, "http-404"),

@@ -150,6 +150,8 @@ def test_bad_query_values_are_a_400_in_chinese(loaded: Any) -> None:
         r = clerk.get(f"/clerk/preview?{query}")
         assert r.status_code == 400, (query, r.status_code)
         assert re.search(r"[\u4e00-\u9fff]", r.text) and "Traceback" not in r.text
+    r = clerk.get("/clerk/submissions/abc")
+    assert r.status_code == 400 and "提交号" in r.text and "sid" not in _visible(r.text)
     dept = login(loaded, "mz_user")
     assert dept.get("/dept", params={"date": "0001-01-01"}).status_code == 400
     api = TestClient(loaded)
