@@ -61,6 +61,8 @@ def store_snapshot(home: Path) -> dict[str, Any]:
     out["annotated"] = copies
     model = home / "linkage" / "model.json"
     out["model"] = json.loads(model.read_text(encoding="utf-8")) if model.exists() else None
+    if out["model"]:
+        out["model"].pop("linker_uid", None)  # Splink's random id of the linker object, new every run
     return out
 
 
