@@ -406,11 +406,12 @@ class Jobs:
             except Exception:
                 log.exception("withdrawing submission %s of stopped job %s failed", sid, job.id)
                 failed.append(sid)
+        outcome = "未完成，服务恢复后的下一次导入会补完已入库的部分" if reason == "shutdown" else "未导入"
         job.reports = before + [
             {
                 "file": n,
                 "status": "refused",
-                "message": f"{n}：未导入（{STATUS_TEXT[_STATUS_OF_STOP[reason]]}）。",
+                "message": f"{n}：{outcome}（{STATUS_TEXT[_STATUS_OF_STOP[reason]]}）。",
             }
             for n in job.display
         ]

@@ -106,6 +106,7 @@ def test_a_long_job_of_one_township_does_not_block_another(fresh: Any) -> None:
     assert wait(qs, long_url)["status"] == "done"
 
 
+@pytest.mark.slow
 def test_townships_are_served_round_robin(fresh: Any) -> None:
     app = fresh(HUB_JOB_WORKERS="1")
     gate = Gate(app, QINGSHAN)
@@ -155,6 +156,7 @@ def test_cancel_a_queued_and_a_running_job_leaves_the_store_as_before(fresh: Any
     assert cg.post(f"{running}/cancel", data={"csrf_token": page_csrf(cg, "/clerk")}).status_code == 404
 
 
+@pytest.mark.slow
 def test_a_job_cancelled_after_its_file_was_stored_withdraws_it(fresh: Any) -> None:
     app = fresh()
     hub = app.state.hub_state.hub

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.serve.conftest import QINGSHAN, login, page_csrf
 from tests.serve.test_jobs_queue import wait
 
@@ -48,6 +50,7 @@ def test_a_clerk_withdraws_her_submission_with_a_reason(loaded: Any) -> None:
     assert audit == {"withdrawn_by": "qs_clerk", "reason": "误传了上月的台账", "file_name": name}
 
 
+@pytest.mark.slow
 def test_another_township_cannot_withdraw_and_a_steward_can(loaded: Any) -> None:
     hub = loaded.state.hub_state.hub
     sid, _ = _first(loaded, QINGSHAN)
