@@ -2,7 +2,8 @@
 
 A list sheet's column whose expression is one view column (``p.phone``; also inside ``code_label``
 or a mask) gets a hidden boolean column ``_flag_<key>``: true where the entity's value is one the
-hub flagged at validation and kept as written (the view ``flagged_value``, 35_flagged.sql). It is
+hub flagged at validation and kept as written (the view ``flagged_value``, 35_flagged.sql:
+the warnings joined to the rows they name and the entity codes). It is
 computed in the report's own query (set-based), and the xlsx writer fills those cells, comments
 them and explains them in a 说明 sheet.
 """
@@ -28,22 +29,21 @@ ENTITY_OF = {
     "person": ("person", "person_code"),
     "disability": ("person", "person_code"),
     "business": ("business", "business_code"),
-    "household": ("household", "household_code"),
 }
-# the fields of hub_values a validation warning can leave as written, per entity
+# the fields a validation warning can leave as written (flagged_value.field), per entity
 FLAGGABLE = {
     "person": {
         "name", "id_number", "sex", "birth_date", "ethnicity", "marital_status", "address", "phone",
         "disability_category", "disability_level", "disability_cert",
     },
-    "business": {"name", "address", "phone", "operator_name"},
-    "household": {"dibao_category", "covered_count", "dibao_amount", "dibao_start"},
+    "business": {"business_name", "operator_name", "address", "phone"},
 }  # fmt: skip
-# view.column → the field in hub_values where the names differ
+# view.column → the field where the names differ
 FIELD_OF = {
     "disability.category": "disability_category",
     "disability.level": "disability_level",
     "disability.certificate": "disability_cert",
+    "business.name": "business_name",
 }
 
 

@@ -82,6 +82,7 @@ GET_MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "/steward/validation": ("/steward/validation", {**S_ONLY, "steward": 404}),  # no report written yet
     "/steward/validation/{path:path}": ("/steward/validation/index.html", {**S_ONLY, "steward": 404}),
     "/steward/users": ("/steward/users", S_ONLY),
+    "/jobs/{job_id}": ("/jobs/no-such-job", {**S_ONLY, "steward": 404}),  # a steward's withdrawal job
     "/api/v1/reports": ("/api/v1/reports", API),
     "/api/v1/reports/{report_id}": (f"/api/v1/reports/MZ-DIBAO?township={QINGSHAN}&purpose=核对名单", API),
     "/api/v1/openapi.json": ("/api/v1/openapi.json", EVERYONE),
