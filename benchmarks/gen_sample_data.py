@@ -24,6 +24,7 @@ from hub.synth import (  # noqa: E402
     write_divisions,
     write_population,
 )
+from hub.synth.unseen import Knobs, sources_of, write_ledger  # noqa: E402
 
 SEED = 2026
 PERSONS = 440  # ~220 per township
@@ -66,7 +67,66 @@ def generate(out: Path, seed: int = SEED) -> dict[str, Any]:
         "seed": seed,
         "county": {"code": county.code, "name": county.name},
         "files": {t.file: t.to_dict() for t in truths},
+        "real_headed": real_headed(out, county),
     }
+
+
+# Ledgers headed the way real forms are: the headers of two public 民政 forms from the catalogue's
+# *dev* split (tests/data/real_headers), spelt as a clerk would (numbering, spacing, line breaks,
+# colons, group headers, bank and other columns the hub has no field for), about the same people.
+REAL_HEADED = (
+    # (source, township index, file name after the township's, knobs)
+    (
+        "mz_tekun_family",
+        0,
+        "特困人员家庭查询_2026年11月",
+        Knobs(
+            fmt="xlsx",
+            numbering="（一）",
+            spacing=1.0,
+            breaks=0.3,
+            colons=0.5,
+            units=True,
+            groups=True,
+            seq=True,
+            title=True,
+            meta=True,
+            total="last",
+            footer=True,
+        ),
+    ),
+    (
+        "mz_gaoling_jintie",
+        1,
+        "高龄津贴发放花名册_2026年11月",
+        Knobs(
+            fmt="csv",
+            numbering="1.",
+            spacing=0.3,
+            breaks=1.0,
+            traditional=True,
+            colons=1.0,
+            extra=2,
+            title=True,
+            meta=True,
+            total="first",
+            lanci=True,
+        ),
+    ),
+)
+
+
+def real_headed(out: Path, county: Any) -> list[dict[str, Any]]:
+    """Write the real-headed ledgers; their truth: every column's canonical field, rows to account for."""
+    by_source = sources_of("dev")
+    ledgers = []
+    for source, township, stem, knobs in REAL_HEADED:
+        ledger = write_ledger(
+            out, by_source[source], knobs, seed=SEED, township=township, county=county, stem=stem, n_rows=12
+        )
+        ledger.path = Path(ledger.path).name
+        ledgers.append(ledger.to_dict())
+    return ledgers
 
 
 def main() -> None:

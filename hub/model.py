@@ -52,6 +52,7 @@ class RoleGroup(Strict):
 class FieldsFile(Strict):
     fields: dict[str, FieldSpec]
     ignored_headers: list[str] = Field(default_factory=list)
+    ignored_terms: list[str] = Field(default_factory=list)
     role_groups: list[RoleGroup] = Field(default_factory=list)
 
 
@@ -122,6 +123,7 @@ class CodeList(Strict):
 class Schema(Strict):
     fields: dict[str, FieldSpec]
     ignored_headers: list[str]
+    ignored_terms: list[str]
     role_groups: list[RoleGroup]
     ledgers: dict[str, LedgerSpec]
     facts: dict[str, FactSpec]
@@ -215,6 +217,7 @@ def _load_schema_cached(directory: str) -> Schema:
     return Schema(
         fields=fields_file.fields,
         ignored_headers=fields_file.ignored_headers,
+        ignored_terms=fields_file.ignored_terms,
         role_groups=fields_file.role_groups,
         ledgers=ledgers_file.ledgers,
         facts=ledgers_file.facts,

@@ -25,9 +25,10 @@ def loaded(cli: Cli) -> Cli:
 def test_every_sample_row_is_accepted_or_reported_with_the_expected_codes(loaded: Cli) -> None:
     reports, code = loaded.json("ingest", *LEDGERS, "--no-annotate", "--no-link")
     assert code == 1  # the samples hold deliberate errors
-    truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))["files"]
+    stored = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))
+    truth = stored["files"]
     by_name = {Path(r["file"]).name: r for r in reports}
-    assert set(by_name) == set(truth)
+    assert set(by_name) == set(truth) | {led["path"] for led in stored["real_headed"]}
     for name, t in truth.items():
         r = by_name[name]
         assert r["status"] == "ingested", r
@@ -125,3 +126,25 @@ def test_entry_point_help_is_fast_and_chinese() -> None:
         cwd=Path(__file__).parent.parent,
     )
     assert mods.stdout.strip() == "[]"
+
+
+def test_real_headed_sample_ledgers_are_read_column_by_column_and_every_row_accepted(loaded: Cli) -> None:
+    """The two sample ledgers headed as public 民政 forms are (特困人员家庭查询 export, 高龄津贴 roster
+    in traditional characters, GBK CSV): every column placed as the form means it, asked of nobody,
+    every row accepted."""
+    real = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))["real_headed"]
+    assert len(real) == 2
+    for led in real:
+        placed, code = loaded.json("columns", SAMPLE / led["path"])
+        assert code == 0, placed
+        cols = {c["col_index"]: c for sheet in placed["sheets"] for c in sheet["columns"]}
+        wrong = [
+            (c["header"], c["field"], cols[c["col_index"]]["field"])
+            for c in led["columns"]
+            if cols[c["col_index"]]["field"] != c["field"] or cols[c["col_index"]]["held"]
+        ]
+        assert not wrong, (led["path"], wrong)
+    reports, _ = loaded.json("ingest", *(SAMPLE / led["path"] for led in real), "--no-annotate", "--no-link")
+    for led, rep in zip(real, reports, strict=True):
+        assert rep["status"] == "ingested", rep
+        assert rep["rows"] == led["rows"] == rep["accepted"], (led["path"], rep["rows"], rep["accepted"])

@@ -8,14 +8,24 @@ cells and ditto marks (:mod:`hub.ingest.fill`) and returns the data rows as writ
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub.errors import IngestError
 from hub.ingest.divisions import Division, Divisions, read_divisions_csv
 from hub.ingest.readers import read_sheets, register_reader
-from hub.ingest.types import Column, HeldSheet, RawSheet, StagedFile, StagedSheet
+from hub.ingest.types import (
+    HEAD_AS_PERSON,
+    IDENTITY,
+    Column,
+    HeldSheet,
+    RawSheet,
+    StagedFile,
+    StagedSheet,
+    household_rows,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -58,6 +68,7 @@ def stage_file(
     with a column placed below the confidence bar, or with data but no identity columns, is held
     (``StagedFile.held``) for the clerk's column step. IngestError when nothing can be used."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from hub.ingest.columns import HeaderMatcher, apply_mapping, layout_key
     from hub.ingest.fill import fill_ditto
@@ -87,9 +98,9 @@ def stage_file(
         unsure = [c for c in layout.columns if not c.sure]
         for col in unsure:  # held: not used until the clerk confirms it; its cells stay in the raw rows
             col.field = None
-        kind = detect_kind(layout.columns, schema)
+        kind = detect_kind(_as_persons(layout.columns), schema)
         if kind is None and layout.data.num_rows > 0:
-            reason = _held_reason(schema, [c for c in unsure if c.guess in IDENTITY])
+            reason = _held_reason(schema, layout.columns, [c for c in unsure if c.guess in IDENTITY])
             held.append(
                 HeldSheet(raw.name, layout.data.num_rows, layout.columns, reason, key, layout.header_rows)
             )
@@ -118,22 +129,31 @@ def stage_file(
     sheets: list[StagedSheet] = []
     for raw, layout, kind in found:
         assert code is not None
-        arrays = [pa.array([raw.name] * layout.data.num_rows, pa.string()), layout.data["_row"]]
-        names = ["_sheet", "_row"]
+        fields: dict[str, Any] = {
+            "_sheet": pa.array([raw.name] * layout.data.num_rows, pa.string()),
+            "_row": layout.data["_row"],
+        }
         for col in layout.columns:
             if col.field is None:
                 continue
             spec = schema.fields[col.field]
             blanks = spec.level == "household" and schema.ledgers[kind].row_entity == "membership"
-            arrays.append(fill_ditto(layout.data[f"c{col.col_index}"], blanks_too=blanks))
-            names.append(col.field)
+            values = fill_ditto(layout.data[f"c{col.col_index}"], blanks_too=blanks)
+            # twins (two columns of one field): left to right, the first filled cell wins
+            fields[col.field] = pc.coalesce(fields[col.field], values) if col.field in fields else values
+        if household_rows(layout.columns):  # one row per family, named by its head: the head's row
+            for head, person in HEAD_AS_PERSON.items():
+                if head in fields:
+                    fields[person] = fields[head]
+            if "relation" not in fields:
+                fields["relation"] = pa.array(["户主"] * layout.data.num_rows, pa.string())
         sheets.append(
             StagedSheet(
                 sheet=raw.name,
                 kind=kind,
                 township_code=code,
                 columns=layout.columns,
-                data=pa.Table.from_arrays(arrays, names=names),
+                data=pa.Table.from_arrays(list(fields.values()), names=list(fields)),
                 title=layout.title,
                 header_rows=layout.header_rows,
                 epoch_1904=raw.epoch_1904,
@@ -149,21 +169,29 @@ def stage_file(
     )
 
 
-# Fields that say who or what a row is: named first when a sheet is held for want of them.
-IDENTITY = frozenset({"id_number", "name", "head_name", "head_id_number", "uscc", "reg_no", "business_name"})
+def _as_persons(columns: list[Column]) -> list[Column]:
+    """The columns as the kind is judged: a household sheet's head columns also stand for the person."""
+    if not household_rows(columns):
+        return columns
+    extra = [
+        dataclasses.replace(c, field=HEAD_AS_PERSON[c.field]) for c in columns if c.field in HEAD_AS_PERSON
+    ]
+    return [*columns, *extra]
 
 
-def _held_reason(schema: Schema, unsure: list[Column]) -> str:
-    parts = []
+def _held_reason(schema: Schema, columns: list[Column], unsure: list[Column]) -> str:
     if unsure:
         cols = "、".join(
             f"{c.letter()}列“{c.header or '（无表头）'}”像“{schema.fields[c.guess].label}”（把握 {c.confidence:.0%}）"
             for c in unsure
             if c.guess
         )
-        parts.append(f"以下说明对象身份的列不能确定，请确认：{cols}")
-    else:
-        parts.append(
-            "没有找到能识别对象的列（姓名、公民身份号码、统一社会信用代码、名称等），请指出各列对应的字段"
+        return f"以下说明对象身份的列不能确定，请确认：{cols}"
+    found = [c for c in columns if c.field in IDENTITY]
+    if found:
+        named = "、".join(f"{c.letter()}列“{schema.fields[c.field].label}”" for c in found if c.field)
+        return (
+            f"找到了{named}，但没有公民身份号码或统一社会信用代码列，无法确定每行是哪个人或哪家市场主体；"
+            "请指出身份证号（或信用代码）所在的列，台账中没有的请补上后再上传"
         )
-    return "；".join(parts)
+    return "没有找到能识别对象的列（姓名、公民身份号码、统一社会信用代码、名称等），请指出各列对应的字段"

@@ -38,6 +38,7 @@ META = re.compile(
 )
 TOTAL_WORDS = r"(合\s*计|总\s*计|小\s*计|共\s*计)"
 TOTAL = rf"^\s*{TOTAL_WORDS}|^[^\d]{{0,20}}{TOTAL_WORDS}\s*[:：]?\s*$|^\s*其\s*中\s*([:：]|$)"
+TOTAL_CELL = rf"^\s*{TOTAL_WORDS}\s*[:：]?\s*$"
 FOOTER = (
     r"^\s*(填表说明|填报说明|说明\s*[:：]|备\s*注\s*[:：]|注\s*[:：]|制\s*表|审\s*核|负责人|填表人|"
     r"单位负责人|统计负责人|报出日期|[(（]\s*盖\s*章\s*[)）])"
@@ -85,6 +86,8 @@ def find_header(raw: RawSheet, table: pa.Table, m: HeaderMatcher) -> list[int] |
 
     while bottom + 1 < len(rows) and bottom - top < 2 and vertical(bottom, bottom + 1):
         bottom += 1
+    if bottom + 1 < len(rows) and bottom - top < 2 and _subheader(rows[bottom][1], rows[bottom + 1][1], m):
+        bottom += 1
     while top > 0 and bottom - top < 2:
         cells = rows[top - 1][1]
         if (
@@ -101,6 +104,35 @@ def find_header(raw: RawSheet, table: pa.Table, m: HeaderMatcher) -> list[int] |
     return [rows[i][0] for i in range(top, bottom + 1)]
 
 
+_DATALIKE = re.compile(r"^[\d\s.,:/\-年月日]+$")
+
+
+def _subheader(upper: list[str], lower: list[str], m: HeaderMatcher) -> bool:
+    """Is ``lower`` the second row of a two-level header written without merges (a CSV, or a sheet
+    whose group cell was not merged): a few header-like cells under a group cell and the empty cells
+    right of it, blank under the one-level headers that already name fields."""
+    filled = [i for i, c in enumerate(lower) if c]
+    named = [i for i, c in enumerate(upper) if c and m.lookup(c)]
+    if len(filled) < 2 or not named or any(_DATALIKE.match(lower[i]) for i in filled):
+        return False
+    if sum(1 for i in named if lower[i]) > 0.2 * len(named):
+        return False  # a data row fills the columns whose headers name fields
+    under_group = sum(1 for i in filled if not upper[i] or not m.lookup(upper[i]))
+    header_like = sum(1 for i in filled if m.is_known(lower[i]) or m.is_group(lower[i]))
+    return under_group >= 0.8 * len(filled) and 2 * header_like >= len(filled)
+
+
+def _spread_groups(block: list[list[str]]) -> list[list[str]]:
+    """An unmerged group cell covers the empty cells right of it that have a header below them."""
+    out = [list(r) for r in block]
+    for upper, lower in zip(out, block[1:], strict=False):
+        for i in range(1, len(upper)):
+            left = upper[i - 1]
+            if not upper[i] and lower[i] and left and lower[i - 1] and lower[i - 1] != left:
+                upper[i] = left
+    return out
+
+
 def detect_layout(
     raw: RawSheet, m: HeaderMatcher, schema: Schema, divisions: Divisions | None = None
 ) -> Layout | None:
@@ -115,10 +147,11 @@ def detect_layout(
     if header_rows is None:
         return None
     width = table.num_columns - 1
-    base = int(table["_row"][0].as_py())
-    first, last = header_rows[0] - base, header_rows[-1] - base
+    # row numbers are what the clerk sees (a CSV line, so a quoted cell with line breaks skips some)
+    numbers = [int(str(r)) for r in table["_row"].slice(0, SCAN_ROWS + 1).to_pylist()]
+    first, last = numbers.index(header_rows[0]), numbers.index(header_rows[-1])
     above = [_cells(r, width) for r in table.slice(0, first).to_pylist()]
-    block = [_cells(r, width) for r in table.slice(first, last - first + 1).to_pylist()]
+    block = _spread_groups([_cells(r, width) for r in table.slice(first, last - first + 1).to_pylist()])
     title = next((next(c for c in cells if c) for cells in above if _is_title(cells, m)), None)
     preamble = [" ".join(dict.fromkeys(c for c in cells if c)) for cells in above if any(cells)]
 
@@ -167,13 +200,13 @@ def select_data_rows(body: pa.Table, columns: list[Column], m: HeaderMatcher) ->
         nonblank = pc.or_(nonblank, filled)
     total = pa.array([False] * body.num_rows)
     for c in columns:
-        if c.field in ("remark", "address"):
-            continue
         col = body[f"c{c.col_index}"]
         cheap = pc.or_(pc.match_substring(col, "计"), pc.match_substring(col, "其"))
         if not pc.any(cheap).as_py():  # the regex only runs on columns that could hold a total
             continue
-        hit = pc.fill_null(pc.match_substring_regex(col, TOTAL), False)
+        # an address or remark may mention 合计 in passing; there only a cell that *is* 合计 counts
+        pattern = TOTAL_CELL if c.field in ("remark", "address") else TOTAL
+        hit = pc.fill_null(pc.match_substring_regex(col, pattern), False)
         total = pc.or_(total, hit)
     all_cols = [body[f"c{i}"] for i in range(1, body.num_columns)]
     lead = pc.coalesce(*all_cols) if all_cols else pa.nulls(body.num_rows, pa.string())

@@ -33,6 +33,30 @@ class RawSheet:
 
 SURE = 0.8  # a column placed with at least this confidence is not asked about
 
+# Fields that say who or what a row is. A sheet held for want of them names them first, and they are
+# never *twins*: two columns may hold one other field (户籍地址 and 居住地址, 固定电话 and 移动电话,
+# 家庭人口 and 家庭人口数), merged left to right, first filled cell wins; two name or ID columns are
+# two roles or a mistake, never one field.
+IDENTITY = frozenset(
+    {"id_number", "name", "head_name", "head_id_number", "operator_name", "uscc", "reg_no", "business_name"}
+)
+
+
+def twins_allowed(field_name: str) -> bool:
+    """May two columns of one sheet hold ``field_name`` (merged, first filled cell wins)?"""
+    return field_name not in IDENTITY
+
+
+# A sheet whose only identity columns are the head's (户主姓名, 户主身份证号: one row per family, as
+# 特困家庭 and 户籍 household sheets are kept) describes each family through its head: the row is the
+# head's own row (姓名 and 公民身份号码 from the head's columns, 与户主关系 = 户主 when absent).
+HEAD_AS_PERSON = {"head_name": "name", "head_id_number": "id_number"}
+
+
+def household_rows(columns: list[Column]) -> bool:
+    fields = {c.field for c in columns if c.field}
+    return not fields & {"name", "id_number"} and bool(fields & HEAD_AS_PERSON.keys())
+
 
 @dataclass
 class Column:

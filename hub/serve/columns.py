@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hub.ingest.types import twins_allowed
 from hub.serve.web import WebError, not_found
 
 if TYPE_CHECKING:
@@ -95,9 +96,9 @@ def read_confirmation(
             if (field := picks[col["col_index"]]) is not None:
                 used.setdefault(field, []).append(f"{col['col']}列“{col['header'] or '（无表头）'}”")
         for field, cols in used.items():
-            if len(cols) > 1:
+            if len(cols) > 1 and not twins_allowed(field):
                 problems.append(
-                    f"{where}：{'、'.join(cols)}都选了“{fields[field].label}”。一个字段只能对应一列，"
+                    f"{where}：{'、'.join(cols)}都选了“{fields[field].label}”。姓名、身份证号、名称等说明对象身份的字段只能对应一列，"
                     "请改选其中一列（不需要的列选“不入库”）。"
                 )
         mapping: dict[str, str | None] = {}

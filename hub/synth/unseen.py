@@ -560,6 +560,7 @@ FILLERS: list[tuple[tuple[str, ...], Filler]] = [
     (("比例",), lambda s, ctx, h: f"{ctx.rng.uniform(1, 5):.2f}"),
     (("面积",), lambda s, ctx, h: round(ctx.rng.uniform(40, 180), 1)),
     (("房间数", "间数", "套数"), _int(1, 6)),
+    (("特困人员",), _int(1, 3)),  # supported persons of one family (特困人员家庭查询)
     (("出生人口",), _int(0, 1)),
     (("死亡人口",), _const(0)),
     (("离开户口登记地时间", "离开户籍地年月"), _const("")),

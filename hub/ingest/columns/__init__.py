@@ -18,6 +18,7 @@ from hub.ingest.columns.assign import recognise as _recognise
 from hub.ingest.columns.headers import HeaderMatcher
 from hub.ingest.columns.normalise import full_header, normalise_header
 from hub.ingest.columns.values import field_detectors
+from hub.ingest.types import twins_allowed
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -65,7 +66,9 @@ def apply_mapping(
         col.evidence = "按已确认的列映射" if source == "remembered" else "按本次确认的列映射"
     taken = {c.field for c in confirmed if c.field}
     seen: set[str] = set()
-    for col in columns:  # one column per field: a confirmed field is taken from any other column
+    for col in columns:  # one column per identity field: a confirmed one is taken from any other column
+        if col.field and twins_allowed(col.field) and (col in confirmed or col.field not in taken):
+            continue  # two columns of one other field are twins, merged left to right
         if col.field and (col.field in seen or (col not in confirmed and col.field in taken)):
             col.field = None
             col.evidence = (col.evidence + "；" if col.evidence else "") + "该字段已由另一列提供，此列不入库"

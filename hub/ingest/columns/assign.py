@@ -14,11 +14,12 @@ name / head_name / operator_name). A column placed with less than :data:`SURE` i
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from hub.ingest.columns.headers import IGNORED, HeaderMatcher
 from hub.ingest.columns.values import FieldDetector
-from hub.ingest.types import SURE, Column
+from hub.ingest.types import SURE, Column, twins_allowed
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 ASK_FROM = 0.45  # below this a column names no field (listed as unused, not asked)
 SAMPLE = 300  # non-empty cells read per column
+TWIN_HEADER = 0.7  # a second column of a taken field: its own header must name the field this well
 STRONG = ("id_number", "uscc", "phone", "disability_cert")
 
 
@@ -74,8 +76,14 @@ def recognise(
             guess.source, guess.confidence, guess.evidence = (
                 "ignored",
                 1.0,
-                "表头为不入库的列（序号、年龄等）",
+                "表头为不入库的列（序号、年龄、银行账号等）",
             )
+            scored.append((guess, {}, {}))
+            sizes.append(0)
+            continue
+        listed = _listed(sample, detectors)
+        if listed:
+            guess.source, guess.confidence, guess.evidence = "list", 1.0, listed
             scored.append((guess, {}, {}))
             sizes.append(0)
             continue
@@ -102,19 +110,62 @@ def recognise(
     _person_context(scored, candidates)
     _business_context(scored, candidates)
 
-    taken: set[str] = set()
+    owner: dict[str, int] = {}  # field → the column that took it
     placed: set[int] = set()
-    for best, i, f in sorted(candidates, key=lambda t: (-t[0], t[1])):
-        if f in taken or i in placed:
+    ranked_all = sorted(candidates, key=lambda t: (-t[0], t[1]))
+    for best, i, f in ranked_all:
+        if f in owner or i in placed:
             continue
-        guess, hs, vs = scored[i]
-        taken.add(f)
+        owner[f] = i
         placed.add(i)
-        guess.field = guess.guess = f
-        guess.confidence = round(best, 3)
-        guess.source, guess.evidence = _evidence(schema, f, hs.get(f, 0.0), vs.get(f, 0.0), detectors)
-        guess.alternatives = [(a, c) for a, c in guess.alternatives if a != f][:3]
+        _place(scored[i], f, best, schema, detectors)
+    # Twins: a column whose own header names a field already taken (户籍地址 beside 居住地址, 家庭人口
+    # beside 家庭人口数) holds that field too, unless it is an identity field (two roles, not twins).
+    for best, i, f in ranked_all:
+        if i in placed or f not in owner or not twins_allowed(f) or best < SURE:
+            continue
+        if scored[i][1].get(f, 0.0) < TWIN_HEADER:
+            continue
+        placed.add(i)
+        _place(scored[i], f, best, schema, detectors)
+        first = scored[owner[f]][0]
+        scored[i][
+            0
+        ].evidence += (
+            f"；与{first.letter()}列同为“{schema.fields[f].label}”，两列合并：每行取左边第一个有值的格"
+        )
     return [g for g, _, _ in scored]
+
+
+def _place(
+    entry: tuple[Column, dict[str, float], dict[str, float]],
+    f: str,
+    best: float,
+    schema: Schema,
+    detectors: dict[str, FieldDetector],
+) -> None:
+    guess, hs, vs = entry
+    guess.field = guess.guess = f
+    guess.confidence = round(best, 3)
+    guess.source, guess.evidence = _evidence(schema, f, hs.get(f, 0.0), vs.get(f, 0.0), detectors)
+    guess.alternatives = [(a, c) for a, c in guess.alternatives if a != f][:3]
+
+
+_LIST = re.compile(r"[、,，;；\n]+")
+
+
+def _listed(sample: list[str], detectors: dict[str, FieldDetector]) -> str | None:
+    """A column whose cells list several people (``邓浩然、邓静``, several ID numbers) is a roster
+    inside a cell, not one field: it is kept in the raw rows and named, never asked about."""
+    many = [parts for v in sample if len(parts := [p for p in _LIST.split(v) if p.strip()]) > 1]
+    if len(many) < max(2, 0.3 * len(sample)):
+        return None
+    parts = [p.strip() for ps in many for p in ps][:SAMPLE]
+    for f, what in (("id_number", "身份证号码"), ("name", "人名")):
+        det = detectors.get(f)
+        if det is not None and det.fn(parts) >= 0.8:
+            return f"每格是多个{what}的名单（如“{'、'.join(many[0][:2])}”），不拆分入库，原样保留在原始数据中"
+    return None
 
 
 def _combine(
@@ -140,6 +191,8 @@ def _combine(
 def _roles(scored: list[tuple[Column, dict[str, float], dict[str, float]]], data: pa.Table) -> None:
     """Two or more ID columns: the one repeated down each household is the head's."""
     ids = [(g, hs, vs) for g, hs, vs in scored if vs.get("id_number", 0) >= 0.8]
+    if len(ids) == 1:
+        _lone_head_id(ids[0], scored, data)
     if len(ids) < 2:
         return
     named = {
@@ -155,6 +208,39 @@ def _roles(scored: list[tuple[Column, dict[str, float], dict[str, float]]], data
             hs.pop("id_number", None)
         else:
             hs["id_number"] = max(hs.get("id_number", 0.0), 0.6)
+
+
+def _lone_head_id(
+    entry: tuple[Column, dict[str, float], dict[str, float]],
+    scored: list[tuple[Column, dict[str, float], dict[str, float]]],
+    data: pa.Table,
+) -> None:
+    """One ID column in a roster of members under their head (户主姓名 and 姓名 columns both named):
+    when it follows the head's name (filled only on the head's row, or repeated down the family
+    while the members' names change), it is the head's ID, not every member's."""
+    g, hs, _ = entry
+    if hs.get("head_id_number", 0.0) >= SURE:
+        return
+    heads = [s[0] for s in scored if s[1].get("head_name", 0.0) >= SURE]
+    members = [s[0] for s in scored if s[1].get("name", 0.0) >= SURE]
+    if len(heads) != 1 or not members:
+        return
+    rows = min(data.num_rows, SAMPLE * 4)
+    ids, head, member = (
+        data[f"c{c.col_index}"].slice(0, rows).to_pylist() for c in (g, heads[0], members[0])
+    )
+    pairs = [(i, h, m) for i, h, m in zip(ids, head, member, strict=True) if m]
+    if len(pairs) < 4:
+        return
+    where = sum(1 for i, h, _ in pairs if (i is None) == (h is None)) / len(pairs)
+    steps = list(zip(pairs, pairs[1:], strict=False))
+    family = [(a, b) for a, b in steps if a[1] and a[1] == b[1]]  # consecutive rows of one head
+    repeated = sum(1 for a, b in family if a[0] == b[0]) / len(family) if family else 0.0
+    varied = sum(1 for a, b in family if a[2] != b[2]) / len(family) if family else 0.0
+    head_rows = sum(1 for i, h, _ in pairs if h) < 0.8 * len(pairs)
+    if (where >= 0.95 and head_rows) or (len(family) >= 3 and repeated >= 0.9 and varied >= 0.5):
+        hs.pop("id_number", None)
+        hs["head_id_number"] = max(hs.get("head_id_number", 0.0), 0.9)
 
 
 def _tops(candidates: list[tuple[float, int, str]]) -> dict[int, tuple[float, str]]:
@@ -174,15 +260,17 @@ def _business_context(
     top = _tops(candidates)
     coded = any(f in ("uscc", "reg_no") and c >= SURE for c, f in top.values())
     shops = any(f == "business_name" and c >= SURE for c, f in top.values())
-    persons = any(f == "id_number" and c >= SURE for c, f in top.values())
+    persons = any(f in ("id_number", "head_id_number") and c >= SURE for c, f in top.values())
     if not (coded or (shops and not persons)):
         return
     if any(f == "operator_name" and c >= SURE for c, f in top.values()):
         return
-    extra = [(c, i, "operator_name") for c, i, f in candidates if f in ("name", "head_name")]
-    candidates[:] = [
-        (c * 0.9, i, f) if f in ("name", "head_name") else (c, i, f) for c, i, f in candidates
-    ] + extra
+
+    def names_a_person(i: int, f: str) -> bool:  # a header that says 户主/申请人 keeps its role
+        return f in ("name", "head_name") and scored[i][1].get("head_name", 0.0) < SURE
+
+    extra = [(c, i, "operator_name") for c, i, f in candidates if names_a_person(i, f)]
+    candidates[:] = [(c * 0.9, i, f) if names_a_person(i, f) else (c, i, f) for c, i, f in candidates] + extra
 
 
 def _person_context(

@@ -12,7 +12,8 @@ A header is normalised first (:mod:`hub.ingest.columns.normalise`). Then, the be
 * **similar**: character similarity to a synonym (rapidfuzz ``ratio``), × 0.7, from 60 % up.
 
 Group headers above a column (``户主情况 / 姓名``) apply their role the same way. A header that is
-one of ``ignored_headers`` (序号, 年龄…) scores :data:`IGNORED` and names no field.
+one of ``ignored_headers`` (序号, 年龄…), or contains one of ``ignored_terms`` (银行, 账号…) without
+being a field's exact synonym, scores :data:`IGNORED` and names no field.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from hub.ingest.columns.normalise import full_header, split_header
+from hub.ingest.kinds import GENERIC_ENTITIES
 from hub.model import Schema
 
 IGNORED = "_ignored"
@@ -50,11 +52,19 @@ class HeaderMatcher:
         self.ignored = frozenset(
             k for h in schema.ignored_headers for k in (full_header(h), split_header(h)[0])
         )
+        self.ignored_terms = tuple(split_header(t)[0] for t in schema.ignored_terms if t)
         self.roles = tuple(
             _Role(tuple(sorted({split_header(w)[0] for w in g.words}, key=len, reverse=True)), dict(g.fields))
             for g in schema.role_groups
         )
         self._keys = list(self.synonyms)
+        # A field of one programme (低保, 残疾, 市场主体) is not named by a part of its synonym or a
+        # look-alike that lacks the programme's own term: 发放金额 is any subsidy, not 月发放金额 of 低保.
+        self.own_terms = {
+            name: tuple(split_header(t)[0] for t in spec.terms if t)
+            for name, spec in schema.fields.items()
+            if spec.entity not in GENERIC_ENTITIES and spec.terms
+        }
         self.scores = lru_cache(maxsize=16384)(self._scores)
 
     @classmethod
@@ -75,6 +85,8 @@ class HeaderMatcher:
         exact = self._exact(text)
         if exact:
             return {exact: 1.0}
+        if any(t in core for t in self.ignored_terms):
+            return {IGNORED: 1.0}
         out: dict[str, float] = {}
 
         def put(f: str, v: float) -> None:
@@ -114,7 +126,7 @@ class HeaderMatcher:
         for key, f in self.synonyms.items():
             if len(key) >= 2 and key in core:
                 v = 0.55 + 0.4 * len(key) / n
-            elif n >= 2 and core in key:
+            elif n >= 2 and core in key and self._owns(f, core):
                 v = 0.45 + 0.4 * n / len(key)
             else:
                 continue
@@ -129,8 +141,13 @@ class HeaderMatcher:
                 core, self._keys, scorer=fuzz.ratio, limit=5, score_cutoff=60
             ):
                 f = self.synonyms[key]
-                out[f] = max(out.get(f, 0.0), 0.7 * ratio / 100)
+                if self._owns(f, core):
+                    out[f] = max(out.get(f, 0.0), 0.7 * ratio / 100)
         return out
+
+    def _owns(self, f: str, core: str) -> bool:
+        terms = self.own_terms.get(f)
+        return terms is None or any(t in core for t in terms)
 
     # -- a header path ----------------------------------------------------------------------------
     def path_scores(self, segments: list[str]) -> dict[str, float]:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from hub.ingest.kinds import GENERIC_ENTITIES
 from hub.model import Schema, fold
 from hub.standards.ids import clean_id_text, id_check_char
 
@@ -247,6 +248,8 @@ def field_detectors(schema: Schema, village_names: frozenset[str] = frozenset())
             out[name] = FieldDetector("village", _WEIGHTS["village"], villages)
         elif kind in DETECTORS:
             weight = _WEIGHTS.get(kind, 0.5)
+            if kind in ("money", "integer") and spec.entity not in GENERIC_ENTITIES:
+                weight = min(weight, 0.4)  # an amount alone is no 低保 amount: the header must say so
             if name in ("head_id_number", "head_name", "operator_name"):
                 weight *= 0.85  # the role comes from the header, the group or the neighbours
             out[name] = FieldDetector(kind, weight, DETECTORS[kind])
