@@ -118,12 +118,17 @@ class Body:
         """The column keys whose cells carry a "value flagged" column (:mod:`hub.export.flags`)."""
         return [c.key for c in columns if f"_flag_{c.key}" in self.types]
 
-    def flagged(self, keys: list[str], limit: int = 5000) -> list[tuple[int, str]]:
-        """(row, key) of the flagged cells, in row order (at most ``limit``)."""
+    def flagged(
+        self, keys: list[str], once: set[str] | None = None, limit: int = 5000
+    ) -> list[tuple[int, str]]:
+        """(row, key) of the flagged cells, in row order (at most ``limit``); the keys in ``once``
+        (household cells merged over their block) on the block's first row only."""
         if not keys or not self.n:
             return []
+        once = once or set()
         parts = " UNION ALL ".join(
             f"SELECT _row, {sql_literal(k)} AS k, {i} AS i FROM {self.table} WHERE _flag_{k}"
+            + (" AND _first" if k in once else "")
             for i, k in enumerate(keys)
         )
         return [(int(r), str(k)) for r, k, _ in self.db.rows(f"{parts} ORDER BY 1, 3 LIMIT {int(limit)}")]

@@ -196,7 +196,8 @@ def _comment_flagged(
         return
     index = {c.key: i for i, c in enumerate(sd.sheet.columns)}
     counts: dict[str, int] = {}
-    for row, key in sd.body.flagged(keys):
+    merged = {c.key for c in sd.sheet.columns if c.level == "household"} if sd.sheet.block else set()
+    for row, key in sd.body.flagged(keys, merged):
         ws.write_comment(first + row - 2, index[key], FLAG_COMMENT, {"author": "一表通 Hub"})
         counts[key] = counts.get(key, 0) + 1
     for c in sd.sheet.columns:
