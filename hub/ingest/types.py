@@ -83,11 +83,9 @@ class Column:
         return self.guess is not None and self.field is None and not self.sure
 
     def letter(self) -> str:
-        n, out = self.col_index, ""
-        while n:
-            n, r = divmod(n - 1, 26)
-            out = chr(65 + r) + out
-        return out
+        from hub.sheetxml import column_letter
+
+        return column_letter(self.col_index - 1)
 
 
 @dataclass

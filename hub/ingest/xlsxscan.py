@@ -27,6 +27,7 @@ from xml.etree import ElementTree
 
 from hub.errors import IngestError
 from hub.ingest import limits
+from hub.sheetxml import column_letter
 
 CHUNK = 4 << 20
 MAX_STRAY = 20  # at most this many cells beyond an empty gap are treated as strays, not data
@@ -61,11 +62,8 @@ def col_number(letters: bytes | str) -> int:
 
 
 def col_letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    """1 → A, 27 → AA (Excel's column numbers)."""
+    return column_letter(n - 1) if n > 0 else ""
 
 
 @dataclass
