@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from hub.serve.accounts import create_token, get_user
@@ -105,6 +106,7 @@ def test_one_hash_for_the_same_report_and_one_records_figure_per_pull(loaded: An
     assert [r["records"] for r in log] == [households] * 3 and log[-1]["format"] == "json"
 
 
+@pytest.mark.slow  # ~35 s on 2 cores; the words on pages are also checked by the role matrix's bodies
 def test_pages_show_no_internal_names_or_english(loaded: Any) -> None:
     sid = loaded.state.hub_state.hub.db.scalar(
         "SELECT min(submission_id) FROM hub_submissions WHERE township_code = ?", [QINGSHAN]
