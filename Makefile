@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_run.py
 	$(BIN)/python benchmarks/bench_merge.py
 	$(BIN)/python benchmarks/bench_columns.py --split heldout
+	$(BIN)/python benchmarks/bench_recognition.py
 	$(BIN)/python -m benchmarks.bench_linkage_febrl
 	$(BIN)/python -m benchmarks.bench_linkage_chinese 100000
 
