@@ -24,6 +24,7 @@ from hub.ingest.types import (
     RawSheet,
     StagedFile,
     StagedSheet,
+    field_sources,
     household_rows,
 )
 
@@ -133,20 +134,19 @@ def stage_file(
             "_sheet": pa.array([raw.name] * layout.data.num_rows, pa.string()),
             "_row": layout.data["_row"],
         }
-        for col in layout.columns:
-            if col.field is None:
-                continue
-            spec = schema.fields[col.field]
-            blanks = spec.level == "household" and schema.ledgers[kind].row_entity == "membership"
-            values = fill_ditto(layout.data[f"c{col.col_index}"], blanks_too=blanks)
-            # twins (two columns of one field): left to right, the first filled cell wins
-            fields[col.field] = pc.coalesce(fields[col.field], values) if col.field in fields else values
-        if household_rows(layout.columns):  # one row per family, named by its head: the head's row
-            for head, person in HEAD_AS_PERSON.items():
-                if head in fields:
-                    fields[person] = fields[head]
-            if "relation" not in fields:
-                fields["relation"] = pa.array(["户主"] * layout.data.num_rows, pa.string())
+        members = schema.ledgers[kind].row_entity == "membership"
+        sources, constants = field_sources(layout.columns)
+        for name, cols in sources.items():
+            parts = [
+                fill_ditto(
+                    layout.data[f"c{c.col_index}"],
+                    blanks_too=members and schema.fields[str(c.field)].level == "household",
+                )
+                for c in cols
+            ]
+            fields[name] = parts[0] if len(parts) == 1 else pc.coalesce(*parts)
+        for name, value in constants.items():
+            fields[name] = pa.array([value] * layout.data.num_rows, pa.string())
         sheets.append(
             StagedSheet(
                 sheet=raw.name,

@@ -58,6 +58,25 @@ def household_rows(columns: list[Column]) -> bool:
     return not fields & {"name", "id_number"} and bool(fields & HEAD_AS_PERSON.keys())
 
 
+def field_sources(columns: list[Column]) -> tuple[dict[str, list[Column]], dict[str, str]]:
+    """How a sheet's staged table is made from its placed columns, at ingest and when a stored
+    submission is validated again: each field with its columns left to right (twins: the first filled
+    cell wins), and constants for fields no column holds. A household sheet (:func:`household_rows`)
+    takes 姓名 and 公民身份号码 from the head's columns, and 与户主关系 = 户主 unless a column says."""
+    sources: dict[str, list[Column]] = {}
+    for c in columns:
+        if c.field:
+            sources.setdefault(c.field, []).append(c)
+    constants: dict[str, str] = {}
+    if household_rows(columns):
+        for head, person in HEAD_AS_PERSON.items():
+            if head in sources:
+                sources[person] = sources[head]
+        if "relation" not in sources:
+            constants["relation"] = "户主"
+    return sources, constants
+
+
 @dataclass
 class Column:
     """A column of a sheet and the canonical field it was placed on (:mod:`hub.ingest.columns`)."""

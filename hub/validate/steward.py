@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import HubError, ValidationEngineError
-from hub.ingest.types import HEAD_AS_PERSON, Column, StagedSheet, household_rows
+from hub.ingest.types import Column, StagedSheet, field_sources
 from hub.model import Schema
 from hub.sqltext import sql_literal
 from hub.store.db import Database
@@ -39,18 +39,14 @@ def staged_from_store(db: Database, submission_id: int) -> list[StagedSheet]:
                 [submission_id, sheet],
             )
         ]
-        by_field: dict[str, list[str]] = {}
-        for c in cols:  # twins (two columns of one field) merge left to right, as at ingest
-            if c.field:
-                by_field.setdefault(c.field, []).append(f"cells->>{sql_literal(c.header)}")
-        if household_rows(cols):  # one row per family: the head's row, as at ingest
-            for head, person in HEAD_AS_PERSON.items():
-                if head in by_field:
-                    by_field[person] = by_field[head]
-            by_field.setdefault("relation", ["'户主'"])
+        sources, constants = field_sources(cols)  # as at ingest: twins, a household sheet's head
+        exprs = {f: [f"cells->>{sql_literal(c.header)}" for c in cs] for f, cs in sources.items()}
         select = ", ".join(
-            f'{parts[0] if len(parts) == 1 else "COALESCE(" + ", ".join(parts) + ")"} AS "{f}"'
-            for f, parts in by_field.items()
+            [
+                f'{parts[0] if len(parts) == 1 else "COALESCE(" + ", ".join(parts) + ")"} AS "{f}"'
+                for f, parts in exprs.items()
+            ]
+            + [f'{sql_literal(v)} AS "{f}"' for f, v in constants.items()]
         )
         data = db.arrow(
             f"SELECT sheet AS _sheet, row_no AS _row{', ' + select if select else ''} FROM hub_raw_rows "
