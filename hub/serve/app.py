@@ -63,6 +63,7 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
         hub=hub,
         templates=templates,
         jobs=Jobs(hub),
+        limiter=accounts.LoginLimiter(db=hub.db),  # counters in the store: a restart keeps them
         max_upload_bytes=int(float(os.environ.get("HUB_MAX_UPLOAD_MB", "20")) * 1024 * 1024),
         cookie_secure=os.environ.get("HUB_COOKIE_SECURE", "") == "1",
     )
