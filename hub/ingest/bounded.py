@@ -16,7 +16,7 @@ polls every 50 ms and kills the child when
   the exception is raised again once the child is gone.
 
 A child that dies on its own (the kernel's out-of-memory killer, an abort in a native library) is a
-refused file too, never a crash of the server. Without :func:`bounded_reads` (the CLI, tests, the
+refused file too, never a crash of the server. ``HUB_READ_IN_CHILD=0`` switches this off. Without :func:`bounded_reads` (the CLI, tests, the
 annotated copies) files are read in the calling process as before.
 """
 
@@ -70,6 +70,9 @@ def bounded_reads(check: Callable[[], None] | None = None, max_mb: float | None 
     """Every :func:`~hub.ingest.readers.read_sheets` of this thread (context) inside the block runs
     in a child process bounded by ``max_mb`` (default ``HUB_JOB_MAX_MEMORY_MB``), the file time limit
     (``HUB_MAX_READ_SECONDS``) and ``check``."""
+    if os.environ.get("HUB_READ_IN_CHILD", "").strip() == "0" or os.name != "posix":
+        yield  # switched off (or no fork server here): read in this process, limits checked between chunks
+        return
     bound = ReadBound(
         max_mb=max_mb or limits.value(limits.JOB_MEMORY_MB),
         seconds=limits.value(limits.SECONDS),
@@ -199,3 +202,22 @@ def read_in_child(path: Path, bound: ReadBound) -> list[RawSheet]:
 
 def _raise(exc: IngestError) -> list[RawSheet]:
     raise exc
+
+
+def warm_up() -> None:
+    """Start the fork server in the background now (the web server does at start-up), so the first
+    upload's time limit is not spent on it."""
+    if os.name != "posix" or os.environ.get("HUB_READ_IN_CHILD", "").strip() == "0":
+        return
+
+    def start() -> None:
+        with contextlib.suppress(Exception):
+            proc = _context().Process(target=_noop, name="hub-reader-warm-up", daemon=True)
+            proc.start()
+            proc.join(120)
+
+    threading.Thread(target=start, name="hub-reader-warm-up", daemon=True).start()
+
+
+def _noop() -> None:
+    return None

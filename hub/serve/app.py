@@ -57,6 +57,9 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
 
     hub = Hub(hub_home)
     hub.db  # noqa: B018 -- open the store (and apply the DDL) before the first request
+    from hub.ingest.bounded import warm_up
+
+    warm_up()  # upload jobs read files in child processes of a fork server (hub/ingest/bounded.py)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["ROLES"] = accounts.ROLES
     st = State(
