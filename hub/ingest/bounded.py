@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import multiprocessing
 import os
 import signal
@@ -185,7 +186,7 @@ def read_in_child(path: Path, bound: ReadBound) -> list[RawSheet]:
                 raise _memory_error(path, used, bound)
             spent = time.monotonic() - start
             if spent > bound.seconds:
-                raise limits.refuse(limits.SECONDS, spent, path.name)
+                raise limits.refuse(limits.SECONDS, math.ceil(spent), path.name)
     finally:
         if proc.is_alive():
             proc.kill()
