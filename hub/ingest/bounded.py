@@ -197,12 +197,8 @@ def read_in_child(path: Path, bound: ReadBound) -> list[RawSheet]:
         return sheets
     if kind == "refused":
         cls = limits.LimitError if a == "LimitError" else IngestError
-        return _raise(cls(**b, details=c or {}))
+        raise cls(**b, details=c or {})
     raise RuntimeError(f"reading {path.name} in a child process failed: {a}: {b}")
-
-
-def _raise(exc: IngestError) -> list[RawSheet]:
-    raise exc
 
 
 def warm_up() -> None:
