@@ -472,6 +472,47 @@ def withdraw(
 
 @app.command()
 @guarded
+def prune(
+    days: Annotated[
+        str | None,
+        typer.Option(
+            "--days",
+            envvar="HUB_RETENTION_DAYS",
+            show_envvar=False,
+            metavar="天数",
+            help="保留天数：删除早于此的文件（默认取环境变量 HUB_RETENTION_DAYS）。",
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只列出将删除的文件，不删除。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """按保留期限清理含身份证号的文件：上传的台账（uploads/）、批注副本（annotated/）、导出的报表
+    （exports/）。尚未完成导入的源文件保留；数据库（报送、问题、撤回、下载日志）不清理。"""
+    from hub.retention import parse_days, prune_store_files, summary
+
+    n = parse_days(days)
+    hub = _hub()
+    done = prune_store_files(hub.home, hub.db, n, dry_run=dry_run)
+    if as_json:
+        _emit_json(
+            {
+                "days": n,
+                "cutoff": datetime.fromtimestamp(done.cutoff).isoformat(timespec="seconds"),
+                "dry_run": dry_run,
+                "files": done.files,
+                "bytes": done.bytes,
+                "by_dir": done.by_dir,
+                "kept_incomplete": done.kept_incomplete,
+                "paths": done.paths,
+            }
+        )
+        return
+    for line in summary(done):
+        typer.echo(line)
+
+
+@app.command()
+@guarded
 def conflicts(
     township: Annotated[str | None, typer.Option("--township", help="只看某乡镇（街道）。")] = None,
     as_json: JsonOpt = False,
