@@ -68,7 +68,7 @@ def rows_sql(keys: str | None = None, where: str = "", dedup: bool = False) -> s
     ktab = keys or f"({KEYS_SQL})"
     sql = (
         f"SELECT r.* EXCLUDE (accepted), kt.submitted_at, kt.sub_rank, kt.kbase + (16777215 - r.row_no) AS k "
-        f"FROM hub_rows r JOIN {ktab} kt USING (submission_id, sheet) WHERE r.accepted"
+        f"FROM hub_rows r JOIN {ktab} kt USING (submission_id, sheet) WHERE r.accepted AND {IN_FORCE}"
     )
     if where:
         sql += f" AND ({where})"
@@ -78,6 +78,13 @@ def rows_sql(keys: str | None = None, where: str = "", dedup: bool = False) -> s
         )
     return sql
 
+
+# A resubmission supersedes its source's earlier ledger: those rows leave, except the residents it
+# left out while they are 待核实 or answered 漏报 (hub/exchange/departures.py, 50_exchange.sql).
+IN_FORCE = (
+    "(r.submission_id NOT IN (SELECT submission_id FROM hub_superseded) "
+    "OR (r.submission_id, r.id_number) IN (SELECT submission_id, id_number FROM hub_departures_kept))"
+)
 
 _META = "submission_id, sheet, row_no, kind, submitted_at, k"
 
