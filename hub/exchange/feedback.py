@@ -255,3 +255,58 @@ def flowback(hub: Hub, town: str) -> dict[str, Any]:
         "conflicts": lost_conflicts(hub, town),
         "fills": fills(hub.db, town),
     }
+
+
+FLOWBACK_SHEET = "回流与核实"
+FLOWBACK_HEADERS = ("类别", "编码", "姓名", "字段", "内容", "来源", "请您")
+
+
+def flowback_rows(data: dict[str, Any], schema: Schema) -> list[tuple[str, ...]]:
+    """The lines of the 一张表's 回流与核实 sheet (one per item of :func:`flowback`)."""
+
+    def label(field: str | None) -> str:
+        return schema.fields[field].label if field and field in schema.fields else "整条记录"
+
+    rows: list[tuple[str, ...]] = []
+    for d in data["departures"]:
+        rows.append(("待核实", d["person_code"] or "", d["name"] or "", "", f"{d['old_file']} 有，{d['new_file']} 无",
+                     "本乡镇重新报送", "在网页“回流与核实”说明迁出、死亡或漏报"))  # fmt: skip
+    for f in data["feedback"]:
+        rows.append(("部门反馈", f["record_code"], f["record_name"] or "", label(f["field"]), f["message"],
+                     f"{f['department']}（{f['posted_at']:%Y-%m-%d}）", "核对后在网页答复，需要时改正本表"))  # fmt: skip
+    for v in data["values"]:
+        rows.append(("其他乡镇登记", v["code"], v["name"] or "", v["field_label"], v["value"],
+                     f"{'、'.join(v['towns'])}（自 {v['since']}）", "核对，无误请补进本表"))  # fmt: skip
+    for c in data["conflicts"]:
+        chosen = "以其他乡镇登记为准" if c["chosen_hidden"] else str(c["chosen"] or "")
+        rows.append(("未采用本乡镇的值", c["code"] or "", c["name"] or "", c["field_label"], chosen, c["rule"],
+                     "核对本乡镇的值"))  # fmt: skip
+    for f in data["fills"]:
+        rows.append(("按比对补全号码", f["code"] or "", f["name"] or "", label("id_number"), f["id_number"],
+                     f"{f['file_name']} 第{f['row_no']}行", "把号码补进本表"))  # fmt: skip
+    return rows
+
+
+def write_flowback_sheet(wb: Any, hub: Hub, town: str) -> int:
+    """The 一张表's 回流与核实 sheet (read-only information; the ingest skips it: no person columns
+    a ledger kind needs). Returns its number of lines."""
+    from openpyxl.styles import Font, PatternFill
+
+    from hub.safecell import set_text
+
+    ws = wb.create_sheet(FLOWBACK_SHEET)
+    rows = flowback_rows(flowback(hub, town), hub.schema)
+    set_text(ws.cell(1, 1), "县里掌握而本乡镇未报送的信息、部门反馈和待核实人员（仅供核对，上传时本表不导入）")
+    ws.cell(1, 1).font = Font(name="宋体", bold=True, size=12)
+    for j, head in enumerate(FLOWBACK_HEADERS, start=1):
+        cell = ws.cell(2, j)
+        set_text(cell, head)
+        cell.font, cell.fill = Font(name="宋体", bold=True), PatternFill("solid", fgColor="FCE4D6")
+        ws.column_dimensions[chr(64 + j)].width = (12, 14, 10, 12, 40, 26, 30)[j - 1]
+    for i, row in enumerate(rows, start=3):
+        for j, value in enumerate(row, start=1):
+            set_text(ws.cell(i, j), value)
+            ws.cell(i, j).number_format = "@"
+    if not rows:
+        set_text(ws.cell(3, 1), "没有需要核对的回流信息。")
+    return len(rows)
