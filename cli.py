@@ -977,7 +977,9 @@ def _who(by: str | None) -> str:
 
 @departures_app.callback()
 @guarded
-def departures(ctx: typer.Context, township: TownOpt = None, all_: AllOpt = False, as_json: JsonOpt = False) -> None:
+def departures(
+    ctx: typer.Context, township: TownOpt = None, all_: AllOpt = False, as_json: JsonOpt = False
+) -> None:
     """列出重新报送后不再列出的人员（待核实）：核实前其原有记录照常报送各部门。"""
     if ctx.invoked_subcommand is not None:
         return
@@ -1010,7 +1012,8 @@ def departures_answer(
     as_json: JsonOpt = False,
 ) -> None:
     """记录核实结果：迁出、死亡（从各部门报表中移除）或漏报（保留原记录）；答复人和时间永久保存，随即重新合并。"""
-    from hub.exchange.departures import ANSWER_TEXT, answer as answer_departure
+    from hub.exchange.departures import ANSWER_TEXT
+    from hub.exchange.departures import answer as answer_departure
 
     out = answer_departure(_hub(), departure, answer, by=_who(by), note=note)
     if as_json:
@@ -1024,7 +1027,9 @@ def departures_answer(
 
 @feedback_app.callback()
 @guarded
-def feedback(ctx: typer.Context, township: TownOpt = None, all_: AllOpt = False, as_json: JsonOpt = False) -> None:
+def feedback(
+    ctx: typer.Context, township: TownOpt = None, all_: AllOpt = False, as_json: JsonOpt = False
+) -> None:
     """列出部门反馈（待答复的；--all 含已答复的及每次答复）。"""
     if ctx.invoked_subcommand is not None:
         return
@@ -1044,7 +1049,9 @@ def feedback(ctx: typer.Context, township: TownOpt = None, all_: AllOpt = False,
             f"[{f['feedback_id']}] {f['status']}  {f['record_code']} {f['record_name'] or ''} {field}："
             f"{f['message']}（{f['department']} {f['posted_by']}，{f['posted_at']:%Y-%m-%d %H:%M}）"
         )
-    typer.echo(f"共 {len(items)} 条。答复：hub feedback answer 编号 --answer 已更正|核实无误|非本乡镇人员 [--note 说明]")
+    typer.echo(
+        f"共 {len(items)} 条。答复：hub feedback answer 编号 --answer 已更正|核实无误|非本乡镇人员 [--note 说明]"
+    )
 
 
 @feedback_app.command("answer")
@@ -1083,11 +1090,15 @@ def feedback_add(
     hub = _hub()
     if dept not in known_departments():
         _fail(f"没有名为“{dept}”的部门，可选：{'、'.join(sorted(known_departments()))}。")
-    out = post_feedback(hub.db, hub.schema, record=record, field=field, message=message, department=dept, by=_who(by))
+    out = post_feedback(
+        hub.db, hub.schema, record=record, field=field, message=message, department=dept, by=_who(by)
+    )
     if as_json:
         _emit_json(out)
         return
-    typer.echo(f"已登记反馈 [{out['feedback_id']}]：{out['record_code']}，待 {out['township_name'] or '乡镇'} 答复。")
+    typer.echo(
+        f"已登记反馈 [{out['feedback_id']}]：{out['record_code']}，待 {out['township_name'] or '乡镇'} 答复。"
+    )
 
 
 def main() -> None:

@@ -279,13 +279,12 @@ def answer_departure(
     if not by:
         raise HubError("请写明核实人（--by）。", code="answer-by")
     found = [
-        d
-        for d in list_departures(db, township, all_=True)
-        if int(d["departure_id"]) == int(departure_id)
+        d for d in list_departures(db, township, all_=True) if int(d["departure_id"]) == int(departure_id)
     ]
     if not found:
         raise HubError(
-            f"没有编号为 {departure_id} 的待核实人员。请用 hub departures 查看编号。", code="departure-unknown"
+            f"没有编号为 {departure_id} 的待核实人员。请用 hub departures 查看编号。",
+            code="departure-unknown",
         )
     when = now or datetime.now()
     note = (note or "").strip()[:500] or None
@@ -296,7 +295,8 @@ def answer_departure(
             [answer, by, when, note, departure_id],
         )
         db.execute(
-            "INSERT INTO hub_answers VALUES ('departure', ?, ?, ?, ?, ?)", [departure_id, answer, note, by, when]
+            "INSERT INTO hub_answers VALUES ('departure', ?, ?, ?, ?, ?)",
+            [departure_id, answer, note, by, when],
         )
     return {**found[0], "answer": answer, "answered_by": by, "answered_at": when, "status": answer,
             "note": note or found[0]["note"]}  # fmt: skip

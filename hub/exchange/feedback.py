@@ -76,7 +76,9 @@ def post_feedback(
     if len(message) > 1000:
         raise HubError("说明不能超过 1000 字。", code="message-too-long")
     entity = ENTITY_OF_PREFIX.get(code[:1])
-    found = db.rows("SELECT coalesce(redirect_to, code) FROM hub_codes WHERE code = ?", [code]) if entity else []
+    found = (
+        db.rows("SELECT coalesce(redirect_to, code) FROM hub_codes WHERE code = ?", [code]) if entity else []
+    )
     if not entity or not found:
         raise HubError(
             f"没有编码为“{code[:20]}”的记录。请填写报表中的人员编码（P…）、家庭编码（H…）或市场主体编码（B…）。",
@@ -104,7 +106,8 @@ def list_feedback(
     feedback_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Feedback items, open ones first (``all_``: answered ones too), each with its answers."""
-    where, params = ["true"], {}
+    where: list[str] = ["true"]
+    params: dict[str, Any] = {}
     if township:
         where.append("f.township_code = $town")
         params["town"] = township
@@ -154,14 +157,19 @@ def answer_feedback(
         raise HubError("请写明答复人（--by）。", code="answer-by")
     found = list_feedback(db, township, all_=True, feedback_id=int(feedback_id))
     if not found:
-        raise HubError(f"没有编号为 {feedback_id} 的部门反馈。请用 hub feedback 查看编号。", code="feedback-unknown")
+        raise HubError(
+            f"没有编号为 {feedback_id} 的部门反馈。请用 hub feedback 查看编号。", code="feedback-unknown"
+        )
     when, note = now or datetime.now(), (note or "").strip()[:500] or None
     with db.transaction():
         db.execute(
             "UPDATE hub_feedback SET answer = ?, answered_by = ?, answered_at = ?, note = ? WHERE feedback_id = ?",
             [answer, by, when, note, feedback_id],
         )
-        db.execute("INSERT INTO hub_answers VALUES ('feedback', ?, ?, ?, ?, ?)", [feedback_id, answer, note, by, when])
+        db.execute(
+            "INSERT INTO hub_answers VALUES ('feedback', ?, ?, ?, ?, ?)",
+            [feedback_id, answer, note, by, when],
+        )
     return list_feedback(db, all_=True, feedback_id=int(feedback_id))[0]
 
 
@@ -238,7 +246,9 @@ def lost_conflicts(hub: Hub, town: str) -> list[dict[str, Any]]:
     for c in clerk_conflicts(hub, town):
         own = {s.get("value") for s in c["sources"] if not s.get("foreign")}
         if c["kind"] == "值不一致" and own and (c["chosen_hidden"] or c["chosen"] not in own):
-            c["field_label"] = hub.schema.fields[c["field"]].label if c["field"] in hub.schema.fields else c["field"]
+            c["field_label"] = (
+                hub.schema.fields[c["field"]].label if c["field"] in hub.schema.fields else c["field"]
+            )
             out.append(c)
     return out
 
@@ -296,7 +306,9 @@ def write_flowback_sheet(wb: Any, hub: Hub, town: str) -> int:
 
     ws = wb.create_sheet(FLOWBACK_SHEET)
     rows = flowback_rows(flowback(hub, town), hub.schema)
-    set_text(ws.cell(1, 1), "县里掌握而本乡镇未报送的信息、部门反馈和待核实人员（仅供核对，上传时本表不导入）")
+    set_text(
+        ws.cell(1, 1), "县里掌握而本乡镇未报送的信息、部门反馈和待核实人员（仅供核对，上传时本表不导入）"
+    )
     ws.cell(1, 1).font = Font(name="宋体", bold=True, size=12)
     for j, head in enumerate(FLOWBACK_HEADERS, start=1):
         cell = ws.cell(2, j)

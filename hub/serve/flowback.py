@@ -112,8 +112,20 @@ class FeedbackOut(BaseModel):
 
 def _out(item: dict[str, Any]) -> FeedbackOut:
     return FeedbackOut(
-        **{k: item[k] for k in ("feedback_id", "record_code", "entity", "field", "message", "department",
-                                "posted_by", "township_code", "status")},  # fmt: skip
+        **{
+            k: item[k]
+            for k in (
+                "feedback_id",
+                "record_code",
+                "entity",
+                "field",
+                "message",
+                "department",
+                "posted_by",
+                "township_code",
+                "status",
+            )
+        },  # fmt: skip
         posted_at=f"{item['posted_at']:%Y-%m-%d %H:%M:%S}",
         answers=[AnswerOut(**a) for a in item["answers"]],
     )
@@ -139,7 +151,9 @@ def post_feedback(request: Request, body: FeedbackIn, user: User = Depends(token
     return _out(item)
 
 
-@api.get("/feedback", response_model=list[FeedbackOut], responses=ERRORS, summary="本部门提交的反馈及乡镇的答复")
+@api.get(
+    "/feedback", response_model=list[FeedbackOut], responses=ERRORS, summary="本部门提交的反馈及乡镇的答复"
+)
 def list_feedback(request: Request, user: User = Depends(token_user)) -> list[FeedbackOut]:
     from hub.exchange.feedback import list_feedback as items
 

@@ -7,7 +7,11 @@ from pathlib import Path
 from hub.standards.ids import id_check_char
 
 HEADER = ["姓名", "公民身份号码", "性别", "出生日期", "民族", "村（社区）", "现住址", "联系电话"]
-OCTOBER, NOVEMBER, DECEMBER = "青山镇人口花名册2026年10月.csv", "青山镇人口花名册2026年11月.csv", "青山镇人口花名册2026年12月.csv"
+OCTOBER, NOVEMBER, DECEMBER = (
+    "青山镇人口花名册2026年10月.csv",
+    "青山镇人口花名册2026年11月.csv",
+    "青山镇人口花名册2026年12月.csv",
+)
 CHENGGUAN = "城关街道流动人口登记2026.csv"
 
 
@@ -19,7 +23,16 @@ def person_id(n: int) -> str:
 def person(n: int, phone: str = "", village: str = "青山社区") -> list[str]:
     pid = person_id(n)
     sex = "男" if int(pid[16]) % 2 else "女"
-    return [f"居民{n:03d}", pid, sex, f"{pid[6:10]}-{pid[10:12]}-{pid[12:14]}", "汉族", village, f"{village}{n}号", phone]
+    return [
+        f"居民{n:03d}",
+        pid,
+        sex,
+        f"{pid[6:10]}-{pid[10:12]}-{pid[12:14]}",
+        "汉族",
+        village,
+        f"{village}{n}号",
+        phone,
+    ]
 
 
 def write_roster(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
@@ -37,5 +50,7 @@ def month_rosters(folder: Path) -> dict[str, Path]:
     return {
         "october": write_roster(folder / OCTOBER, oct_rows),
         "november": write_roster(folder / NOVEMBER, nov_rows),
-        "chengguan": write_roster(folder / CHENGGUAN, cg, ["姓名", "公民身份号码", "性别", "出生日期", "婚姻状况", "村（社区）"]),
+        "chengguan": write_roster(
+            folder / CHENGGUAN, cg, ["姓名", "公民身份号码", "性别", "出生日期", "婚姻状况", "村（社区）"]
+        ),
     }

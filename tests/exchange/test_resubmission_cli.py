@@ -12,15 +12,19 @@ import pytest
 
 from hub.exchange.departures import source_of
 from tests.conftest import SAMPLE
-from tests.exchange.rosters import DECEMBER, person, person_id, write_roster, month_rosters
+from tests.exchange.rosters import DECEMBER, month_rosters, person, person_id, write_roster
 
 
 def _ids_in_report(cli: Any, out: Path) -> set[str]:
     """The ID numbers in 卫健's 65+ report for 青山镇, as the department opens it."""
-    result = cli("export", "--report", "WJ-ELDERLY65", "--township", "青山镇", "--date", "2026-11-30", "--out", out)
+    result = cli(
+        "export", "--report", "WJ-ELDERLY65", "--township", "青山镇", "--date", "2026-11-30", "--out", out
+    )
     assert result.exit_code == 0, result.output
     (path,) = list(out.rglob("WJ-ELDERLY65*.xlsx"))
-    ids = {str(c) for row in openpyxl.load_workbook(path).active.iter_rows(values_only=True) for c in row if c}
+    ids = {
+        str(c) for row in openpyxl.load_workbook(path).active.iter_rows(values_only=True) for c in row if c
+    }
     path.unlink()
     return {i for i in ids if len(i) == 18 and i[:6] == "331099"}
 
@@ -38,7 +42,10 @@ def test_a_resubmission_says_what_it_changed_and_flags_who_left(cli: Any, tmp_pa
     files = _setup(cli, tmp_path)
     text = cli("ingest", files["november"], "--township", "青山镇", "--no-link", "--no-annotate")
     assert text.exit_code == 0, text.output
-    assert "本次报送取代了 青山镇人口花名册2026年10月.csv（提交号 1）：新增 1 人，信息有变化 1 人，不再列出 2 人" in text.stdout
+    assert (
+        "本次报送取代了 青山镇人口花名册2026年10月.csv（提交号 1）：新增 1 人，信息有变化 1 人，不再列出 2 人"
+        in text.stdout
+    )
     departures, code = cli.json("departures")
     assert code == 0
     assert [(d["name"], d["status"], d["old_submission_id"], d["new_submission_id"]) for d in departures] == [
@@ -50,7 +57,9 @@ def test_a_resubmission_says_what_it_changed_and_flags_who_left(cli: Any, tmp_pa
 
     # meanwhile the departments still get both (their October rows stay in force)
     out = tmp_path / "out"
-    cli("departures", "answer", str(departures[0]["departure_id"]), "--answer", "漏报", "--by", "王芳")  # merges
+    cli(
+        "departures", "answer", str(departures[0]["departure_id"]), "--answer", "漏报", "--by", "王芳"
+    )  # merges
     assert _ids_in_report(cli, out) == {person_id(n) for n in range(1, 8)}
 
     moved, code = cli.json("departures", "answer", str(departures[1]["departure_id"]), "--answer", "迁出",
@@ -63,12 +72,16 @@ def test_a_resubmission_says_what_it_changed_and_flags_who_left(cli: Any, tmp_pa
 
     # December lists neither 2 (answered 漏报) nor 5 (迁出): 2 is flagged again, 5 stays gone
     write_roster(tmp_path / "in" / DECEMBER, [person(n) for n in (1, 3, 4, 6, 7, 8)])
-    dec, _ = cli.json("ingest", tmp_path / "in" / DECEMBER, "--township", "青山镇", "--no-link", "--no-annotate")
+    dec, _ = cli.json(
+        "ingest", tmp_path / "in" / DECEMBER, "--township", "青山镇", "--no-link", "--no-annotate"
+    )
     assert dec[0]["resubmission"]["superseded"][0]["file"] == "青山镇人口花名册2026年11月.csv"
     assert (dec[0]["resubmission"]["added"], dec[0]["resubmission"]["left"]) == (1, 1)
     again, _ = cli.json("departures")
     assert [(d["name"], d["old_submission_id"], d["new_submission_id"]) for d in again] == [("居民002", 1, 3)]
-    dead, _ = cli.json("departures", "answer", str(again[0]["departure_id"]), "--answer", "死亡", "--by", "王芳")
+    dead, _ = cli.json(
+        "departures", "answer", str(again[0]["departure_id"]), "--answer", "死亡", "--by", "王芳"
+    )
     assert dead["persons"] == 6
     assert _ids_in_report(cli, out) == {person_id(n) for n in (1, 3, 4, 6, 7, 8)}
 

@@ -5,7 +5,6 @@ her residents and answers on the page; the other township's clerk sees none of i
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,11 @@ def exchange(tmp_path: Path, mappings: Path, exchange_home: Path) -> Iterator[An
 
 
 def _code(app: Any, n: int) -> str:
-    return str(app.state.hub_state.hub.db.scalar("SELECT person_code FROM hub_person WHERE id_number = ?", [person_id(n)]))
+    return str(
+        app.state.hub_state.hub.db.scalar(
+            "SELECT person_code FROM hub_person WHERE id_number = ?", [person_id(n)]
+        )
+    )
 
 
 @pytest.mark.slow  # builds its own store (three rosters, a merge) and merges again
@@ -54,11 +57,18 @@ def test_feedback_reaches_the_clerk_who_answers_it(exchange: Any) -> None:
     api = TestClient(exchange)
     auth = {"Authorization": f"Bearer {token_for(exchange, 'mz_user')}"}
     posted = api.post(
-        "/api/v1/feedback", json={"record": _code(exchange, 3), "field": "联系电话", "message": "电话已停机"}, headers=auth
+        "/api/v1/feedback",
+        json={"record": _code(exchange, 3), "field": "联系电话", "message": "电话已停机"},
+        headers=auth,
     )
     assert posted.status_code == 201, posted.text
     item = posted.json()
-    assert (item["field"], item["department"], item["status"], item["township_code"]) == ("phone", "民政", "待答复", QINGSHAN)
+    assert (item["field"], item["department"], item["status"], item["township_code"]) == (
+        "phone",
+        "民政",
+        "待答复",
+        QINGSHAN,
+    )
 
     qs = login(exchange, "qs_clerk")
     page = qs.get("/clerk/flowback")
@@ -84,8 +94,15 @@ def test_feedback_reaches_the_clerk_who_answers_it(exchange: Any) -> None:
     )
     assert done.status_code == 200 and "已记录答复" in done.text and "电话已停机" not in done.text
     mine = api.get("/api/v1/feedback", headers=auth).json()
-    assert [(f["status"], f["answers"][0]["by"], f["answers"][0]["note"]) for f in mine] == [("已更正", "qs_clerk", "已改为新号码")]
-    assert api.get("/api/v1/feedback", headers={"Authorization": f"Bearer {token_for(exchange, 'ga_user')}"}).json() == []
+    assert [(f["status"], f["answers"][0]["by"], f["answers"][0]["note"]) for f in mine] == [
+        ("已更正", "qs_clerk", "已改为新号码")
+    ]
+    assert (
+        api.get(
+            "/api/v1/feedback", headers={"Authorization": f"Bearer {token_for(exchange, 'ga_user')}"}
+        ).json()
+        == []
+    )
 
 
 def test_feedback_api_refuses_bad_input_in_chinese(loaded: Any) -> None:
@@ -108,7 +125,11 @@ def test_feedback_api_refuses_bad_input_in_chinese(loaded: Any) -> None:
 def test_clerk_answers_a_departure_and_the_reports_follow(exchange: Any) -> None:
     qs = login(exchange, "qs_clerk")
     hub = exchange.state.hub_state.hub
-    (d,) = [d for d in qs.get("/clerk/flowback", headers={"Accept": "application/json"}).json()["departures"] if d["name"] == "居民005"]
+    (d,) = [
+        d
+        for d in qs.get("/clerk/flowback", headers={"Accept": "application/json"}).json()["departures"]
+        if d["name"] == "居民005"
+    ]
     assert person_id(5) in {r[0] for r in hub.db.rows("SELECT id_number FROM hub_person")}
     done = qs.post(
         f"/clerk/departures/{d['departure_id']}/answer",
