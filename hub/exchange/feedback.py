@@ -322,3 +322,20 @@ def write_flowback_sheet(wb: Any, hub: Hub, town: str) -> int:
     if not rows:
         set_text(ws.cell(3, 1), "没有需要核对的回流信息。")
     return len(rows)
+
+
+def open_counts(db: Database, town: str) -> dict[str, int]:
+    """What waits for the township's answer: residents 待核实 and department feedback."""
+    from hub.exchange.departures import _LIVE
+
+    return {
+        "departures": int(
+            db.scalar(
+                f"SELECT count(*) FROM hub_departures d WHERE d.township_code = ? AND d.answer IS NULL AND {_LIVE}",
+                [town],
+            )
+        ),
+        "feedback": int(
+            db.scalar("SELECT count(*) FROM hub_feedback WHERE township_code = ? AND answer IS NULL", [town])
+        ),
+    }

@@ -60,7 +60,8 @@ def server(tmp_path: Path, mappings: Path, tmp_path_factory: pytest.TempPathFact
 def test_clerk_reads_what_flows_back_and_answers(server: str, page: Any) -> None:  # noqa: F811
     _login(page, server, "qs_clerk")
     page.wait_for_url(f"{server}/clerk")
-    page.click("text=回流与核实")
+    assert "待核实人员 2 人，部门反馈 1 条" in page.inner_text("#waiting")
+    page.click("#waiting a")
     page.wait_for_selector("#departures-table")
     departures = page.inner_text("#departures-table")
     assert "居民002" in departures and "居民005" in departures
