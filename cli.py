@@ -603,6 +603,8 @@ def _print_run(s: dict[str, Any]) -> None:
         typer.echo(line)
         if f.get("annotated"):
             typer.echo(f"    标注副本：{f['annotated']}")
+        if f.get("resubmission"):  # what a resubmission changed (hub/exchange/departures.py)
+            typer.echo(f"    {f['resubmission']['message']}")
     typer.echo(
         f"人员 {s['persons']}，家庭 {s['households']}，市场主体 {s['businesses']}，冲突 {s['conflicts']}"
     )
