@@ -69,7 +69,9 @@ def main() -> None:
     db = Database(path)
     t = time.perf_counter()
     build(db, args.persons)
-    print(f"store: {db.scalar('SELECT count(*) FROM hub_rows'):,} rows, built in {time.perf_counter() - t:.1f} s")
+    print(
+        f"store: {db.scalar('SELECT count(*) FROM hub_rows'):,} rows, built in {time.perf_counter() - t:.1f} s"
+    )
     merge(db)
     t = time.perf_counter()
     before = merge(db)
@@ -86,11 +88,15 @@ def main() -> None:
     with_filter = scan(db, rows_sql(keys))
     without = scan(db, rows_sql(keys).replace(f" AND {IN_FORCE}", ""))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"resubmission: {rows:,} rows; added {what.get('added')}, changed {what.get('changed')}, left {what.get('left')}")
+    print(
+        f"resubmission: {rows:,} rows; added {what.get('added')}, changed {what.get('changed')}, left {what.get('left')}"
+    )
     print(f"supersede (compare, flag, record): {compare:.3f} s")
     print(f"merge before the resubmission: {remerge:.2f} s ({before.persons:,} persons)")
     print(f"merge after it:                {merged:.2f} s ({after.persons:,} persons)")
-    print(f"rows in force, full scan: {with_filter:.3f} s with the supersession filter, {without:.3f} s without")
+    print(
+        f"rows in force, full scan: {with_filter:.3f} s with the supersession filter, {without:.3f} s without"
+    )
     print(f"peak RSS {rss:.0f} MB")
 
 
