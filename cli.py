@@ -331,6 +331,10 @@ def ingest(
         from hub.validate.report import render_text_summary
 
         typer.echo(render_text_summary(dicts))
+        from hub.exchange.departures import summary_line
+
+        for line in filter(None, map(summary_line, dicts)):
+            typer.echo(line)
         for w in hub.warnings:
             typer.echo(f"提醒：{w}")
     if any(r.status in ("refused", "held") or r.rejected for r in reports):
@@ -640,6 +644,8 @@ def _print_run(s: dict[str, Any]) -> None:
         typer.echo(line)
         if f.get("annotated"):
             typer.echo(f"    标注副本：{f['annotated']}")
+        if f.get("resubmission"):  # what a resubmission changed (hub/exchange/departures.py)
+            typer.echo(f"    {f['resubmission']['message']}")
     typer.echo(
         f"人员 {s['persons']}，家庭 {s['households']}，市场主体 {s['businesses']}，冲突 {s['conflicts']}"
     )
@@ -990,6 +996,152 @@ def template(
     code = hub.resolve_township(township)
     target = out or Path(f"一张表_{hub.divisions().name_of(code) or code}.xlsx")
     typer.echo(f"已生成：{build_template(hub, code, target)}")
+
+
+# -- resubmissions (待核实) and feedback (回流): hub/exchange --------------------------------------------
+departures_app = typer.Typer(
+    help="重新报送后不再列出的人员（待核实）：hub departures 列出，hub departures answer 编号 --answer 迁出|死亡|漏报。",
+    invoke_without_command=True,
+)
+feedback_app = typer.Typer(
+    help="部门对记录的反馈：hub feedback 列出，hub feedback answer 编号 --answer 已更正|核实无误|非本乡镇人员。",
+    invoke_without_command=True,
+)
+app.add_typer(departures_app, name="departures")
+app.add_typer(feedback_app, name="feedback")
+TownOpt = Annotated[str | None, typer.Option("--township", help="乡镇（街道）代码或名称；不填为全部。")]
+AllOpt = Annotated[bool, typer.Option("--all", help="也列出已答复的。")]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="说明（可选，永久记录）。")]
+
+
+def _who(by: str | None) -> str:
+    return by or os.environ.get("USER") or "steward"
+
+
+@departures_app.callback()
+@guarded
+def departures(
+    ctx: typer.Context, township: TownOpt = None, all_: AllOpt = False, as_json: JsonOpt = False
+) -> None:
+    """列出重新报送后不再列出的人员（待核实）：核实前其原有记录照常报送各部门。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hub.exchange.departures import list_departures
+
+    hub = _hub()
+    items = list_departures(hub.db, hub.resolve_township(township) if township else None, all_=all_)
+    if as_json:
+        _emit_json(items)
+        return
+    if not items:
+        typer.echo("没有待核实人员。")
+        return
+    for d in items:
+        typer.echo(
+            f"[{d['departure_id']}] {d['status']}  {d['person_code'] or ''} {d['name'] or ''} {d['id_number']}  "
+            f"{d['township_name'] or d['township_code']}：{d['old_file']} 有、{d['new_file']} 无"
+            + (f"  （{d['note']}）" if d["note"] else "")
+        )
+    typer.echo(f"共 {len(items)} 人。核实：hub departures answer 编号 --answer 迁出|死亡|漏报 [--note 说明]")
+
+
+@departures_app.command("answer")
+@guarded
+def departures_answer(
+    departure: Annotated[int, typer.Argument(help="待核实编号（hub departures 列出）。")],
+    answer: Annotated[str, typer.Option("--answer", help="迁出、死亡 或 漏报。")],
+    note: NoteOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """记录核实结果：迁出、死亡（从各部门报表中移除）或漏报（保留原记录）；答复人和时间永久保存，随即重新合并。"""
+    from hub.exchange.departures import ANSWER_TEXT
+    from hub.exchange.departures import answer as answer_departure
+
+    out = answer_departure(_hub(), departure, answer, by=_who(by), note=note)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(
+        f"已记录：[{departure}] {out['name'] or ''} {ANSWER_TEXT[out['answer']]}（{out['answered_by']}）。"
+        f"已重新合并，人员 {out['persons']}。"
+    )
+
+
+@feedback_app.callback()
+@guarded
+def feedback(
+    ctx: typer.Context, township: TownOpt = None, all_: AllOpt = False, as_json: JsonOpt = False
+) -> None:
+    """列出部门反馈（待答复的；--all 含已答复的及每次答复）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hub.exchange.feedback import list_feedback
+
+    hub = _hub()
+    items = list_feedback(hub.db, hub.resolve_township(township) if township else None, all_=all_)
+    if as_json:
+        _emit_json(items)
+        return
+    if not items:
+        typer.echo("没有待答复的部门反馈。")
+        return
+    for f in items:
+        field = hub.schema.fields[f["field"]].label if f["field"] in hub.schema.fields else "整条记录"
+        typer.echo(
+            f"[{f['feedback_id']}] {f['status']}  {f['record_code']} {f['record_name'] or ''} {field}："
+            f"{f['message']}（{f['department']} {f['posted_by']}，{f['posted_at']:%Y-%m-%d %H:%M}）"
+        )
+    typer.echo(
+        f"共 {len(items)} 条。答复：hub feedback answer 编号 --answer 已更正|核实无误|非本乡镇人员 [--note 说明]"
+    )
+
+
+@feedback_app.command("answer")
+@guarded
+def feedback_answer(
+    item: Annotated[int, typer.Argument(help="反馈编号（hub feedback 列出）。")],
+    answer: Annotated[str, typer.Option("--answer", help="已更正、核实无误 或 非本乡镇人员。")],
+    note: NoteOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """答复一条部门反馈；每次答复（谁、何时、结果、说明）永久保存。"""
+    from hub.exchange.feedback import answer_feedback
+
+    out = answer_feedback(_hub().db, item, answer, by=_who(by), note=note)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(f"已答复：[{item}] {out['record_code']} {out['answer']}（{out['answered_by']}）。")
+
+
+@feedback_app.command("add")
+@guarded
+def feedback_add(
+    record: Annotated[str, typer.Argument(help="记录编码：人员 P…、家庭 H…、市场主体 B…。")],
+    message: Annotated[str, typer.Option("--message", help="哪里有误。")],
+    dept: Annotated[str, typer.Option("--dept", help="反馈部门，如 民政。")],
+    field: Annotated[str | None, typer.Option("--field", help="字段名或中文名称；不填为整条记录。")] = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """以部门名义登记一条反馈（与接口 POST /api/v1/feedback 相同）。"""
+    from hub.exchange.feedback import post_feedback
+    from hub.serve.accounts import known_departments
+
+    hub = _hub()
+    if dept not in known_departments():
+        _fail(f"没有名为“{dept}”的部门，可选：{'、'.join(sorted(known_departments()))}。")
+    out = post_feedback(
+        hub.db, hub.schema, record=record, field=field, message=message, department=dept, by=_who(by)
+    )
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(
+        f"已登记反馈 [{out['feedback_id']}]：{out['record_code']}，待 {out['township_name'] or '乡镇'} 答复。"
+    )
 
 
 def main() -> None:

@@ -54,6 +54,8 @@ class FileReport:
     unused_columns: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
     resumed: bool = False  # an earlier, interrupted ingest of this file was finished (docs/operations.md)
+    # what a resubmission changed: superseded submissions, persons added / changed / left (待核实)
+    resubmission: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -277,6 +279,10 @@ class Hub:
                     self._remember_columns(staged, columns, reports[-1], submitted_by)
         ingested = [r for r in reports if r.status == "ingested"]
         linked = self._finish_linking(progress, len(paths))
+        from hub.exchange.departures import describe
+
+        for report in ingested:
+            report.resubmission = describe(self.db, int(report.submission_id or 0))
         jobs = [job for report in ingested if (job := self._refresh(report, report.submission_id in linked))]
         jobs += self._leftover_copies(linked - {r.submission_id for r in ingested})
         return reports, _Copies(self.db, jobs, workers)
@@ -313,6 +319,9 @@ class Hub:
                 progress("比对人员", files, files)
             self.link()
             pause_point("linking")
+        from hub.exchange.departures import supersede
+
+        supersede(self.db, [int(s["submission_id"]) for s in stored])  # docs/operations.md, resubmissions
         linked = set(finish_linking(self.db))
         pause_point("linked")
         return linked

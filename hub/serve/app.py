@@ -86,6 +86,10 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
 
     for module in (clerk, dept, steward, api, users, jobpages):
         app.include_router(module.router)
+    from hub.serve import flowback
+
+    app.include_router(flowback.router)
+    app.include_router(flowback.api)
     users.secure_cookies(app)
     _auth_routes(app)
 

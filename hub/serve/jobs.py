@@ -144,6 +144,7 @@ class Job:
                         "township",
                         "township_name",
                         "kind",
+                        "resubmission",
                     )
                 }
                 | {

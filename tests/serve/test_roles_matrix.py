@@ -63,6 +63,7 @@ GET_MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "/clerk/preview": (f"/clerk/preview?report=MZ-DIBAO&date={REF}", C_ONLY),
     "/clerk/conflicts": ("/clerk/conflicts", C_ONLY),
     "/clerk/template": ("/clerk/template", C_ONLY),
+    "/clerk/flowback": ("/clerk/flowback", C_ONLY),
     "/dept": (f"/dept?date={REF}", D_ONLY),
     # a download link writes nothing: 405 for the departments (POST from their page)
     "/dept/download": (
@@ -85,6 +86,7 @@ GET_MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "/jobs/{job_id}": ("/jobs/no-such-job", {**S_ONLY, "steward": 404}),  # a steward's withdrawal job
     "/api/v1/reports": ("/api/v1/reports", API),
     "/api/v1/reports/{report_id}": (f"/api/v1/reports/MZ-DIBAO?township={QINGSHAN}&purpose=核对名单", API),
+    "/api/v1/feedback": ("/api/v1/feedback", API),
     "/api/v1/openapi.json": ("/api/v1/openapi.json", EVERYONE),
 }
 
@@ -168,13 +170,15 @@ def test_every_post_route_refuses_without_the_csrf_token(loaded: Any, clients: d
     for path in posts:
         url = path.replace("{report_id}", "MZ-DIBAO").replace("{map_id}", "1").replace("{name}", "qs_clerk")
         url = url.replace("{upload_id}", "20260101000000_abcdef01")
+        url = url.replace("{departure_id}", "1").replace("{feedback_id}", "1")
+        refused = (401,) if url.startswith("/api/") else (403, 303)  # the API takes a token, never a cookie
         for role in ROLES:
             r = clients[role].post(
                 url,
                 data={"report": "MZ-GAOLING", "township": QINGSHAN, "purpose": "跨站提交试探"},
                 follow_redirects=False,
             )
-            assert r.status_code in (403, 303), f"{role} POST {url} without CSRF: {r.status_code}"
+            assert r.status_code in refused, f"{role} POST {url} without CSRF: {r.status_code}"
     assert loaded.state.hub_state.hub.db.scalar("SELECT count(*) FROM hub_access_log") == log_before
 
 
