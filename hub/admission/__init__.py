@@ -47,7 +47,7 @@ __all__ = [
     "submit_draft",
 ]
 #: a draft whose fillable columns are this much one registered report's is flagged as its duplicate
-DUPLICATE_SHARE = 0.8
+DUPLICATE_SHARE = 0.75
 DECISIONS = {"admit": "准入", "return": "退回修改", "reject": "不予准入"}
 STATUS = {"submitted": "待审", "admitted": "已准入", "returned": "已退回", "rejected": "不予准入"}
 
@@ -180,11 +180,14 @@ def _draft_row(db: Database, draft_id: int) -> dict[str, Any]:
 def _signatures_of(report_id: str, mtime: float) -> frozenset[str]:
     from hub.model import load_schema
 
+    path = mappings_dir() / f"{report_id}.yaml"
     headers = _spec_headers(report_id)
     if not headers:
         return frozenset()
-    _, cols = classify([DraftColumn(list(h)) for h in headers], load_schema())
-    return frozenset(s for c in cols if (s := signature(c)))
+    title = str((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("title", ""))
+    entity, cols = classify([DraftColumn(list(h)) for h in headers], load_schema())
+    population = infer_population(title, entity, {c.field for c in cols if c.field}, "")
+    return frozenset(s for c in cols if (s := signature(c, population)))
 
 
 def _registered_signatures(db: Database, exclude: str | None) -> dict[str, frozenset[str]]:
@@ -216,7 +219,7 @@ def review(
     ]
     extra = db.dicts("SELECT field_key, label, report_id FROM hub_extra_fields ORDER BY added_at")
     own = row["report_id"] if row["status"] == "admitted" else None
-    entity, cols = classify(columns, schema, divisions, extra, _registered_signatures(db, own))
+    entity, cols = classify(columns, schema, divisions, extra)
     counts = {k: sum(1 for c in cols if c.kind == k) for k in KINDS}
     fillable = [c for c in cols if c.fillable]
     aggregate = sum(1 for c in cols if c.question in ("count", "amount")) * 2 >= max(len(fillable), 1)
@@ -224,13 +227,19 @@ def review(
     population = row["population"] or infer_population(
         row["title"], entity, fields, " ".join(c.header for c in cols)
     )
+    registered = _registered_signatures(db, own)
+    for c in cols:
+        sig = signature(c, population)
+        if sig:
+            c.also_in = sorted(r for r, sigs in registered.items() if sig in sigs)
     new_cols = [c for c in cols if c.kind == "new"]
     burden = draft_burden(db, population, row["period"], aggregate, len(new_cols), len(fillable), ref)
     overlaps = []
+    asked = [c for c in cols if c.kind != "form"]  # what the form asks a clerk for, 序号 and 备注 aside
     for rid in sorted({r for c in cols for r in c.also_in}):
         same = [c.index for c in cols if rid in c.also_in]
         overlaps.append(
-            {"report_id": rid, "columns": same, "share": round(len(same) / max(len(fillable), 1), 3)}
+            {"report_id": rid, "columns": same, "share": round(len(same) / max(len(asked), 1), 3)}
         )
     overlaps.sort(key=lambda o: -float(o["share"]))  # type: ignore[arg-type]
     duplicate = next((o for o in overlaps if float(o["share"]) >= DUPLICATE_SHARE), None)  # type: ignore[arg-type]

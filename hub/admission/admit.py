@@ -60,9 +60,9 @@ def build_spec(
             col.update(serial=True, format="integer")
         elif c.kind in ("model", "caliber") and c.expr:
             expr = c.expr
-            if aggregate and c.question not in ("count", "amount") and "ctx." not in expr:
-                if not any(expr.endswith(f".{k}") for k in _GROUP_KEYS):
-                    expr = f"min({expr})"
+            grouped_key = any(expr.endswith(f".{k}") for k in _GROUP_KEYS)
+            if aggregate and c.question not in ("count", "amount") and "ctx." not in expr and not grouped_key:
+                expr = f"min({expr})"
             col["expr"] = expr
             exprs.append(expr)
             if c.codelist:

@@ -117,7 +117,7 @@ def infer_population(title: str, entity: str, fields: set[str], columns_text: st
         "disability_cert",
     }:
         return "disabled"
-    if "低保" in title:
+    if "低保" in title or fields & {"dibao_amount", "dibao_category", "dibao_start"}:
         return "dibao_persons"
     age = re.search(r"(60|65|80)\s*(周)?岁", title)
     if age:
@@ -130,13 +130,28 @@ def infer_population(title: str, entity: str, fields: set[str], columns_text: st
 
 
 def with_joins(pop: Population, exprs: list[str]) -> str:
-    """The population's FROM plus the LEFT JOINs the columns' aliases need."""
+    """The population's FROM plus the LEFT JOINs the columns' aliases need (a person's 低保 household
+    through dibao_member)."""
     text = " ".join(exprs)
     out = pop.from_
-    if re.search(r"\bd\.", text) and not re.search(r"\bdisability d\b", out):
+
+    def has(alias: str) -> bool:
+        return re.search(rf"\b{alias}\.", text) is not None
+
+    def joined(alias: str) -> bool:
+        return re.search(rf"\b[a-z_]+ {alias}\b(?! *\.)", out) is not None
+
+    if has("d") and not joined("d"):
         out += " LEFT JOIN disability d ON d.person_code = p.person_code"
-    if re.search(r"\bdm\.", text) and not re.search(r"\bdibao_member dm\b", out):
+    household = has("h") or has("m") or has("hp")
+    if (has("dm") or (household and not joined("h"))) and not joined("dm"):
         out += " LEFT JOIN dibao_member dm ON dm.person_code = p.person_code"
+    if household and not joined("h"):
+        out += " LEFT JOIN household h ON h.household_code = dm.household_code"
+        if has("m"):
+            out += " LEFT JOIN membership m ON m.household_code = h.household_code AND m.person_code = p.person_code"
+        if has("hp"):
+            out += " LEFT JOIN person hp ON hp.person_code = h.head_person_code"
     return out
 
 

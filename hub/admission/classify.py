@@ -74,17 +74,14 @@ FIELD_EXPR: dict[str, tuple[str, str | None, str]] = {
     "business_name": ("b.name", None, "text"),
     "operator_name": ("b.operator_name", None, "text"),
 }
+#: fields that make a roster one of households (a block per family); 低保 fields alone do not
 HOUSEHOLD_FIELDS = {
     "household_no",
     "head_name",
     "head_id_number",
     "relation",
-    "dibao_category",
     "household_size",
     "covered_count",
-    "covered",
-    "dibao_amount",
-    "dibao_start",
 }
 BUSINESS_FIELDS = {"uscc", "business_name", "operator_name", "reg_no"}
 
@@ -92,7 +89,7 @@ _BAND = re.compile(r"(\d{1,3})\s*(?:周岁|岁)?\s*[-~—–至到]\s*(\d{1,3})\
 _ABOVE = re.compile(r"(\d{1,3})\s*(?:周岁|岁)\s*(?:及|或)?以上")
 _BELOW = re.compile(r"(?:(\d{1,3})\s*(?:周岁|岁)\s*以下|不满\s*(\d{1,3})\s*(?:周岁|岁))")
 _SEX = {"男": "1", "男性": "1", "女": "2", "女性": "2"}
-_COUNT_WORDS = re.compile(r"(人数|人口|户数|个数|总数|合计|小计|数量|\(个\)|\(人\)|\(户\))")
+_COUNT_WORDS = re.compile(r"(人数|人口|户数|个数|总数|合计|小计|数量|支出数|发放数|\(个\)|\(人\)|\(户\))")
 _AMOUNT_WORDS = re.compile(r"(金额|资金|元\)?$|补贴额|发放额)")
 _AGE = re.compile(r"^(年龄|周岁|实足年龄|年龄\(周岁\)|周岁年龄)$")
 
@@ -249,10 +246,9 @@ def classify(
     schema: Schema,
     divisions: Divisions | None = None,
     extra_fields: list[dict[str, Any]] | None = None,
-    registered: dict[str, dict[str, list[str]]] | None = None,
 ) -> tuple[str, list[Classified]]:
     """(the draft's entity, one :class:`Classified` per column). ``extra_fields``: fields earlier
-    admissions added (key, label, report_id); ``registered``: report id → signature → its headers."""
+    admissions added (key, label, report_id)."""
     import pyarrow as pa
 
     paths = [(i + 1, _norm_path(c.path)) for i, c in enumerate(columns)]
@@ -291,7 +287,28 @@ def classify(
                     evidence=item.get("why", f"按准入词表“{item['match']}”"),
                 )
                 break
-        if result is None and rec.field and rec.confidence >= SURE and rec.field in FIELD_EXPR:
+        counted_header = bool(_COUNT_WORDS.search(text)) and (
+            rec.field is None or schema.fields[rec.field].type not in ("integer", "money")
+        )  # 当月低保对象人数 is a count, not 是否保障对象
+        yes_no = text.startswith("是否") and (
+            rec.guess is None or schema.fields[rec.guess].codelist != "bool"
+        )  # 是否纳入特困供养: a yes/no the model does not hold
+        if result is None and yes_no:
+            result = Classified(
+                index,
+                col.header,
+                col.note,
+                "new",
+                label=col.path[-1],
+                evidence="是/否项，台账中没有对应的身份",
+            )
+        if (
+            result is None
+            and rec.field
+            and rec.confidence >= SURE
+            and rec.field in FIELD_EXPR
+            and not counted_header
+        ):
             expr, codelist, fmt = FIELD_EXPR[rec.field]
             if codelist and re.search(r"代码$", text):
                 codelist = None  # 性别代码: the code itself, not its label
@@ -329,7 +346,13 @@ def classify(
                 counted.index, counted.header, counted.note = index, col.header, col.note
                 counted.evidence = "汇总栏目：由台账按条件计数"
                 result = counted
-        if result is None and rec.guess and rec.guess in FIELD_EXPR and rec.confidence >= ASK_FROM:
+        if (
+            result is None
+            and rec.guess
+            and rec.guess in FIELD_EXPR
+            and rec.confidence >= ASK_FROM
+            and not counted_header
+        ):
             expr, codelist, fmt = FIELD_EXPR[rec.guess]
             label = schema.fields[rec.guess].label
             result = Classified(
@@ -370,11 +393,6 @@ def classify(
                 evidence="台账和已准入报表中均无此项",
             )
         out.append(result)
-    if registered:
-        for c in out:
-            sig = signature(c)
-            if sig:
-                c.also_in = sorted(r for r, sigs in registered.items() if sig in sigs)
     return entity, out
 
 
@@ -397,11 +415,15 @@ def _shared(path: list[str], extra: list[dict[str, Any]]) -> dict[str, Any] | No
 _ALIAS = re.compile(r"\b(?:p|h|hp|m|d|dm)\.")  # the person's world; b. (a business) stays apart
 
 
-def signature(c: Classified) -> str | None:
+def signature(c: Classified, population: str = "") -> str | None:
     """What a column delivers, comparable across reports (aliases dropped): its expression, or the
-    field it shares."""
-    if c.kind in ("model", "caliber") and c.expr and "NULL" not in c.expr:
-        return _ALIAS.sub("", c.expr) + (f"|{c.codelist}" if c.codelist else "")
+    field it shares. A count or an amount means something only with its population (低保对象人数 is
+    not 高龄老人人数), so theirs carries it."""
+    of = f"@{population}" if c.question in ("count", "amount") else ""
+    if c.question == "amount":
+        return f"amount:{c.label}{of}"  # an amount by band: the same band and measure
+    if c.kind in ("model", "caliber") and c.expr and not c.expr.startswith("CAST(NULL"):
+        return _ALIAS.sub("", c.expr) + (f"|{c.codelist}" if c.codelist else "") + of
     if c.kind == "shared" and c.field:
         return f"extra:{c.field}"
     return None

@@ -222,11 +222,11 @@ def _read_sheet(path: Path, schema: Schema, divisions: Divisions | None) -> Draf
     if grouped and start + 1 < len(rows):
         block.append(rows[start + 1])
     columns = []
-    for c in range(width):
+    for i in range(width):
         segs: list[str] = []
         for r in block:
-            if r[c] and (not segs or segs[-1] != r[c]):
-                segs.append(r[c])
+            if r[i] and (not segs or segs[-1] != r[i]):
+                segs.append(r[i])
         if segs:
             columns.append(DraftColumn(segs))
     return Draft("", title, _period(None, title), columns)
