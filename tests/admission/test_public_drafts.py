@@ -15,7 +15,13 @@ from tests.conftest import Cli
 FILES = sorted(DRAFTS.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+# the duplicate in the fast suite, every form in `make test-all`
+PARAMS = [
+    pytest.param(p, id=p.stem, marks=() if p.stem == "mz_dibao_family" else pytest.mark.slow) for p in FILES
+]
+
+
+@pytest.mark.parametrize("path", PARAMS)
 def test_public_form_classified_column_by_column(path: Path, bare: Path) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert data["source"], "every draft names the public form it was built from"

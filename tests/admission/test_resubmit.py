@@ -59,7 +59,11 @@ def oracle(report: str, col: dict[str, Any], tables: set[str]) -> tuple[str, set
     return "model", refs
 
 
-@pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
+# one report in the fast suite, all seven in `make test-all` (each is a CLI run of a few seconds)
+PARAMS = [pytest.param(p, id=p.stem, marks=() if p.stem == "MZ-DIBAO" else pytest.mark.slow) for p in SPECS]
+
+
+@pytest.mark.parametrize("spec_path", PARAMS)
 def test_every_column_of_a_registered_report_is_classified_right(spec_path: Path, bare: Path) -> None:
     spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     cli = Cli()
