@@ -776,9 +776,8 @@ class Hub:
         out_dir: Path | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> list[Any]:
-        from hub.export import export_reports
-
         from hub.admission import record_deliveries
+        from hub.export import export_reports
 
         codes = [self.resolve_township(t) for t in townships] if townships else None
         results = export_reports(

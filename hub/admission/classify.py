@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from hub.ingest.columns import normalise_header, recognise
+from hub.ingest.columns import HeaderMatcher, normalise_header, recognise
 
 if TYPE_CHECKING:
     from hub.ingest.divisions import Divisions
@@ -44,6 +44,9 @@ QUESTIONS = {
 }
 SURE = 0.8
 ASK_FROM = 0.45
+# an unsure guess is put to the department only when the header itself points at the field
+# (收款人家庭地址 → 现住址); a guess from the values alone (走访日期 holds dates, so 出生日期?) is not
+HEADER_ASK = 0.5
 
 # canonical field → (expression over the views, code list, format); {e} is the draft's entity alias
 FIELD_EXPR: dict[str, tuple[str, str | None, str]] = {
@@ -262,6 +265,7 @@ def classify(
         }
     )
     placed = recognise(paths, data, schema, divisions)
+    matcher = HeaderMatcher.from_schema(schema)
     sure = {c.field for c in placed if c.field and c.confidence >= SURE}
     entity = entity_of(sure)
     items = vocabulary()["items"]
@@ -346,11 +350,13 @@ def classify(
                 counted.index, counted.header, counted.note = index, col.header, col.note
                 counted.evidence = "汇总栏目：由台账按条件计数"
                 result = counted
+        header_says = matcher.path_scores(norm).get(rec.guess or "", 0.0)  # the header's own evidence
         if (
             result is None
             and rec.guess
             and rec.guess in FIELD_EXPR
             and rec.confidence >= ASK_FROM
+            and header_says >= HEADER_ASK
             and not counted_header
         ):
             expr, codelist, fmt = FIELD_EXPR[rec.guess]
