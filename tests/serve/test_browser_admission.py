@@ -13,7 +13,11 @@ import openpyxl
 import pytest
 
 from hub.paths import REPO_ROOT
-from tests.serve.test_browser import ARTIFACTS, _login, page, server  # noqa: F401 -- fixtures
+from tests.serve import test_browser
+from tests.serve.test_browser import ARTIFACTS, _login
+
+# the journeys' own fixtures: a server over the seeded store, a Chromium page
+server, page = test_browser.server, test_browser.page
 
 pytestmark = pytest.mark.browser
 HEADERS = ["序号", "村（社区）", "姓名", "性别", "身份证号", "年龄", "联系电话", "走访日期", "走访人", "备注"]
@@ -50,8 +54,11 @@ def _template(path: Path) -> Path:
 
 
 def test_department_submits_and_steward_admits(
-    server: str, page: Any, tmp_path: Path, mappings: Path
-) -> None:  # noqa: F811
+    server: str,  # noqa: F811
+    page: Any,  # noqa: F811
+    tmp_path: Path,
+    mappings: Path,
+) -> None:
     _login(page, server, "mz_user")
     page.wait_for_url(f"{server}/dept")
     page.click("text=报表准入")
