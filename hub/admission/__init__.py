@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from hub.admission.burden import draft_burden, infer_population, ledger, record_deliveries
-from hub.admission.classify import KINDS, Classified, DraftColumn, classify, signature
+from hub.admission.classify import KINDS, LOADER, Classified, DraftColumn, classify, signature
 from hub.admission.draft import DEPT_PREFIX, PERIODS, Draft, read_draft
 from hub.errors import HubError
 from hub.paths import mappings_dir, schemas_dir
@@ -57,7 +57,7 @@ def _base_registry() -> dict[str, dict[str, Any]]:
     path = schemas_dir() / "registry.yaml"
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER) or {}
     return dict(data.get("reports") or {})
 
 
@@ -72,11 +72,17 @@ def _spec_headers(report_id: str) -> list[list[str]]:
     path = mappings_dir() / f"{report_id}.yaml"
     if not path.is_file():
         return []
+    return list(_spec_of(str(path), path.stat().st_mtime)[1])
+
+
+@lru_cache(maxsize=128)
+def _spec_of(path: str, mtime: float) -> tuple[str, tuple[list[str], ...]]:
+    """(title, column header paths) of a spec file, read once per version of the file."""
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return [c["header"] for s in spec["sheets"] for c in s["columns"]]
-    except (yaml.YAMLError, KeyError, TypeError):
-        return []
+        spec = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=LOADER)
+        return str(spec.get("title", "")), tuple(c["header"] for s in spec["sheets"] for c in s["columns"])
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return "", ()
 
 
 def registry(db: Database) -> list[dict[str, Any]]:
@@ -181,10 +187,9 @@ def _signatures_of(report_id: str, mtime: float) -> frozenset[str]:
     from hub.model import load_schema
 
     path = mappings_dir() / f"{report_id}.yaml"
-    headers = _spec_headers(report_id)
+    title, headers = _spec_of(str(path), mtime)
     if not headers:
         return frozenset()
-    title = str((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("title", ""))
     entity, cols = classify([DraftColumn(list(h)) for h in headers], load_schema())
     population = infer_population(title, entity, {c.field for c in cols if c.field}, "")
     return frozenset(s for c in cols if (s := signature(c, population)))
@@ -242,7 +247,10 @@ def review(
             {"report_id": rid, "columns": same, "share": round(len(same) / max(len(asked), 1), 3)}
         )
     overlaps.sort(key=lambda o: -float(o["share"]))  # type: ignore[arg-type]
-    duplicate = next((o for o in overlaps if float(o["share"]) >= DUPLICATE_SHARE), None)  # type: ignore[arg-type]
+    duplicate = next(  # most of what it asks another report delivers, and nothing of its own
+        (o for o in overlaps if float(o["share"]) >= DUPLICATE_SHARE and not counts["new"]),  # type: ignore[arg-type]
+        None,
+    )
     out = {
         "draft_id": draft_id,
         "report_id": row["report_id"],

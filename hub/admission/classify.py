@@ -42,6 +42,7 @@ QUESTIONS = {
     "flag": "是/否判定",
     "confirm": "字段确认",
 }
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the specs are read on every review
 SURE = 0.8
 ASK_FROM = 0.45
 # an unsure guess is put to the department only when the header itself points at the field
@@ -145,7 +146,7 @@ class Classified:
 
 @lru_cache(maxsize=1)
 def vocabulary() -> dict[str, Any]:
-    data = yaml.safe_load((Path(__file__).parent / "vocabulary.yaml").read_text(encoding="utf-8"))
+    data = yaml.load((Path(__file__).parent / "vocabulary.yaml").read_text(encoding="utf-8"), Loader=LOADER)
     items = [{**i, "_re": re.compile(i["match"])} for i in data["items"]]
     return {"codes": {k.upper(): v for k, v in data["codes"].items()}, "items": items}
 
@@ -258,9 +259,7 @@ def classify(
     width = max((len(c.examples) for c in columns), default=0)
     data = pa.table(
         {
-            f"c{i}": pa.array(
-                [(c.examples[r] if r < len(c.examples) else None) for r in range(width)], pa.string()
-            )
+            f"c{i}": _strings([(c.examples[r] if r < len(c.examples) else None) for r in range(width)])
             for (i, _), c in zip(paths, columns, strict=True)
         }
     )
@@ -400,6 +399,23 @@ def classify(
             )
         out.append(result)
     return entity, out
+
+
+def _strings(values: list[str | None]) -> Any:
+    """A string array built from its buffers: ``pa.array`` on a list would import pandas (seconds, in
+    a fresh `hub admission` process) only to learn that a list is not a DataFrame."""
+    import array
+
+    import pyarrow as pa
+
+    offsets, data, valid = array.array("i", [0]), bytearray(), bytearray((len(values) + 7) // 8)
+    for i, v in enumerate(values):
+        if v is not None:
+            data += v.encode("utf-8")
+            valid[i // 8] |= 1 << (i % 8)
+        offsets.append(len(data))
+    buffers = [pa.py_buffer(bytes(valid)), pa.py_buffer(offsets.tobytes()), pa.py_buffer(bytes(data))]
+    return pa.Array.from_buffers(pa.string(), len(values), buffers)
 
 
 def _key(text: str) -> str:
