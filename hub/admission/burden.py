@@ -243,20 +243,24 @@ def record_deliveries(db: Database, results: list[Any], ref: dt.date) -> None:
             raise
 
 
+# Cells typed in month M (submissions) beside cells delivered in month M (the latest file of each
+# report, township and report date, by when it was written); a county-wide file (GA-SYRK) is a row of
+# its own, township '' (全县文件).
 _LEDGER_SQL = """
 WITH typed AS (
     SELECT township_code, strftime(submitted_at, '%Y-%m') AS month, sum(cells_typed) AS typed,
            count(*) AS files
     FROM hub_submissions WHERE township_code IS NOT NULL GROUP BY ALL
 ), latest AS (
-    SELECT report_id, township_code, report_date,
+    SELECT report_id, coalesce(township_code, '') AS township_code, report_date,
+           max(delivered_at) AS delivered_at,
            arg_max(cells, delivered_at) AS cells, arg_max(model_cells, delivered_at) AS model_cells
     FROM hub_deliveries GROUP BY ALL
 ), delivered AS (
-    SELECT township_code, strftime(report_date, '%Y-%m') AS month, sum(cells) AS delivered,
+    SELECT township_code, strftime(delivered_at, '%Y-%m') AS month, sum(cells) AS delivered,
            sum(model_cells) AS from_model, count(DISTINCT report_id) FILTER (WHERE model_cells > 0) AS served,
            string_agg(DISTINCT report_id, ',' ORDER BY report_id) AS reports
-    FROM latest WHERE township_code IS NOT NULL GROUP BY ALL
+    FROM latest GROUP BY ALL
 )
 SELECT coalesce(t.township_code, d.township_code) AS township_code,
        coalesce(t.month, d.month) AS month,
@@ -264,7 +268,7 @@ SELECT coalesce(t.township_code, d.township_code) AS township_code,
        coalesce(d.delivered, 0) AS delivered, coalesce(d.from_model, 0) AS from_model,
        coalesce(d.served, 0) AS served, d.reports
 FROM typed t FULL JOIN delivered d ON d.township_code = t.township_code AND d.month = t.month
-ORDER BY 1, 2
+ORDER BY coalesce(t.township_code, d.township_code) = '', 1, 2
 """
 
 
@@ -314,7 +318,7 @@ def ledger(db: Database) -> dict[str, Any]:
         rows.append(
             {
                 "township_code": r["township_code"],
-                "township": names.get(r["township_code"], r["township_code"]),
+                "township": names.get(r["township_code"], r["township_code"]) or "全县文件",
                 "month": r["month"],
                 "files": int(r["files"]),
                 "cells_typed": int(r["typed"]),
