@@ -158,8 +158,10 @@ def with_joins(pop: Population, exprs: list[str]) -> str:
 def _sql(pop: Population, ref: dt.date, what: str) -> str:
     lit = f"DATE '{ref.isoformat()}'"
     where = pop.where.replace("ctx.ref_date", lit)
+    # the head's own row is for the report's columns, not for counting its rows
+    from_ = pop.from_.replace(" LEFT JOIN person hp ON hp.person_code = h.head_person_code", "")
     return (
-        f"SELECT {pop.township} AS township_code, {what} AS n FROM {pop.from_} "
+        f"SELECT {pop.township} AS township_code, {what} AS n FROM {from_} "
         f"WHERE {where} GROUP BY 1 HAVING {pop.township} IS NOT NULL ORDER BY 1"
     )
 
@@ -178,7 +180,8 @@ def draft_burden(
     pop = POPULATIONS[population]
     ref = ref or dt.date.today()
     village = {"business": "b.village_code", "household": "h.village_code"}.get(pop.entity, "p.village_code")
-    what = f"count(DISTINCT {village})" if aggregate else f"count(DISTINCT {pop.records})"
+    # a population's rows are its records (one per person, member row or business): count(*)
+    what = f"count(DISTINCT {village})" if aggregate else "count(*)"
     names = dict(db.rows("SELECT code, name FROM division"))
     factor = PER_MONTH.get(period, 1.0)
     rows = []
