@@ -85,8 +85,7 @@ def build_spec(
         (c["key"] for c in columns if c.get("serial") or c.get("format", "text") == "text"), columns[0]["key"]
     )
     if aggregate:
-        sheet["group_by"] = group_keys
-        sheet["order_by"] = [group_keys[0]]
+        sheet["group_by"] = group_keys  # rows in village order (a grouped sheet is ordered by its keys)
         sheet["total"] = {"position": "bottom", "label_column": label_col, "label": "合计"}
     else:
         sheet["order_by"] = [group_keys[0], pop.records]

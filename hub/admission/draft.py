@@ -212,7 +212,8 @@ def _read_sheet(path: Path, schema: Schema, divisions: Divisions | None) -> Draf
         [str(r.get(f"c{c}") or "").strip() for c in range(1, width + 1)]
         for r in table.slice(0, 20).to_pylist()
     ]
-    start = next((i for i, r in enumerate(rows) if sum(1 for c in r if c) >= 3), None)
+    # a merged title is filled across the row: a header row has three or more different cells
+    start = next((i for i, r in enumerate(rows) if len({c for c in r if c}) >= 3), None)
     if start is None:
         raise HubError("表样中找不到表头（至少三个栏目的一行）。", file=path.name, code="draft-empty")
     title = next((next(c for c in r if c) for r in rows[:start] if any(r)), path.stem)

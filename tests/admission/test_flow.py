@@ -176,3 +176,40 @@ def test_admitted_draft_is_written_by_the_next_run_and_reproduces_its_report(see
     assert ledger["county"]["drafts_decided"] == 2 and ledger["county"]["columns_prevented"] > 0
     assert "字段复用率" in cli("burden").stdout
     json.dumps(ledger)
+
+
+@pytest.mark.slow
+def test_an_aggregate_template_is_read_classified_and_admitted(bare: Path) -> None:
+    """An xlsx form with a merged title and a two-level header naming no ledger field (the header
+    finder's fallback): every count gets its 口径 question; admitted, it becomes a grouped spec."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["某镇2026年65岁及以上老年人健康管理汇总表"])
+    ws.merge_cells("A1:G1")
+    ws.append(["村（社区）", "65-69岁", None, "70岁及以上", None, "合计", None])
+    for cells in ("B2:C2", "D2:E2", "F2:G2", "A2:A3"):
+        ws.merge_cells(cells)
+    ws.append([None, "男", "女", "男", "女", "男", "女"])
+    path = bare / "汇总表.xlsx"
+    wb.save(path)
+    cli = Cli()
+    review, _ = cli.json("admission", "submit", path, "--dept", "卫健")
+    assert review["title"] == "某镇2026年65岁及以上老年人健康管理汇总表" and review["period"] == "annual"
+    assert [c["header"] for c in review["columns"]] == [
+        "村（社区）",
+        "65-69岁/男",
+        "65-69岁/女",
+        "70岁及以上/男",
+        "70岁及以上/女",
+        "合计/男",
+        "合计/女",
+    ]
+    assert review["aggregate"] and review["burden"]["population"] == "elderly65"
+    assert [c["question"] for c in review["columns"][1:]] == ["count"] * 6
+    assert "BETWEEN 65 AND 69 AND p.sex = '1'" in review["columns"][1]["expr"]
+    out, code = cli.json(
+        "admission", "decide", str(review["draft_id"]), "admit", "--reason", "按年末周岁", "--by", "admin"
+    )
+    assert code == 0, out
+    spec = yaml.safe_load((bare / "mappings" / f"{review['report_id']}.yaml").read_text(encoding="utf-8"))
+    assert spec["sheets"][0]["group_by"] == ["p.village_code", "p.village_name"]
