@@ -45,6 +45,11 @@ app.add_typer(divisions_app, name="divisions")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(users_app, name="users")
 app.add_typer(review_app, name="review")
+admission_app = typer.Typer(
+    help="报表准入：部门提交新报表草案，逐栏审查（台账可生成/需确认口径/已采集/新增）与填报负担，数据管理员决定。",
+    no_args_is_help=True,
+)
+app.add_typer(admission_app, name="admission")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出（机器读取；不显示进度条）。")]
 ColumnsOpt = Annotated[
@@ -1142,6 +1147,103 @@ def feedback_add(
     typer.echo(
         f"已登记反馈 [{out['feedback_id']}]：{out['record_code']}，待 {out['township_name'] or '乡镇'} 答复。"
     )
+# -- report admission (hub/admission, docs/admission.md) --------------------------------------------
+@admission_app.command("submit")
+@guarded
+def admission_submit(
+    file: Annotated[
+        Path, typer.Argument(help="部门的 Excel 表样，或栏目清单（.yaml / .csv：栏目,口径说明）。")
+    ],
+    dept: Annotated[str, typer.Option("--dept", help="提出报表的部门，如 卫健。")],
+    title: Annotated[str | None, typer.Option("--title", help="报表名称（默认取表样标题或文件名）。")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="报送周期：monthly | quarterly | annual | on_demand。")
+    ] = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """提交报表草案并立即审查：每一栏是否台账已有、是否需确认口径、是否其他报表已采集、是否新增，以及新增栏目的填报负担。"""
+    from hub.admission.text import review_text
+
+    who = by or os.environ.get("USER") or dept
+    out = _hub().admission_submit(file, department=dept, by=who, title=title, period=period)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(review_text(out))
+    typer.echo(
+        f"\n草案编号 {out['draft_id']}：数据管理员用 hub admission decide {out['draft_id']} admit|return|reject 决定。"
+    )
+
+
+@admission_app.command("review")
+@guarded
+def admission_review(
+    draft: Annotated[int, typer.Argument(help="草案编号（hub admission submit 的结果）。")],
+    as_json: JsonOpt = False,
+) -> None:
+    """一份草案的准入审查（逐栏分类、口径问题、与已登记报表的重合、填报负担对比、决定记录）。"""
+    from hub.admission.text import review_text
+
+    out = _hub().admission_review(draft)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(review_text(out))
+
+
+@admission_app.command("decide")
+@guarded
+def admission_decide(
+    draft: Annotated[int, typer.Argument(help="草案编号。")],
+    decision: Annotated[str, typer.Argument(help="admit（准入）| return（退回修改）| reject（不予准入）。")],
+    reason: Annotated[str, typer.Option("--reason", help="理由（必填，永久记录）。")],
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """对草案作出决定。准入时写出映射规格（经 hub mappings check 同样的检查）、新增字段并登记报表清单。"""
+    who = by or os.environ.get("USER") or "steward"
+    out = _hub().admission_decide(draft, decision, reason=reason, by=who)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(
+        f"草案 {out['draft_id']}（{out['report_id']}）：{out['label']}，{out['by']} 于 {out['at']}，理由：{out['reason']}"
+    )
+    if out.get("spec"):
+        typer.echo(f"映射规格：{out['spec']}；已登记报表清单，下一次 hub run 将生成此报表。")
+
+
+@admission_app.command("list")
+@guarded
+def admission_list(as_json: JsonOpt = False) -> None:
+    """报表清单（已登记的报表：部门、周期、栏目、依据、登记人、时间）和全部草案。"""
+    from hub import admission
+    from hub.admission.text import registry_text
+
+    hub = _hub()
+    reg, drafts = admission.registry(hub.db), admission.drafts(hub.db)
+    if as_json:
+        _emit_json({"registry": reg, "drafts": drafts})
+        return
+    typer.echo("报表清单：\n" + registry_text(reg))
+    for d in drafts:
+        typer.echo(
+            f"草案 {d['draft_id']} {d['report_id']} {d['department']}《{d['title']}》{d['status_label']}"
+        )
+
+
+@app.command()
+@guarded
+def burden(as_json: JsonOpt = False) -> None:
+    """全县减负台账：按乡镇和月份列出一次录入格数、交付各部门格数、字段复用率、台账直供报表数，以及报表准入减少的填报。"""
+    from hub.admission.text import ledger_text
+
+    out = _hub().burden()
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(ledger_text(out))
 
 
 def main() -> None:

@@ -785,10 +785,11 @@ class Hub:
         out_dir: Path | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> list[Any]:
+        from hub.admission import record_deliveries
         from hub.export import export_reports
 
         codes = [self.resolve_township(t) for t in townships] if townships else None
-        return export_reports(
+        results = export_reports(
             self.db,
             reports=reports,
             townships=codes,
@@ -796,6 +797,42 @@ class Hub:
             out_dir=Path(out_dir or self.home / "out"),
             progress=progress,
         )
+        record_deliveries(self.db, results, ref_date or date.today())  # the burden ledger
+        return results
+
+    # -- report admission (hub/admission, docs/admission.md) ------------------------------------------
+    def admission_submit(
+        self, path: Path, *, department: str, by: str, title: str | None = None, period: str | None = None
+    ) -> dict[str, Any]:
+        from hub import admission
+
+        return admission.submit(
+            self.db,
+            self.schema,
+            Path(path),
+            department=department,
+            by=by,
+            divisions=self.divisions(),
+            title=title,
+            period=period,
+        )
+
+    def admission_review(self, draft_id: int) -> dict[str, Any]:
+        from hub import admission
+
+        return admission.review(self.db, self.schema, draft_id, divisions=self.divisions())
+
+    def admission_decide(self, draft_id: int, decision: str, *, reason: str, by: str) -> dict[str, Any]:
+        from hub import admission
+
+        return admission.decide(
+            self.db, self.schema, draft_id, decision, reason=reason, by=by, divisions=self.divisions()
+        )
+
+    def burden(self) -> dict[str, Any]:
+        from hub import admission
+
+        return admission.burden_ledger(self.db)
 
     def check_mappings(self, directory: Path | None = None) -> list[Any]:
         from hub.export import check_mappings

@@ -82,9 +82,9 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_errors(app)
 
-    from hub.serve import api, clerk, dept, jobpages, steward, users
+    from hub.serve import admission, api, clerk, dept, jobpages, steward, users
 
-    for module in (clerk, dept, steward, api, users, jobpages):
+    for module in (clerk, dept, steward, api, users, jobpages, admission):
         app.include_router(module.router)
     from hub.serve import flowback
 
