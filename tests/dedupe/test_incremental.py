@@ -166,8 +166,8 @@ def _run(steps: list[tuple[Any, ...]]) -> int:
 _SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "derandomize": True}
 
 
-@settings(max_examples=8, **_SETTINGS)  # type: ignore[arg-type]
-@given(st.lists(step, min_size=2, max_size=6))
+@settings(max_examples=4, **_SETTINGS)  # type: ignore[arg-type]
+@given(st.lists(step, min_size=2, max_size=5))
 def test_incremental_equals_full(steps: list[tuple[Any, ...]]) -> None:
     _run(steps)
 
