@@ -522,6 +522,21 @@ def prune(
 
 @app.command()
 @guarded
+def rebuild(as_json: JsonOpt = False) -> None:
+    """全量重建：对整个数据库重新比对人员并重新合并全部人员、家庭、市场主体（日常导入和确认只更新受影响的记录）。"""
+    r = _hub().rebuild()
+    if as_json:
+        _emit_json(r)
+        return
+    t = r["seconds"]
+    typer.echo(
+        f"已全量重建：人员 {r['persons']}，家庭 {r['households']}，市场主体 {r['businesses']}，冲突 {r['conflicts']}"
+        f"（比对 {t['link']} 秒，合并 {t['merge']} 秒）"
+    )
+
+
+@app.command()
+@guarded
 def conflicts(
     township: Annotated[str | None, typer.Option("--township", help="只看某乡镇（街道）。")] = None,
     as_json: JsonOpt = False,
@@ -1147,6 +1162,8 @@ def feedback_add(
     typer.echo(
         f"已登记反馈 [{out['feedback_id']}]：{out['record_code']}，待 {out['township_name'] or '乡镇'} 答复。"
     )
+
+
 # -- report admission (hub/admission, docs/admission.md) --------------------------------------------
 @admission_app.command("submit")
 @guarded

@@ -566,6 +566,9 @@ class Hub:
             raise
         drop_scratch(self.db)
         sync_counts(self.db)
+        from hub.dedupe.linkage.incremental import record_state
+
+        record_state(self.db, bool(getattr(summary, "plain", False)))
         self.warnings += [w for w in getattr(summary, "warnings", ()) if w not in self.warnings]
         return summary
 
@@ -685,10 +688,35 @@ class Hub:
 
     # -- merge, conflicts -------------------------------------------------------------------------
     def merge(self) -> Any:
-        from hub.dedupe import merge
+        """Bring the merged records up to date: only the entities whose rows or codes changed since the
+        last merge are recomputed (docs/merging.md, "Incremental merge")."""
+        from hub.dedupe.incremental import merge_incremental
 
         with self._unit("合并"):
-            return merge(self.db)
+            return merge_incremental(self.db)
+
+    def rebuild(self) -> dict[str, Any]:
+        """The full path, kept as the oracle of the incremental one: entity resolution over the whole
+        store, then every person, household and business merged again from all rows in force."""
+        from hub.dedupe import merge
+
+        with self._unit("重建"):
+            clock = perf_counter()
+            linked = bool(self.db.scalar("SELECT count(*) FROM hub_link_clusters")) or bool(
+                self.db.scalar("SELECT count(*) FROM hub_submission_state WHERE link")
+            )
+            if linked:
+                self.link()
+            link_s = perf_counter() - clock
+            merged = merge(self.db)
+        return {
+            "linked": linked,
+            "persons": merged.persons,
+            "households": merged.households,
+            "businesses": merged.businesses,
+            "conflicts": merged.conflicts,
+            "seconds": {"link": round(link_s, 2), "merge": round(perf_counter() - clock - link_s, 2)},
+        }
 
     def conflicts(self, township: str | None = None) -> list[dict[str, Any]]:
         from hub.dedupe import list_conflicts
@@ -758,9 +786,28 @@ class Hub:
 
         with self._unit("记录决定"):
             decide(self.db, pair_id, decision, who)
-            self.link()
+            self._apply_decision()
             merged = self.merge()
         return {"pair": pair_id, "decision": decision, "by": who, "persons": merged.persons}
+
+    def _apply_decision(self) -> None:
+        """A decision re-clusters the last run's pairs (no re-scoring) when the store is as that run
+        saw it; otherwise, or when it fills a rejected row, the full linkage runs."""
+        from hub.dedupe.linkage import LinkageConfig
+        from hub.dedupe.linkage.incremental import apply_decisions
+        from hub.store.scratch import drop_scratch
+
+        cfg = LinkageConfig(model_path=self.home / "linkage" / "model.json")
+        try:
+            done = apply_decisions(self.db, cfg)
+        finally:
+            drop_scratch(self.db)
+        if not done:
+            self.link()
+        else:
+            from hub.store.submissions import sync_counts
+
+            sync_counts(self.db)
 
     def explain(self, code: str) -> dict[str, Any]:
         """Where a person's record comes from: source rows, pair decisions and the fields that carried
