@@ -179,10 +179,12 @@ class Hub:
 
     # -- divisions --------------------------------------------------------------------------------
     def load_divisions(self, path: Path) -> dict[str, int]:
+        from hub.exchange.versions import bump
         from hub.ingest.divisions import Divisions, read_divisions_csv
 
         items = read_divisions_csv(Path(path))
         Divisions(items).save(self.db)
+        bump(self.db, "区划")  # names in the reports may change
         levels: dict[str, int] = {}
         for d in items:
             levels[d.level] = levels.get(d.level, 0) + 1
@@ -665,7 +667,7 @@ class Hub:
                 "SELECT count(*) FROM hub_submission_state WHERE link"
             ):
                 self.link()  # a row flagged or filled because of the withdrawn rows is looked at again
-            merged = self.merge()
+            merged = self.merge(f"撤回 {submission_id}")
             complete_withdrawal(self.db, submission_id)
             out = dict(withdrawal(self.db, submission_id) or done)
         return {**out, "persons": merged.persons, "resumed": resumed}
@@ -675,11 +677,14 @@ class Hub:
         return self.db.dicts("SELECT * FROM hub_withdrawals ORDER BY withdrawn_at DESC, submission_id DESC")
 
     # -- merge, conflicts -------------------------------------------------------------------------
-    def merge(self) -> Any:
+    def merge(self, cause: str = "合并") -> Any:
         from hub.dedupe import merge
+        from hub.exchange.versions import bump
 
         with self._unit("合并"):
-            return merge(self.db)
+            result = merge(self.db)
+            bump(self.db, cause)  # a new data version: snapshots and cursors of the feed key on it
+            return result
 
     def conflicts(self, township: str | None = None) -> list[dict[str, Any]]:
         from hub.dedupe import list_conflicts
@@ -750,7 +755,7 @@ class Hub:
         with self._unit("记录决定"):
             decide(self.db, pair_id, decision, who)
             self.link()
-            merged = self.merge()
+            merged = self.merge(f"复核 {pair_id}")
         return {"pair": pair_id, "decision": decision, "by": who, "persons": merged.persons}
 
     def explain(self, code: str) -> dict[str, Any]:
@@ -787,6 +792,22 @@ class Hub:
             out_dir=Path(out_dir or self.home / "out"),
             progress=progress,
         )
+
+    # -- exchange: snapshots per data version, the changes feed (docs/exchange.md) ---------------------
+    def report_file(self, report_id: str, township: str | None, ref_date: date) -> Any:
+        """A report's file at the store's current data version, computed once and then served from
+        the content-addressed cache (:mod:`hub.exchange.snapshot`): ``Snapshot`` with ``meta["file"]``."""
+        from hub.exchange.snapshot import snapshot
+
+        return snapshot(
+            self.db, self.home, report_id, township, ref_date, with_file=True, compute_lock=self._unit_lock
+        )
+
+    def changes(self, report_id: str, township: str | None, since: str | None, ref_date: date) -> Any:
+        """What changed in a report since a cursor (:func:`hub.exchange.feed.changes`)."""
+        from hub.exchange.feed import changes
+
+        return changes(self.db, self.home, report_id, township, since, ref_date, compute_lock=self._unit_lock)
 
     def check_mappings(self, directory: Path | None = None) -> list[Any]:
         from hub.export import check_mappings

@@ -82,6 +82,9 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
 
     for module in (clerk, dept, steward, api, users, jobpages):
         app.include_router(module.router)
+    from hub.exchange import api as exchange_api
+
+    app.include_router(exchange_api.router)
     users.secure_cookies(app)
     _auth_routes(app)
 

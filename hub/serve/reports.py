@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -99,6 +97,7 @@ class Produced:
     records: int
     sha256: str
     problems: list[str]
+    cursor: str | None = None  # the changes feed's cursor of the same data (X-Hub-Cursor)
 
 
 MEDIA = {
@@ -109,29 +108,27 @@ MEDIA = {
 
 
 def produce(hub: Hub, info: ReportInfo, township: str | None, ref: date) -> Produced:
-    """Write the report exactly as `hub export` does, for one township (or county-wide)."""
-    codes = None if info.scope == "county" else [township] if township else None
+    """The report exactly as `hub export` writes it, for one township (or county-wide), computed once
+    per data version and then served from the content-addressed cache (docs/exchange.md)."""
+    from hub.exchange.snapshot import file_bytes
+
     if info.scope != "county" and not township:
         raise HubError(
             f"报表 {info.id} 按乡镇生成，请指定 township（9位乡镇代码）。", code="township-required"
         )
-    with tempfile.TemporaryDirectory(prefix="hub-pull-") as tmp:
-        results = hub.export(reports=[info.id], townships=codes, ref_date=ref, out_dir=Path(tmp))
-        wanted = [
-            r for r in results if r.report == info.id and (info.scope == "county" or r.township == township)
-        ]
-        if not wanted:
-            raise HubError(f"{info.id} 在该乡镇、该报告期没有数据，未生成文件。", code="no-data")
-        result = wanted[0]
-        path = Path(result.path)
-        content = path.read_bytes()
+    snap = hub.report_file(info.id, None if info.scope == "county" else township, ref)
+    if not snap.meta.get("has_data"):
+        raise HubError(f"{info.id} 在该乡镇、该报告期没有数据，未生成文件。", code="no-data")
+    content = file_bytes(hub.home, snap)
+    meta = snap.meta["file"]
     return Produced(
         content=content,
-        filename=path.name,
-        media_type=MEDIA.get(path.suffix.lower(), "application/octet-stream"),
-        records=int(result.records),
-        sha256=hashlib.sha256(content).hexdigest(),
-        problems=[str(p) for p in result.problems],
+        filename=meta["filename"],
+        media_type=meta["media_type"],
+        records=int(snap.meta["records"]),
+        sha256=meta["sha256"],
+        problems=[str(p) for p in snap.meta.get("problems") or []],
+        cursor=snap.cursor,
     )
 
 
