@@ -50,9 +50,8 @@ def test_cli_changes_replayed_on_the_last_pull_give_the_current_report(cli: Cli,
     assert _names(state) == {"王建国", "李秀英", "张德明"}  # 陈小红 is not 65
     cursor = pull()["cursor"]
 
-    steps: list[tuple[str, Any]] = [("newcomer", None), ("phone", None), ("death", None), ("withdraw", None)]
     ids: dict[str, int] = {}
-    for step, _ in steps:
+    for step in ("newcomer", "phone", "death", "withdraw"):
         if step == "withdraw":
             done = cli("withdraw", str(ids["newcomer"]), "--reason", "重复报送", "--by", "张三")
             assert done.exit_code == 0, done.output
@@ -61,9 +60,9 @@ def test_cli_changes_replayed_on_the_last_pull_give_the_current_report(cli: Cli,
         feed = pull(cursor)
         assert feed["since"] == cursor and feed["to_version"] > feed["from_version"]
         state = apply(state, feed)
-        now = full(pull())
-        assert state == now, step
-        assert feed["cursor"] == now["cursor"] != cursor
+        latest = pull()
+        assert state == full(latest), step
+        assert feed["cursor"] == latest["cursor"] != cursor
         cursor = feed["cursor"]
         if step == "newcomer":
             assert [r["rows"][0]["姓名"] for r in feed["added"] if r["sheet"] == "名单"] == ["赵桂兰"]
