@@ -184,6 +184,7 @@ def _reasons(
         f"""
         WITH r AS (SELECT DISTINCT unnest(?::VARCHAR[]) AS code)
         SELECT r.code, p.person_code IS NOT NULL AS is_person, p.alive, p.death_date,
+               p.township_code AS person_town, (SELECT name FROM hub_divisions WHERE code = p.township_code) AS town_name,
                h.household_code IS NOT NULL AS is_household,
                (SELECT bool_and(NOT pp.alive) FROM hub_membership m JOIN hub_person pp USING (person_code)
                 WHERE m.household_code = r.code) AS all_dead,
@@ -199,6 +200,7 @@ def _reasons(
         [codes],
     )
     withdrawn = _withdrawals(db, old, new)
+    town = new.meta.get("township")
     out: dict[str, dict[str, str]] = {}
     for r in rows:
         if r["is_person"] and r["alive"] is False:
@@ -210,6 +212,9 @@ def _reasons(
                 "reason": r["answer"],
                 "detail": f"乡镇核实：{r['answer']}（{r['answered_by'] or ''} {when}）".replace(" ）", "）"),
             }
+        elif town and r["is_person"] and r["person_town"] and r["person_town"] != town:
+            where = r["town_name"] or r["person_town"]
+            out[r["code"]] = {"reason": "迁出", "detail": f"现由{where}登记（以最近一次报送为准）"}
         elif r["is_household"] and r["all_dead"]:
             out[r["code"]] = {"reason": "死亡", "detail": "家庭成员均已死亡"}
         elif r["redirect_to"]:

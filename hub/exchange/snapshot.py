@@ -99,6 +99,8 @@ def snapshot(
     from hub.export.run import _spec_text
 
     text, _ = _spec_text(report_id)
+    if _county(text):
+        township = None
     found = _stored(home, report_id, township, cursor_of(versions.current(db), ref, text), with_file)
     if found is not None:
         return found
@@ -110,6 +112,16 @@ def snapshot(
             if found is not None:
                 return found
             return _compute(db, home, report_id, township, ref, cursor, with_file)
+
+
+def _county(spec_text: str) -> bool:
+    import yaml
+
+    try:
+        data = yaml.safe_load(spec_text)
+    except yaml.YAMLError:
+        return False  # the compiler says what is wrong with it
+    return isinstance(data, dict) and data.get("scope") == "county"
 
 
 def _stored(

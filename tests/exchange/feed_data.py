@@ -28,19 +28,23 @@ PEOPLE = {
 }
 
 
-def _line(name: str, phone: str | None = None, status: str = "正常", died: str = "") -> str:
-    id_number, sex, birth, village, own_phone = PEOPLE[name]
-    return f"{name},{id_number},{sex},{birth},{village},{phone or own_phone},{status},{died}"
+def _line(
+    name: str, phone: str | None = None, status: str = "正常", died: str = "", village: str = ""
+) -> str:
+    id_number, sex, birth, own_village, own_phone = PEOPLE[name]
+    return f"{name},{id_number},{sex},{birth},{village or own_village},{phone or own_phone},{status},{died}"
 
 
 def ledgers(folder: Path) -> dict[str, Path]:
-    """first: four residents; newcomer: one more; phone: 王建国's new phone; death: 李秀英 died."""
+    """first: four residents; newcomer: one more; phone: 王建国's new phone; death: 李秀英 died;
+    moved: 张德明 on 城关街道's roster."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {
         "first": [_line(n) for n in ("王建国", "李秀英", "张德明", "陈小红")],
         "newcomer": [_line("赵桂兰")],
         "phone": [_line("王建国", phone="13900000009")],
         "death": [_line("李秀英", status="死亡", died="2026-10-01")],
+        "moved": [_line("张德明", village="东郊村")],  # 城关街道's ledger (submitted by 城关街道)
     }
     out = {}
     for key, lines in files.items():

@@ -35,7 +35,8 @@ def test_cli_changes_replayed_on_the_last_pull_give_the_current_report(cli: Cli,
     assert cli("divisions", "load", DIVISIONS).exit_code == 0
 
     def ingest(key: str) -> int:
-        reports, code = cli.json("ingest", files[key], "--township", "青山镇", "--no-link", "--no-annotate")
+        town = "城关街道" if key == "moved" else "青山镇"
+        reports, code = cli.json("ingest", files[key], "--township", town, "--no-link", "--no-annotate")
         assert code == 0
         return int(reports[0]["submission_id"])
 
@@ -51,7 +52,7 @@ def test_cli_changes_replayed_on_the_last_pull_give_the_current_report(cli: Cli,
     cursor = pull()["cursor"]
 
     ids: dict[str, int] = {}
-    for step in ("newcomer", "phone", "death", "withdraw"):
+    for step in ("newcomer", "phone", "death", "moved", "withdraw"):
         if step == "withdraw":
             done = cli("withdraw", str(ids["newcomer"]), "--reason", "重复报送", "--by", "张三")
             assert done.exit_code == 0, done.output
@@ -77,10 +78,13 @@ def test_cli_changes_replayed_on_the_last_pull_give_the_current_report(cli: Cli,
             [dead] = [r for r in feed["removed"] if r["sheet"] == "名单"]
             assert dead["detail"] == "死亡日期 2026-10-01"
             assert "李秀英" not in _names(state)
+        if step == "moved":
+            [moved] = [r for r in feed["removed"] if r["sheet"] == "名单"]
+            assert moved["reason"] == "迁出" and "城关街道" in moved["detail"]
         if step == "withdraw":
             assert ("名单", "撤回") in _removed(feed)
             assert "重复报送" in feed["removed"][0]["detail"]
-            assert _names(state) == {"王建国", "张德明"}
+            assert _names(state) == {"王建国"}
 
     # the department's records are the names of the file `hub export` writes, opened as a clerk would
     out = tmp_path / "export"
@@ -103,7 +107,7 @@ def test_cli_changes_replayed_on_the_last_pull_give_the_current_report(cli: Cli,
     hub = Hub()
     n = hub.db.scalar("SELECT count(*) FROM hub_access_log WHERE format = 'changes' AND channel = 'cli'")
     hub.close()
-    assert logged and n >= 11
+    assert logged and n >= 13
 
 
 @pytest.fixture
