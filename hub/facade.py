@@ -114,6 +114,7 @@ class Hub:
         # One unit of writing work at a time (an ingest, a withdrawal, a merge): the web server's
         # threads share this Hub; statements are serialised by the store, whole units by this lock.
         self._unit_lock = threading.RLock()
+        self._townships: dict[str, str] = {}  # resolve_township's answers, until divisions are loaded
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -184,6 +185,7 @@ class Hub:
 
         items = read_divisions_csv(Path(path))
         Divisions(items).save(self.db)
+        self._townships.clear()
         bump(self.db, "区划")  # names in the reports may change
         levels: dict[str, int] = {}
         for d in items:
@@ -733,13 +735,16 @@ class Hub:
         ]
 
     def resolve_township(self, text: str) -> str:
+        if text in self._townships:  # every API pull asks; divisions change only by load_divisions
+            return self._townships[text]
         found = self.divisions().resolve_township(text)
         if len(found) != 1:
             names = "、".join(d.name for d in found) or "无"
             raise HubError(
                 f"无法确定乡镇（街道）“{text}”：匹配到 {names}。请填写9位乡镇代码。", code="township-unknown"
             )
-        return str(found[0].code)[:9]
+        self._townships[text] = str(found[0].code)[:9]
+        return self._townships[text]
 
     # -- entity resolution: review and explanations ----------------------------------------------
     def review_pending(self) -> list[dict[str, Any]]:

@@ -47,11 +47,31 @@ class ReportInfo:
         return ref.isoformat()
 
 
+_CATALOGUE: dict[str, tuple[tuple[tuple[str, int, int], ...], list[ReportInfo]]] = {}
+
+
 def catalogue(directory: Path | None = None) -> list[ReportInfo]:
     """Every mapping spec that names its id and department (malformed specs are the steward's
-    business: `hub mappings check` reports them)."""
+    business: `hub mappings check` reports them). Parsed again only when a spec file changed (every
+    pull asks; parsing seven specs cost seconds under load)."""
+    folder = directory or mappings_dir()
+    paths = sorted(folder.glob("*.yaml"))
+    try:
+        stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    except OSError:
+        stamp = ()
+    cached = _CATALOGUE.get(str(folder))
+    if stamp and cached is not None and cached[0] == stamp:
+        return list(cached[1])
+    out = _parse_catalogue(paths)
+    if stamp:
+        _CATALOGUE[str(folder)] = (stamp, out)
+    return list(out)
+
+
+def _parse_catalogue(paths: list[Path]) -> list[ReportInfo]:
     out = []
-    for path in sorted((directory or mappings_dir()).glob("*.yaml")):
+    for path in paths:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
