@@ -595,6 +595,53 @@ def export(
         raise typer.Exit(1)
 
 
+@app.command("changes")
+@guarded
+def changes_cmd(
+    report: Annotated[str, typer.Option("--report", help="报表编号，如 MZ-DIBAO。")],
+    township: Annotated[
+        str | None, typer.Option("--township", help="乡镇（街道）代码或名称；全县报表不填。")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="上次拉取返回的游标；不填则返回全部记录（作为新增）。")
+    ] = None,
+    date_: DateOpt = None,
+    purpose: Annotated[str, typer.Option("--purpose", help="用途，记入访问日志。")] = "命令行拉取变更",
+    out: Annotated[Path | None, typer.Option("--out", help="把变更（JSON）写入此文件。")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """数据订阅：报表自某个游标以来的变更——新增、变更（逐字段旧值→新值）、移出（注明原因：死亡、迁出、
+    撤回、合并、不再符合条件），并给出下次使用的游标。每次拉取记入访问日志。游标无效或已过期时退出码为 1。"""
+    hub = _hub()
+    town = hub.resolve_township(township) if township else None
+    from hub.exchange.versions import stale
+
+    if stale(hub.db):  # ledgers stored by `hub ingest` since the last merge
+        hub.merge()
+    got = hub.changes(report, town, since, _parse_date(date_))
+    from hub.exchange.feed import log_pull
+
+    log_pull(hub.db, got, purpose=purpose.strip() or "命令行拉取变更")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(got.body)
+    if as_json:
+        sys.stdout.write(got.body.decode("utf-8") + "\n")
+        return
+    where = got.township or "全县"
+    span = (
+        f"版本 {got.from_version} → {got.to_version}" if got.since else f"版本 {got.to_version}（全部记录）"
+    )
+    why = "，".join(f"{k} {v}" for k, v in got.reasons.items())
+    typer.echo(
+        f"{got.report} {where} {span}：新增 {got.added}，变更 {got.changed}，移出 {got.removed}"
+        + (f"（{why}）" if why else "")
+    )
+    if out is not None:
+        typer.echo(f"已写入 {out}")
+    typer.echo(f"下次拉取请用：--since {got.cursor}")
+
+
 @app.command()
 @guarded
 def run(

@@ -116,6 +116,7 @@ class Hub:
         # One unit of writing work at a time (an ingest, a withdrawal, a merge): the web server's
         # threads share this Hub; statements are serialised by the store, whole units by this lock.
         self._unit_lock = threading.RLock()
+        self._townships: dict[str, str] = {}  # resolve_township's answers, until divisions are loaded
 
     # -- plumbing -------------------------------------------------------------------------------
     @property
@@ -181,10 +182,13 @@ class Hub:
 
     # -- divisions --------------------------------------------------------------------------------
     def load_divisions(self, path: Path) -> dict[str, int]:
+        from hub.exchange.versions import bump
         from hub.ingest.divisions import Divisions, read_divisions_csv
 
         items = read_divisions_csv(Path(path))
         Divisions(items).save(self.db)
+        self._townships.clear()
+        bump(self.db, "区划")  # names in the reports may change
         levels: dict[str, int] = {}
         for d in items:
             levels[d.level] = levels.get(d.level, 0) + 1
@@ -677,7 +681,7 @@ class Hub:
                 "SELECT count(*) FROM hub_submission_state WHERE link"
             ):
                 self.link()  # a row flagged or filled because of the withdrawn rows is looked at again
-            merged = self.merge()
+            merged = self.merge(f"撤回 {submission_id}")
             complete_withdrawal(self.db, submission_id)
             out = dict(withdrawal(self.db, submission_id) or done)
         return {**out, "persons": merged.persons, "resumed": resumed}
@@ -687,18 +691,23 @@ class Hub:
         return self.db.dicts("SELECT * FROM hub_withdrawals ORDER BY withdrawn_at DESC, submission_id DESC")
 
     # -- merge, conflicts -------------------------------------------------------------------------
-    def merge(self) -> Any:
+    def merge(self, cause: str = "合并") -> Any:
         """Bring the merged records up to date: only the entities whose rows or codes changed since the
-        last merge are recomputed (docs/merging.md, "Incremental merge")."""
+        last merge are recomputed (docs/merging.md, "Incremental merge"); then a new data version, on
+        which the feed's snapshots and cursors key (docs/exchange.md)."""
         from hub.dedupe.incremental import merge_incremental
+        from hub.exchange.versions import bump
 
         with self._unit("合并"):
-            return merge_incremental(self.db)
+            result = merge_incremental(self.db)
+            bump(self.db, cause)
+            return result
 
     def rebuild(self) -> dict[str, Any]:
         """The full path, kept as the oracle of the incremental one: entity resolution over the whole
         store, then every person, household and business merged again from all rows in force."""
         from hub.dedupe import merge
+        from hub.exchange.versions import bump
 
         with self._unit("重建"):
             clock = perf_counter()
@@ -709,6 +718,7 @@ class Hub:
                 self.link()
             link_s = perf_counter() - clock
             merged = merge(self.db)
+            bump(self.db, "重建")
         return {
             "linked": linked,
             "persons": merged.persons,
@@ -765,13 +775,16 @@ class Hub:
         ]
 
     def resolve_township(self, text: str) -> str:
+        if text in self._townships:  # every API pull asks; divisions change only by load_divisions
+            return self._townships[text]
         found = self.divisions().resolve_township(text)
         if len(found) != 1:
             names = "、".join(d.name for d in found) or "无"
             raise HubError(
                 f"无法确定乡镇（街道）“{text}”：匹配到 {names}。请填写9位乡镇代码。", code="township-unknown"
             )
-        return str(found[0].code)[:9]
+        self._townships[text] = str(found[0].code)[:9]
+        return self._townships[text]
 
     # -- entity resolution: review and explanations ----------------------------------------------
     def review_pending(self) -> list[dict[str, Any]]:
@@ -787,7 +800,7 @@ class Hub:
         with self._unit("记录决定"):
             decide(self.db, pair_id, decision, who)
             self._apply_decision()
-            merged = self.merge()
+            merged = self.merge(f"复核 {pair_id}")
         return {"pair": pair_id, "decision": decision, "by": who, "persons": merged.persons}
 
     def _apply_decision(self) -> None:
@@ -880,6 +893,22 @@ class Hub:
         from hub import admission
 
         return admission.burden_ledger(self.db)
+
+    # -- exchange: snapshots per data version, the changes feed (docs/exchange.md) ---------------------
+    def report_file(self, report_id: str, township: str | None, ref_date: date) -> Any:
+        """A report's file at the store's current data version, computed once and then served from
+        the content-addressed cache (:mod:`hub.exchange.snapshot`): ``Snapshot`` with ``meta["file"]``."""
+        from hub.exchange.snapshot import snapshot
+
+        return snapshot(
+            self.db, self.home, report_id, township, ref_date, with_file=True, compute_lock=self._unit_lock
+        )
+
+    def changes(self, report_id: str, township: str | None, since: str | None, ref_date: date) -> Any:
+        """What changed in a report since a cursor (:func:`hub.exchange.feed.changes`)."""
+        from hub.exchange.feed import changes
+
+        return changes(self.db, self.home, report_id, township, since, ref_date, compute_lock=self._unit_lock)
 
     def check_mappings(self, directory: Path | None = None) -> list[Any]:
         from hub.export import check_mappings

@@ -33,7 +33,8 @@ def store_snapshot(home: Path) -> dict[str, Any]:
             )
         ]
         out: dict[str, Any] = {"scratch": [t for t in tables if t.startswith("__")]}
-        for table in (t for t in tables if t.startswith("hub_")):
+        # hub_data_versions counts merges (docs/exchange.md): a resumed command may merge once more
+        for table in (t for t in tables if t.startswith("hub_") and t != "hub_data_versions"):
             cols = []
             for name, kind in db.columns(table):
                 if kind in VOLATILE_TYPES:

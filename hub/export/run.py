@@ -111,6 +111,26 @@ def admitted(db: Database, ids: list[str], *, explicit: bool) -> list[str]:
     return [i for i in ids if i not in missing]
 
 
+def compile_report(db: Database, report_id: str, ref_date: dt.date) -> tuple[CompiledReport, str]:
+    """A shipped spec compiled for every township (the township is a parameter), and its text."""
+    text, file = _spec_text(report_id)
+    return _compile(db, text, file, ref_date, None), text
+
+
+def report_filename(
+    spec: Any, township: str | None, name: str, ref_date: dt.date, masked: bool = False
+) -> str:
+    """The file name `hub export` gives a report: id, township code and name, period, format."""
+    period = (
+        f"{ref_date:%Y-%m}"
+        if spec.period in ("monthly", "quarterly")
+        else (f"{ref_date:%Y}" if spec.period == "annual" else f"{ref_date:%Y-%m-%d}")
+    )
+    stem = "_".join(p for p in (spec.id, township or "", name, period) if p)
+    suffix = "_脱敏" if masked or spec.masked else ""
+    return f"{stem}{suffix}.{spec.output.format}"
+
+
 def townships_of(db: Database, compiled: CompiledReport) -> list[str]:
     """The townships with data for a compiled report."""
     query = db.render(compiled.sheets[0].townships)
@@ -315,14 +335,7 @@ def export_reports(
                 if progress:
                     progress(f"{spec.id} {name or '全县'}：未写出（{exc.message}）")
                 continue
-            period = (
-                f"{ref_date:%Y-%m}"
-                if spec.period in ("monthly", "quarterly")
-                else (f"{ref_date:%Y}" if spec.period == "annual" else f"{ref_date:%Y-%m-%d}")
-            )
-            stem = "_".join(p for p in (spec.id, township or "", name, period) if p)
-            suffix = "_脱敏" if masked or spec.masked else ""
-            path = out_dir / spec.id / f"{stem}{suffix}.{spec.output.format}"
+            path = out_dir / spec.id / report_filename(spec, township, name, ref_date, masked)
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 WRITERS[spec.output.format](doc, path)

@@ -90,6 +90,9 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
 
     app.include_router(flowback.router)
     app.include_router(flowback.api)
+    from hub.exchange import api as exchange_api
+
+    app.include_router(exchange_api.router)
     users.secure_cookies(app)
     _auth_routes(app)
 

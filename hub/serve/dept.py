@@ -31,16 +31,17 @@ def check_purpose(purpose: str | None) -> str:
     return text[:200]
 
 
-def download_response(content: bytes, filename: str, media_type: str, records: int, sha256: str) -> Response:
-    return Response(
-        content,
-        media_type=media_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-            "X-Hub-Records": str(records),
-            "X-Hub-SHA256": sha256,
-        },
-    )
+def download_response(
+    content: bytes, filename: str, media_type: str, records: int, sha256: str, cursor: str | None = None
+) -> Response:
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+        "X-Hub-Records": str(records),
+        "X-Hub-SHA256": sha256,
+    }
+    if cursor:
+        headers["X-Hub-Cursor"] = cursor  # GET /api/v1/changes/{report}?since= continues from this file
+    return Response(content, media_type=media_type, headers=headers)
 
 
 def deliver_file(
@@ -60,7 +61,7 @@ def deliver_file(
         records=out.records,
         sha256=out.sha256,
     )
-    return download_response(out.content, out.filename, out.media_type, out.records, out.sha256)
+    return download_response(out.content, out.filename, out.media_type, out.records, out.sha256, out.cursor)
 
 
 @router.get("/dept")

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -49,11 +47,31 @@ class ReportInfo:
         return ref.isoformat()
 
 
+_CATALOGUE: dict[str, tuple[tuple[tuple[str, int, int], ...], list[ReportInfo]]] = {}
+
+
 def catalogue(directory: Path | None = None) -> list[ReportInfo]:
     """Every mapping spec that names its id and department (malformed specs are the steward's
-    business: `hub mappings check` reports them)."""
+    business: `hub mappings check` reports them). Parsed again only when a spec file changed (every
+    pull asks; parsing seven specs cost seconds under load)."""
+    folder = directory or mappings_dir()
+    paths = sorted(folder.glob("*.yaml"))
+    try:
+        stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    except OSError:
+        stamp = ()
+    cached = _CATALOGUE.get(str(folder))
+    if stamp and cached is not None and cached[0] == stamp:
+        return list(cached[1])
+    out = _parse_catalogue(paths)
+    if stamp:
+        _CATALOGUE[str(folder)] = (stamp, out)
+    return list(out)
+
+
+def _parse_catalogue(paths: list[Path]) -> list[ReportInfo]:
     out = []
-    for path in sorted((directory or mappings_dir()).glob("*.yaml")):
+    for path in paths:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
@@ -99,6 +117,7 @@ class Produced:
     records: int
     sha256: str
     problems: list[str]
+    cursor: str | None = None  # the changes feed's cursor of the same data (X-Hub-Cursor)
 
 
 MEDIA = {
@@ -109,29 +128,27 @@ MEDIA = {
 
 
 def produce(hub: Hub, info: ReportInfo, township: str | None, ref: date) -> Produced:
-    """Write the report exactly as `hub export` does, for one township (or county-wide)."""
-    codes = None if info.scope == "county" else [township] if township else None
+    """The report exactly as `hub export` writes it, for one township (or county-wide), computed once
+    per data version and then served from the content-addressed cache (docs/exchange.md)."""
+    from hub.exchange.snapshot import file_bytes
+
     if info.scope != "county" and not township:
         raise HubError(
             f"报表 {info.id} 按乡镇生成，请指定 township（9位乡镇代码）。", code="township-required"
         )
-    with tempfile.TemporaryDirectory(prefix="hub-pull-") as tmp:
-        results = hub.export(reports=[info.id], townships=codes, ref_date=ref, out_dir=Path(tmp))
-        wanted = [
-            r for r in results if r.report == info.id and (info.scope == "county" or r.township == township)
-        ]
-        if not wanted:
-            raise HubError(f"{info.id} 在该乡镇、该报告期没有数据，未生成文件。", code="no-data")
-        result = wanted[0]
-        path = Path(result.path)
-        content = path.read_bytes()
+    snap = hub.report_file(info.id, None if info.scope == "county" else township, ref)
+    if not snap.meta.get("has_data"):
+        raise HubError(f"{info.id} 在该乡镇、该报告期没有数据，未生成文件。", code="no-data")
+    content = file_bytes(hub.home, snap)
+    meta = snap.meta["file"]
     return Produced(
         content=content,
-        filename=path.name,
-        media_type=MEDIA.get(path.suffix.lower(), "application/octet-stream"),
-        records=int(result.records),
-        sha256=hashlib.sha256(content).hexdigest(),
-        problems=[str(p) for p in result.problems],
+        filename=meta["filename"],
+        media_type=meta["media_type"],
+        records=int(snap.meta["records"]),
+        sha256=meta["sha256"],
+        problems=[str(p) for p in snap.meta.get("problems") or []],
+        cursor=snap.cursor,
     )
 
 

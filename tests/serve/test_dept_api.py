@@ -168,9 +168,15 @@ def test_tokens_page_creates_and_revokes(app: Any) -> None:
 
 def test_openapi_documents_the_api_only(client: TestClient) -> None:
     doc = client.get("/api/v1/openapi.json").json()
-    assert set(doc["paths"]) == {"/api/v1/reports", "/api/v1/reports/{report_id}"}
+    assert set(doc["paths"]) == {
+        "/api/v1/reports",
+        "/api/v1/reports/{report_id}",
+        "/api/v1/changes/{report_id}",
+    }
     params = {p["name"] for p in doc["paths"]["/api/v1/reports/{report_id}"]["get"]["parameters"]}
     assert {"township", "date", "purpose", "format"} <= params
+    params = {p["name"] for p in doc["paths"]["/api/v1/changes/{report_id}"]["get"]["parameters"]}
+    assert {"township", "since", "date", "purpose"} <= params
 
 
 def test_steward_browses_and_exports_the_access_log(loaded: Any) -> None:

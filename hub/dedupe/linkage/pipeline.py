@@ -171,4 +171,6 @@ def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id
     warnings = ([choice.warning] if choice.warning else []) + guarded.warnings
     plain = choice.warning is None and not guarded.twins and not guarded.rules and guarded.table == INPUT
     plain = plain and cfg.model_path.exists()
-    return LinkSummary(records, pairs, review, misused, fill, clusters, codes, choice.trained, warnings, plain)
+    return LinkSummary(
+        records, pairs, review, misused, fill, clusters, codes, choice.trained, warnings, plain
+    )

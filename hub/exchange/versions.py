@@ -1,0 +1,51 @@
+"""Data versions: a counter stamped after every change of the merged store (docs/exchange.md).
+
+Snapshots, cached report files and cursors are keyed by the version, so a pull never needs to ask
+whether the data changed: a new version is new data (or the same data again, which the content hash
+then shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hub.store.db import Database
+
+
+def current(db: Database) -> int:
+    """The store's data version (0 before the first stamp)."""
+    return int(db.scalar("SELECT coalesce(max(version), 0) FROM hub_data_versions") or 0)
+
+
+def bump(db: Database, cause: str) -> int:
+    """Stamp the next version (call after the merged tables changed); returns it."""
+    with db.transaction():
+        version = current(db) + 1
+        db.execute(
+            "INSERT INTO hub_data_versions VALUES (?, ?, ?, ?)", [version, datetime.now(), cause, _inputs(db)]
+        )
+    return version
+
+
+_INPUTS = (
+    "SELECT concat_ws(':', (SELECT count(*) FROM hub_submissions), "
+    "(SELECT coalesce(max(submission_id), 0) FROM hub_submissions), (SELECT count(*) FROM hub_withdrawals))"
+)
+
+
+def _inputs(db: Database) -> str:
+    return str(db.scalar(_INPUTS))
+
+
+def stale(db: Database) -> bool:
+    """Submissions stored or withdrawn since the last stamp (``hub ingest`` stores without merging):
+    the merged tables are not yet what the store holds."""
+    last = db.scalar("SELECT inputs FROM hub_data_versions ORDER BY version DESC LIMIT 1")
+    return _inputs(db) != last and bool(db.scalar("SELECT count(*) FROM hub_submissions"))
+
+
+def stamped_at(db: Database, version: int) -> datetime | None:
+    """When ``version`` was stamped (None for version 0 or an unknown one)."""
+    value = db.scalar("SELECT created_at FROM hub_data_versions WHERE version = ?", [version])
+    return value if isinstance(value, datetime) else None
