@@ -252,7 +252,7 @@ def list_departures(db: Database, township: str | None = None, *, all_: bool = F
                        WHERE entity = 'person') c ON c.natural_key = d.id_number
             LEFT JOIN hub_divisions dv ON dv.code = d.township_code
             WHERE {" AND ".join(where)}
-            ORDER BY d.answer IS NOT NULL, d.township_code, d.departure_id
+            ORDER BY d.answer IS NOT NULL, d.township_code, d.new_submission_id, d.id_number, d.departure_id
             """,
             params,
         )

@@ -172,6 +172,7 @@ def test_openapi_documents_the_api_only(client: TestClient) -> None:
         "/api/v1/reports",
         "/api/v1/reports/{report_id}",
         "/api/v1/changes/{report_id}",
+        "/api/v1/feedback",
     }
     params = {p["name"] for p in doc["paths"]["/api/v1/reports/{report_id}"]["get"]["parameters"]}
     assert {"township", "date", "purpose", "format"} <= params

@@ -92,6 +92,7 @@ GET_MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "/api/v1/reports": ("/api/v1/reports", API),
     "/api/v1/reports/{report_id}": (f"/api/v1/reports/MZ-DIBAO?township={QINGSHAN}&purpose=核对名单", API),
     "/api/v1/feedback": ("/api/v1/feedback", API),
+    "/api/v1/changes/{report_id}": (f"/api/v1/changes/MZ-DIBAO?township={QINGSHAN}&purpose=核对名单", API),
     "/api/v1/openapi.json": ("/api/v1/openapi.json", EVERYONE),
 }
 
