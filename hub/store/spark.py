@@ -46,6 +46,8 @@ PUBLISHED: dict[str, str | None] = {
     "hub_findings": None,
     "hub_rows": "township_code",
 }
+# views computed once per attach (every list sheet of every township reads them)
+CHECKPOINTED = ("flagged_value",)
 VIEW_FILES = ("30_views.sql", "35_flagged.sql")
 _VIEW = re.compile(r"(CREATE OR REPLACE VIEW .*?;)", re.DOTALL)
 
@@ -104,6 +106,8 @@ class SparkEngine:
             self.spark.read.parquet(str(self.warehouse / table)).createOrReplaceTempView(table)
         for statement in self.view_statements():
             self.spark.sql(statement)
+        for view in CHECKPOINTED:
+            self.materialise(view, f"SELECT * FROM `{view}`")
 
     def _publish(self, db: Database, table: str, part: str | None) -> None:
         final = self.warehouse / table
@@ -164,6 +168,8 @@ class SparkEngine:
         return self._df(query, params).toArrow()
 
     def materialise(self, name: str, select: str, params: Params = None) -> None:
+        # computed now and its lineage cut: the queries that read it are analysed over a scan of
+        # its rows, not over the whole plan again (Spark inlines every CTE and view it is given)
         df = self._df(select, params).localCheckpoint(eager=True)
         df.createOrReplaceTempView(name)
         self._cached[name] = df
