@@ -59,3 +59,20 @@ def test_the_canonical_views_transpile_to_spark_with_quoted_names() -> None:
     names = [parse_one(s, read="spark").this.name for s in statements]
     assert {"person", "household", "dibao_member", "business", "flagged_value"} <= set(names)
     assert all(s.startswith("CREATE OR REPLACE TEMPORARY VIEW `") for s in statements)
+
+
+def test_rows_from_another_engine_reach_the_store_after_an_unread_select() -> None:
+    """The Spark engine's rows are handed to the store as Arrow; DuckDB refuses to register a
+    table while a SELECT run through ``execute`` is unread (the failure `hub run --engine spark`
+    hit at its last report)."""
+    import pyarrow as pa
+
+    from hub.store.engine import arrow_in_store
+
+    db = Database(None)
+    try:
+        db.execute("SELECT * FROM range(10)")
+        with arrow_in_store(db, pa.table({"a": [1, 2]})) as (sql, params):
+            assert db.rows(sql, params) == [(1,), (2,)]
+    finally:
+        db.close()

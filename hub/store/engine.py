@@ -129,6 +129,9 @@ def arrow_in_store(db: Database, table: Any) -> contextlib.AbstractContextManage
     @contextlib.contextmanager
     def scope() -> Iterator[tuple[str, Params]]:
         name = f"_hub_in_{uuid.uuid4().hex[:12]}"
+        # DuckDB refuses to register while an earlier statement's rows are unread (a SELECT run
+        # through ``execute``); a statement read to the end leaves nothing pending
+        db.rows("SELECT 1")
         db.register(name, table)
         try:
             yield f"SELECT * FROM {name}", None
