@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_recognition.py
 	$(BIN)/python -m benchmarks.bench_linkage_febrl
 	$(BIN)/python -m benchmarks.bench_linkage_chinese 100000
+	$(BIN)/python benchmarks/bench_admission.py
 
 clean:
 	rm -rf $(VENV) hub-data out .pytest_cache .mypy_cache .ruff_cache

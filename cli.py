@@ -45,6 +45,11 @@ app.add_typer(divisions_app, name="divisions")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(users_app, name="users")
 app.add_typer(review_app, name="review")
+admission_app = typer.Typer(
+    help="报表准入：部门提交新报表草案，逐栏审查（台账可生成/需确认口径/已采集/新增）与填报负担，数据管理员决定。",
+    no_args_is_help=True,
+)
+app.add_typer(admission_app, name="admission")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="以 JSON 输出（机器读取；不显示进度条）。")]
 ColumnsOpt = Annotated[
@@ -337,6 +342,10 @@ def ingest(
         from hub.validate.report import render_text_summary
 
         typer.echo(render_text_summary(dicts))
+        from hub.exchange.departures import summary_line
+
+        for line in filter(None, map(summary_line, dicts)):
+            typer.echo(line)
         for w in hub.warnings:
             typer.echo(f"提醒：{w}")
     if any(r.status in ("refused", "held") or r.rejected for r in reports):
@@ -478,6 +487,62 @@ def withdraw(
 
 @app.command()
 @guarded
+def prune(
+    days: Annotated[
+        str | None,
+        typer.Option(
+            "--days",
+            envvar="HUB_RETENTION_DAYS",
+            show_envvar=False,
+            metavar="天数",
+            help="保留天数：删除早于此的文件（默认取环境变量 HUB_RETENTION_DAYS）。",
+        ),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只列出将删除的文件，不删除。")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """按保留期限清理含身份证号的文件：上传的台账（uploads/）、批注副本（annotated/）、导出的报表
+    （exports/）。尚未完成导入的源文件保留；数据库（报送、问题、撤回、下载日志）不清理。"""
+    from hub.retention import parse_days, prune_store_files, summary
+
+    n = parse_days(days)
+    hub = _hub()
+    done = prune_store_files(hub.home, hub.db, n, dry_run=dry_run)
+    if as_json:
+        _emit_json(
+            {
+                "days": n,
+                "cutoff": datetime.fromtimestamp(done.cutoff).isoformat(timespec="seconds"),
+                "dry_run": dry_run,
+                "files": done.files,
+                "bytes": done.bytes,
+                "by_dir": done.by_dir,
+                "kept_incomplete": done.kept_incomplete,
+                "paths": done.paths,
+            }
+        )
+        return
+    for line in summary(done):
+        typer.echo(line)
+
+
+@app.command()
+@guarded
+def rebuild(as_json: JsonOpt = False) -> None:
+    """全量重建：对整个数据库重新比对人员并重新合并全部人员、家庭、市场主体（日常导入和确认只更新受影响的记录）。"""
+    r = _hub().rebuild()
+    if as_json:
+        _emit_json(r)
+        return
+    t = r["seconds"]
+    typer.echo(
+        f"已全量重建：人员 {r['persons']}，家庭 {r['households']}，市场主体 {r['businesses']}，冲突 {r['conflicts']}"
+        f"（比对 {t['link']} 秒，合并 {t['merge']} 秒）"
+    )
+
+
+@app.command()
+@guarded
 def conflicts(
     township: Annotated[str | None, typer.Option("--township", help="只看某乡镇（街道）。")] = None,
     as_json: JsonOpt = False,
@@ -609,6 +674,8 @@ def _print_run(s: dict[str, Any]) -> None:
         typer.echo(line)
         if f.get("annotated"):
             typer.echo(f"    标注副本：{f['annotated']}")
+        if f.get("resubmission"):  # what a resubmission changed (hub/exchange/departures.py)
+            typer.echo(f"    {f['resubmission']['message']}")
     typer.echo(
         f"人员 {s['persons']}，家庭 {s['households']}，市场主体 {s['businesses']}，冲突 {s['conflicts']}"
     )
@@ -959,6 +1026,251 @@ def template(
     code = hub.resolve_township(township)
     target = out or Path(f"一张表_{hub.divisions().name_of(code) or code}.xlsx")
     typer.echo(f"已生成：{build_template(hub, code, target)}")
+
+
+# -- resubmissions (待核实) and feedback (回流): hub/exchange --------------------------------------------
+departures_app = typer.Typer(
+    help="重新报送后不再列出的人员（待核实）：hub departures 列出，hub departures answer 编号 --answer 迁出|死亡|漏报。",
+    invoke_without_command=True,
+)
+feedback_app = typer.Typer(
+    help="部门对记录的反馈：hub feedback 列出，hub feedback answer 编号 --answer 已更正|核实无误|非本乡镇人员。",
+    invoke_without_command=True,
+)
+app.add_typer(departures_app, name="departures")
+app.add_typer(feedback_app, name="feedback")
+TownOpt = Annotated[str | None, typer.Option("--township", help="乡镇（街道）代码或名称；不填为全部。")]
+AllOpt = Annotated[bool, typer.Option("--all", help="也列出已答复的。")]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="说明（可选，永久记录）。")]
+
+
+def _who(by: str | None) -> str:
+    return by or os.environ.get("USER") or "steward"
+
+
+@departures_app.callback()
+@guarded
+def departures(
+    ctx: typer.Context, township: TownOpt = None, all_: AllOpt = False, as_json: JsonOpt = False
+) -> None:
+    """列出重新报送后不再列出的人员（待核实）：核实前其原有记录照常报送各部门。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hub.exchange.departures import list_departures
+
+    hub = _hub()
+    items = list_departures(hub.db, hub.resolve_township(township) if township else None, all_=all_)
+    if as_json:
+        _emit_json(items)
+        return
+    if not items:
+        typer.echo("没有待核实人员。")
+        return
+    for d in items:
+        typer.echo(
+            f"[{d['departure_id']}] {d['status']}  {d['person_code'] or ''} {d['name'] or ''} {d['id_number']}  "
+            f"{d['township_name'] or d['township_code']}：{d['old_file']} 有、{d['new_file']} 无"
+            + (f"  （{d['note']}）" if d["note"] else "")
+        )
+    typer.echo(f"共 {len(items)} 人。核实：hub departures answer 编号 --answer 迁出|死亡|漏报 [--note 说明]")
+
+
+@departures_app.command("answer")
+@guarded
+def departures_answer(
+    departure: Annotated[int, typer.Argument(help="待核实编号（hub departures 列出）。")],
+    answer: Annotated[str, typer.Option("--answer", help="迁出、死亡 或 漏报。")],
+    note: NoteOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """记录核实结果：迁出、死亡（从各部门报表中移除）或漏报（保留原记录）；答复人和时间永久保存，随即重新合并。"""
+    from hub.exchange.departures import ANSWER_TEXT
+    from hub.exchange.departures import answer as answer_departure
+
+    out = answer_departure(_hub(), departure, answer, by=_who(by), note=note)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(
+        f"已记录：[{departure}] {out['name'] or ''} {ANSWER_TEXT[out['answer']]}（{out['answered_by']}）。"
+        f"已重新合并，人员 {out['persons']}。"
+    )
+
+
+@feedback_app.callback()
+@guarded
+def feedback(
+    ctx: typer.Context, township: TownOpt = None, all_: AllOpt = False, as_json: JsonOpt = False
+) -> None:
+    """列出部门反馈（待答复的；--all 含已答复的及每次答复）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hub.exchange.feedback import list_feedback
+
+    hub = _hub()
+    items = list_feedback(hub.db, hub.resolve_township(township) if township else None, all_=all_)
+    if as_json:
+        _emit_json(items)
+        return
+    if not items:
+        typer.echo("没有待答复的部门反馈。")
+        return
+    for f in items:
+        field = hub.schema.fields[f["field"]].label if f["field"] in hub.schema.fields else "整条记录"
+        typer.echo(
+            f"[{f['feedback_id']}] {f['status']}  {f['record_code']} {f['record_name'] or ''} {field}："
+            f"{f['message']}（{f['department']} {f['posted_by']}，{f['posted_at']:%Y-%m-%d %H:%M}）"
+        )
+    typer.echo(
+        f"共 {len(items)} 条。答复：hub feedback answer 编号 --answer 已更正|核实无误|非本乡镇人员 [--note 说明]"
+    )
+
+
+@feedback_app.command("answer")
+@guarded
+def feedback_answer(
+    item: Annotated[int, typer.Argument(help="反馈编号（hub feedback 列出）。")],
+    answer: Annotated[str, typer.Option("--answer", help="已更正、核实无误 或 非本乡镇人员。")],
+    note: NoteOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """答复一条部门反馈；每次答复（谁、何时、结果、说明）永久保存。"""
+    from hub.exchange.feedback import answer_feedback
+
+    out = answer_feedback(_hub().db, item, answer, by=_who(by), note=note)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(f"已答复：[{item}] {out['record_code']} {out['answer']}（{out['answered_by']}）。")
+
+
+@feedback_app.command("add")
+@guarded
+def feedback_add(
+    record: Annotated[str, typer.Argument(help="记录编码：人员 P…、家庭 H…、市场主体 B…。")],
+    message: Annotated[str, typer.Option("--message", help="哪里有误。")],
+    dept: Annotated[str, typer.Option("--dept", help="反馈部门，如 民政。")],
+    field: Annotated[str | None, typer.Option("--field", help="字段名或中文名称；不填为整条记录。")] = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """以部门名义登记一条反馈（与接口 POST /api/v1/feedback 相同）。"""
+    from hub.exchange.feedback import post_feedback
+    from hub.serve.accounts import known_departments
+
+    hub = _hub()
+    if dept not in known_departments():
+        _fail(f"没有名为“{dept}”的部门，可选：{'、'.join(sorted(known_departments()))}。")
+    out = post_feedback(
+        hub.db, hub.schema, record=record, field=field, message=message, department=dept, by=_who(by)
+    )
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(
+        f"已登记反馈 [{out['feedback_id']}]：{out['record_code']}，待 {out['township_name'] or '乡镇'} 答复。"
+    )
+
+
+# -- report admission (hub/admission, docs/admission.md) --------------------------------------------
+@admission_app.command("submit")
+@guarded
+def admission_submit(
+    file: Annotated[
+        Path, typer.Argument(help="部门的 Excel 表样，或栏目清单（.yaml / .csv：栏目,口径说明）。")
+    ],
+    dept: Annotated[str, typer.Option("--dept", help="提出报表的部门，如 卫健。")],
+    title: Annotated[str | None, typer.Option("--title", help="报表名称（默认取表样标题或文件名）。")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="报送周期：monthly | quarterly | annual | on_demand。")
+    ] = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """提交报表草案并立即审查：每一栏是否台账已有、是否需确认口径、是否其他报表已采集、是否新增，以及新增栏目的填报负担。"""
+    from hub.admission.text import review_text
+
+    who = by or os.environ.get("USER") or dept
+    out = _hub().admission_submit(file, department=dept, by=who, title=title, period=period)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(review_text(out))
+    typer.echo(
+        f"\n草案编号 {out['draft_id']}：数据管理员用 hub admission decide {out['draft_id']} admit|return|reject 决定。"
+    )
+
+
+@admission_app.command("review")
+@guarded
+def admission_review(
+    draft: Annotated[int, typer.Argument(help="草案编号（hub admission submit 的结果）。")],
+    as_json: JsonOpt = False,
+) -> None:
+    """一份草案的准入审查（逐栏分类、口径问题、与已登记报表的重合、填报负担对比、决定记录）。"""
+    from hub.admission.text import review_text
+
+    out = _hub().admission_review(draft)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(review_text(out))
+
+
+@admission_app.command("decide")
+@guarded
+def admission_decide(
+    draft: Annotated[int, typer.Argument(help="草案编号。")],
+    decision: Annotated[str, typer.Argument(help="admit（准入）| return（退回修改）| reject（不予准入）。")],
+    reason: Annotated[str, typer.Option("--reason", help="理由（必填，永久记录）。")],
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """对草案作出决定。准入时写出映射规格（经 hub mappings check 同样的检查）、新增字段并登记报表清单。"""
+    who = by or os.environ.get("USER") or "steward"
+    out = _hub().admission_decide(draft, decision, reason=reason, by=who)
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(
+        f"草案 {out['draft_id']}（{out['report_id']}）：{out['label']}，{out['by']} 于 {out['at']}，理由：{out['reason']}"
+    )
+    if out.get("spec"):
+        typer.echo(f"映射规格：{out['spec']}；已登记报表清单，下一次 hub run 将生成此报表。")
+
+
+@admission_app.command("list")
+@guarded
+def admission_list(as_json: JsonOpt = False) -> None:
+    """报表清单（已登记的报表：部门、周期、栏目、依据、登记人、时间）和全部草案。"""
+    from hub import admission
+    from hub.admission.text import registry_text
+
+    hub = _hub()
+    reg, drafts = admission.registry(hub.db), admission.drafts(hub.db)
+    if as_json:
+        _emit_json({"registry": reg, "drafts": drafts})
+        return
+    typer.echo("报表清单：\n" + registry_text(reg))
+    for d in drafts:
+        typer.echo(
+            f"草案 {d['draft_id']} {d['report_id']} {d['department']}《{d['title']}》{d['status_label']}"
+        )
+
+
+@app.command()
+@guarded
+def burden(as_json: JsonOpt = False) -> None:
+    """全县减负台账：按乡镇和月份列出一次录入格数、交付各部门格数、字段复用率、台账直供报表数，以及报表准入减少的填报。"""
+    from hub.admission.text import ledger_text
+
+    out = _hub().burden()
+    if as_json:
+        _emit_json(out)
+        return
+    typer.echo(ledger_text(out))
 
 
 def main() -> None:

@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--small", type=int, default=500)
     parser.add_argument("--each", type=int, default=3, help="500-row uploads per other township")
+    parser.add_argument("--time-limit", type=float, default=None, help="HUB_JOB_TIME_LIMIT_S of the server")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -178,7 +179,10 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = subprocess.Popen([HUB, "serve", "--port", str(port)], env={**os.environ, "HUB_HOME": str(home)},
+        env = {**os.environ, "HUB_HOME": str(home)}
+        if args.time_limit:
+            env["HUB_JOB_TIME_LIMIT_S"] = f"{args.time_limit:g}"
+        server = subprocess.Popen([HUB, "serve", "--port", str(port)], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         peak, done = 0.0, threading.Event()
 
@@ -203,12 +207,16 @@ def main() -> None:
         idle = _tree_rss_mb(server.pid)
         results: dict[str, Any] = {}
 
+        ended: dict[str, float] = {}
+
         def huge() -> None:
             results["huge"] = Clerk(base, f"c{TOWNS[0][0]}").upload(big)
+            ended["huge"] = time.perf_counter()
 
         def daily(code: str) -> None:
             clerk = Clerk(base, f"c{code}")
             results[code] = [clerk.upload(p) for p in smalls[code]]
+            ended[code] = time.perf_counter()
 
         clock = time.perf_counter()
         threads = [threading.Thread(target=huge)]
@@ -240,6 +248,11 @@ def main() -> None:
         "huge_file_status": [r.get("status") for r in h.get("reports", [])],
         "huge_accepted": h.get("totals", {}).get("accepted"),
         "huge_seconds": round(h.get("seconds", float("nan")), 1),
+        "huge_message": h.get("message")
+        or "; ".join(str(r.get("message") or "") for r in h.get("reports", [])),
+        "small_landed_before_huge_ended": sum(
+            1 for code in smalls if code in ended and ended[code] < ended.get("huge", float("inf"))
+        ),
         "small_uploads": len(small_times),
         "small_done": small_ok,
         "small_p50_s": round(statistics.median(small_times), 2) if small_times else None,
@@ -256,7 +269,11 @@ def main() -> None:
         return
     print(f"200k-row duplicate upload: {out['huge_status']} {out['huge_file_status']}, accepted "
           f"{out['huge_accepted']}, {out['huge_seconds']} s")  # fmt: skip
-    print(f"500-row uploads: {small_ok}/{len(small_times)} done; p50 {out['small_p50_s']} s, "
+    print(f"  message: {out['huge_message']}")
+    print(
+        f"townships whose uploads all landed before the huge job ended: {out['small_landed_before_huge_ended']}"
+    )
+    print(f"{args.small}-row uploads: {small_ok}/{len(small_times)} done; p50 {out['small_p50_s']} s, "
           f"p95 {out['small_p95_s']} s, max {out['small_max_s']} s")  # fmt: skip
     print(f"server RSS: idle {out['server_idle_mb']} MB, peak {out['server_peak_mb']} MB; "
           f"SIGTERM → exit in {out['sigterm_exit_s']} s (code {out['sigterm_returncode']})")  # fmt: skip

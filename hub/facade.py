@@ -54,6 +54,8 @@ class FileReport:
     unused_columns: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
     resumed: bool = False  # an earlier, interrupted ingest of this file was finished (docs/operations.md)
+    # what a resubmission changed: superseded submissions, persons added / changed / left (待核实)
+    resubmission: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -304,6 +306,10 @@ class Hub:
                     self._remember_columns(staged, columns, reports[-1], submitted_by)
         ingested = [r for r in reports if r.status == "ingested"]
         linked = self._finish_linking(progress, len(paths))
+        from hub.exchange.departures import describe
+
+        for report in ingested:
+            report.resubmission = describe(self.db, int(report.submission_id or 0))
         jobs = [job for report in ingested if (job := self._refresh(report, report.submission_id in linked))]
         jobs += self._leftover_copies(linked - {r.submission_id for r in ingested})
         return reports, _Copies(self.db, jobs, workers)
@@ -340,6 +346,9 @@ class Hub:
                 progress("比对人员", files, files)
             self.link()
             pause_point("linking")
+        from hub.exchange.departures import supersede
+
+        supersede(self.db, [int(s["submission_id"]) for s in stored])  # docs/operations.md, resubmissions
         linked = set(finish_linking(self.db))
         pause_point("linked")
         return linked
@@ -584,6 +593,9 @@ class Hub:
             raise
         drop_scratch(self.db)
         sync_counts(self.db)
+        from hub.dedupe.linkage.incremental import record_state
+
+        record_state(self.db, bool(getattr(summary, "plain", False)))
         self.warnings += [w for w in getattr(summary, "warnings", ()) if w not in self.warnings]
         return summary
 
@@ -703,10 +715,35 @@ class Hub:
 
     # -- merge, conflicts -------------------------------------------------------------------------
     def merge(self) -> Any:
-        from hub.dedupe import merge
+        """Bring the merged records up to date: only the entities whose rows or codes changed since the
+        last merge are recomputed (docs/merging.md, "Incremental merge")."""
+        from hub.dedupe.incremental import merge_incremental
 
         with self._unit("合并"):
-            return merge(self.db)
+            return merge_incremental(self.db)
+
+    def rebuild(self) -> dict[str, Any]:
+        """The full path, kept as the oracle of the incremental one: entity resolution over the whole
+        store, then every person, household and business merged again from all rows in force."""
+        from hub.dedupe import merge
+
+        with self._unit("重建"):
+            clock = perf_counter()
+            linked = bool(self.db.scalar("SELECT count(*) FROM hub_link_clusters")) or bool(
+                self.db.scalar("SELECT count(*) FROM hub_submission_state WHERE link")
+            )
+            if linked:
+                self.link()
+            link_s = perf_counter() - clock
+            merged = merge(self.db)
+        return {
+            "linked": linked,
+            "persons": merged.persons,
+            "households": merged.households,
+            "businesses": merged.businesses,
+            "conflicts": merged.conflicts,
+            "seconds": {"link": round(link_s, 2), "merge": round(perf_counter() - clock - link_s, 2)},
+        }
 
     def conflicts(self, township: str | None = None) -> list[dict[str, Any]]:
         from hub.dedupe import list_conflicts
@@ -776,9 +813,28 @@ class Hub:
 
         with self._unit("记录决定"):
             decide(self.db, pair_id, decision, who)
-            self.link()
+            self._apply_decision()
             merged = self.merge()
         return {"pair": pair_id, "decision": decision, "by": who, "persons": merged.persons}
+
+    def _apply_decision(self) -> None:
+        """A decision re-clusters the last run's pairs (no re-scoring) when the store is as that run
+        saw it; otherwise, or when it fills a rejected row, the full linkage runs."""
+        from hub.dedupe.linkage import LinkageConfig
+        from hub.dedupe.linkage.incremental import apply_decisions
+        from hub.store.scratch import drop_scratch
+
+        cfg = LinkageConfig(model_path=self.home / "linkage" / "model.json")
+        try:
+            done = apply_decisions(self.db, cfg)
+        finally:
+            drop_scratch(self.db)
+        if not done:
+            self.link()
+        else:
+            from hub.store.submissions import sync_counts
+
+            sync_counts(self.db)
 
     def explain(self, code: str) -> dict[str, Any]:
         """Where a person's record comes from: source rows, pair decisions and the fields that carried
@@ -803,11 +859,12 @@ class Hub:
         out_dir: Path | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> list[Any]:
+        from hub.admission import record_deliveries
         from hub.export import export_reports
 
         codes = [self.resolve_township(t) for t in townships] if townships else None
         engine = self.query_engine()
-        return export_reports(
+        results = export_reports(
             self.db,
             engine=engine,
             reports=reports,
@@ -816,6 +873,42 @@ class Hub:
             out_dir=Path(out_dir or self.home / "out"),
             progress=progress,
         )
+        record_deliveries(self.db, results, ref_date or date.today())  # the burden ledger
+        return results
+
+    # -- report admission (hub/admission, docs/admission.md) ------------------------------------------
+    def admission_submit(
+        self, path: Path, *, department: str, by: str, title: str | None = None, period: str | None = None
+    ) -> dict[str, Any]:
+        from hub import admission
+
+        return admission.submit(
+            self.db,
+            self.schema,
+            Path(path),
+            department=department,
+            by=by,
+            divisions=self.divisions(),
+            title=title,
+            period=period,
+        )
+
+    def admission_review(self, draft_id: int) -> dict[str, Any]:
+        from hub import admission
+
+        return admission.review(self.db, self.schema, draft_id, divisions=self.divisions())
+
+    def admission_decide(self, draft_id: int, decision: str, *, reason: str, by: str) -> dict[str, Any]:
+        from hub import admission
+
+        return admission.decide(
+            self.db, self.schema, draft_id, decision, reason=reason, by=by, divisions=self.divisions()
+        )
+
+    def burden(self) -> dict[str, Any]:
+        from hub import admission
+
+        return admission.burden_ledger(self.db)
 
     def check_mappings(self, directory: Path | None = None) -> list[Any]:
         from hub.export import check_mappings

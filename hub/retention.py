@@ -70,6 +70,33 @@ class Pruned:
     bytes: int = 0
     kept_incomplete: int = 0
     paths: list[str] = field(default_factory=list)
+    #: per folder of ``PRUNED_DIRS``: {"files": n, "bytes": b}
+    by_dir: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {name: {"files": 0, "bytes": 0} for name in PRUNED_DIRS}
+    )
+    days: int = 0
+    cutoff: float = 0.0
+    dry_run: bool = False
+
+
+def parse_days(text: str | int | None) -> int:
+    """A retention period as given (``--days``, ``HUB_RETENTION_DAYS``): a positive whole number of
+    days, else :class:`~hub.errors.HubError` in Chinese."""
+    from hub.errors import HubError
+
+    raw = str(text if text is not None else "").strip()
+    if not raw:
+        raise HubError(
+            "未设置保留期限：请用 --days 天数 指定，或设置环境变量 HUB_RETENTION_DAYS（例如 180）。",
+            code="bad-setting",
+        )
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if days <= 0:
+        raise HubError(f"保留期限应为正整数（天数），实际为“{raw}”。", code="bad-setting")
+    return days
 
 
 def incomplete_sources(db: Database) -> set[str]:
@@ -85,12 +112,20 @@ def incomplete_sources(db: Database) -> set[str]:
     }
 
 
-def prune(home: Path, days: int, keep: set[str] | None = None, now: float | None = None) -> Pruned:
+def prune(
+    home: Path,
+    days: int,
+    keep: set[str] | None = None,
+    now: float | None = None,
+    *,
+    dry_run: bool = False,
+) -> Pruned:
     """Delete the files under ``uploads/``, ``annotated/`` and ``exports/`` of ``home`` last
-    modified more than ``days`` days ago, except those in ``keep``; then the emptied folders."""
+    modified more than ``days`` days ago, except those in ``keep``; then the emptied folders.
+    ``dry_run``: only count what would go."""
     cutoff = (now or time.time()) - days * 86400
     keep = keep or set()
-    out = Pruned()
+    out = Pruned(days=days, cutoff=cutoff, dry_run=dry_run)
     for name in PRUNED_DIRS:
         root = home / name
         if not root.is_dir():
@@ -104,11 +139,53 @@ def prune(home: Path, days: int, keep: set[str] | None = None, now: float | None
             if str(path.resolve()) in keep:
                 out.kept_incomplete += 1
                 continue
-            path.unlink()
+            if not dry_run:
+                path.unlink()
             out.files += 1
             out.bytes += info.st_size
+            out.by_dir[name]["files"] += 1
+            out.by_dir[name]["bytes"] += info.st_size
             out.paths.append(str(path.relative_to(home)))
+        if dry_run:
+            continue
         for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty
     return out
+
+
+SHOWN_PATHS = 50  # a dry run lists this many paths in text (all of them in --json)
+DIR_LABELS = {"uploads": "上传的台账", "annotated": "批注副本", "exports": "导出的报表"}
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{n / 1024:.1f} KB" if n else "0 字节"
+
+
+def prune_store_files(home: Path, db: Database, days: int, *, dry_run: bool = False) -> Pruned:
+    """``hub prune``: :func:`prune` over ``home``, keeping the source files of unfinished ingests."""
+    return prune(home, days, incomplete_sources(db), dry_run=dry_run)
+
+
+def summary(done: Pruned) -> list[str]:
+    """What ``hub prune`` prints: per folder, the total, what was kept and why, in Chinese."""
+    from datetime import datetime
+
+    verb = "将删除" if done.dry_run else "已删除"
+    lines = [
+        f"保留期限 {done.days} 天：{datetime.fromtimestamp(done.cutoff):%Y-%m-%d %H:%M} 之前的文件"
+        + ("（试运行，未删除任何文件）" if done.dry_run else "")
+    ]
+    for name in PRUNED_DIRS:
+        got = done.by_dir[name]
+        lines.append(f"  {DIR_LABELS[name]}（{name}/）：{verb} {got['files']} 个，{_size(got['bytes'])}")
+    lines.append(f"共{'将' if done.dry_run else ''}删除 {done.files} 个文件，{_size(done.bytes)}。")
+    if done.dry_run and done.paths:
+        shown = done.paths[:SHOWN_PATHS]
+        lines += [f"    {path}" for path in shown]
+        if len(done.paths) > len(shown):
+            lines.append(f"    ……另有 {len(done.paths) - len(shown)} 个（--json 列出全部）")
+    if done.kept_incomplete:
+        lines.append(f"保留 {done.kept_incomplete} 个尚未完成导入的源文件（再次导入时要用到）。")
+    lines.append("数据库（报送记录、问题清单、撤回记录、下载日志及每次下载的哈希）不清理。")
+    return lines

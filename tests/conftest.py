@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
+LEDGERS = sorted(p for p in SAMPLE.iterdir() if p.suffix in {".xlsx", ".csv"} and p.name != "divisions.csv")
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -46,3 +48,25 @@ class Cli:
 @pytest.fixture
 def cli(hub_home: Path) -> Cli:
     return Cli()
+
+
+@pytest.fixture(scope="session")
+def sample_ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """A workspace after `hub divisions load` and `hub ingest <every sample ledger> --no-annotate` (with
+    linkage), built once per test process: the workspace (never to be changed: copy it with
+    ``use_workspace``) and the ingest's JSON reports. The tests sharing it are in the xdist group
+    "sample_ingest" so that one worker builds it."""
+    tmp = tmp_path_factory.mktemp("sample_ingested")
+    home = tmp / "hub-data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HUB_HOME", str(home))
+        mp.chdir(tmp)
+        cli = Cli()
+        assert cli("divisions", "load", SAMPLE / "divisions.csv").exit_code == 0
+        reports, _ = cli.json("ingest", *LEDGERS, "--no-annotate")
+    return home, reports
+
+
+def use_workspace(template: Path, hub_home: Path) -> None:
+    """Make ``hub_home`` (the test's HUB_HOME) a copy of a workspace built once by a fixture."""
+    shutil.copytree(template, hub_home)

@@ -7,12 +7,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLE, Cli
+from tests.conftest import SAMPLE, Cli, use_workspace
 
 LEDGERS = sorted(p for p in SAMPLE.iterdir() if p.suffix in {".xlsx", ".csv"} and p.name != "divisions.csv")
+pytestmark = pytest.mark.xdist_group("sample_ingest")  # shares test_cli_linkage's ingested samples
 
 
 @pytest.fixture
@@ -47,8 +49,13 @@ def test_every_sample_row_is_accepted_or_reported_with_the_expected_codes(loaded
             assert f["message"] and f["column"] is not None or f["code"] == "duplicate-row"
 
 
-def test_entity_resolution_fills_ids_only_with_the_true_person(loaded: Cli) -> None:
-    reports, _ = loaded.json("ingest", *LEDGERS, "--no-annotate")
+def test_entity_resolution_fills_ids_only_with_the_true_person(
+    cli: Cli, hub_home: Path, sample_ingested: tuple[Path, list[dict[str, Any]]]
+) -> None:
+    # `hub divisions load`, then `hub ingest *LEDGERS --no-annotate` (shared with test_cli_linkage)
+    template, reports = sample_ingested
+    use_workspace(template, hub_home)
+    loaded = cli
     truth = json.loads((SAMPLE / "truth.json").read_text(encoding="utf-8"))["files"]
     keys = {(name, r["sheet"], r["row"]): r["key"] for name, t in truth.items() for r in t["rows"]}
     filled = [

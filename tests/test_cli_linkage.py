@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLE, Cli
+from tests.conftest import SAMPLE, Cli, use_workspace
 
-LEDGERS = sorted(p for p in SAMPLE.iterdir() if p.suffix in {".xlsx", ".csv"} and p.name != "divisions.csv")
+pytestmark = pytest.mark.xdist_group("sample_ingest")  # one worker ingests the samples for these tests
 
 
 @pytest.fixture
-def ingested(cli: Cli) -> Cli:
-    assert cli("divisions", "load", SAMPLE / "divisions.csv").exit_code == 0
-    cli.json("ingest", *LEDGERS, "--no-annotate")
+def ingested(cli: Cli, hub_home: Path, sample_ingested: tuple[Path, Any]) -> Cli:
+    """Every sample ledger ingested (`hub divisions load`, `hub ingest *LEDGERS --no-annotate`), in
+    this test's own copy of the workspace."""
+    use_workspace(sample_ingested[0], hub_home)
     return cli
 
 

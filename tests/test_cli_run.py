@@ -19,11 +19,21 @@ TOWNSHIPS = {"331099101": "青山镇", "331099001": "城关街道"}
 ID = re.compile(r"^\d{17}[\dX]$")
 
 
-@pytest.fixture
-def run(cli: Cli, tmp_path: Path) -> tuple[dict[str, Any], Cli, Path]:
-    summary, code = cli.json("run", SAMPLE, "--date", "2026-11-30", "--out", tmp_path / "out")
+# The tests reading one run share it (module scope): they go to one xdist worker (make test's
+# --dist loadgroup), so `hub run sample_data` runs once for them rather than once per test.
+pytestmark = pytest.mark.xdist_group("cli_run")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path, Path]:
+    """`hub run sample_data` once into a fresh workspace: the summary, the workspace, the output."""
+    tmp = tmp_path_factory.mktemp("cli_run")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HUB_HOME", str(tmp / "hub-data"))
+        mp.chdir(tmp)
+        summary, code = Cli().json("run", SAMPLE, "--date", "2026-11-30", "--out", tmp / "out")
     assert code == 0
-    return summary, cli, tmp_path / "out"
+    return summary, tmp / "hub-data", tmp / "out"
 
 
 def _sheet_values(path: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -33,7 +43,9 @@ def _sheet_values(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
 
 
-def test_every_report_for_both_townships_opens_with_its_layout(run: tuple[dict[str, Any], Cli, Path]) -> None:
+def test_every_report_for_both_townships_opens_with_its_layout(
+    run: tuple[dict[str, Any], Path, Path],
+) -> None:
     from openpyxl import load_workbook
     from openpyxl.utils import get_column_letter
 
@@ -68,7 +80,7 @@ def test_every_report_for_both_townships_opens_with_its_layout(run: tuple[dict[s
         assert any(v.startswith("合计") for v in labels), path.name
 
 
-def test_ga_syrk_is_gbk_with_field_codes_and_no_none(run: tuple[dict[str, Any], Cli, Path]) -> None:
+def test_ga_syrk_is_gbk_with_field_codes_and_no_none(run: tuple[dict[str, Any], Path, Path]) -> None:
     summary, _, _ = run
     (ga,) = [Path(r["path"]) for r in summary["reports"] if r["report"] == "GA-SYRK"]
     text = ga.read_bytes().decode("gbk")
@@ -79,7 +91,7 @@ def test_ga_syrk_is_gbk_with_field_codes_and_no_none(run: tuple[dict[str, Any], 
     assert len(ids) == len(set(ids)) and all(ID.match(i) for i in ids)  # one line per real person
 
 
-def test_every_person_is_in_at_most_one_townships_file(run: tuple[dict[str, Any], Cli, Path]) -> None:
+def test_every_person_is_in_at_most_one_townships_file(run: tuple[dict[str, Any], Path, Path]) -> None:
     summary, _, _ = run
     for report in REPORTS - {"GA-SYRK", "MZ-GAOLING", "TJ-POP", "SJ-GTGSH"}:
         seen: dict[str, str] = {}
@@ -92,9 +104,12 @@ def test_every_person_is_in_at_most_one_townships_file(run: tuple[dict[str, Any]
 
 
 def test_a_second_run_changes_nothing_and_exports_identical_cells(
-    run: tuple[dict[str, Any], Cli, Path], tmp_path: Path
+    run: tuple[dict[str, Any], Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    summary, cli, out = run
+    summary, home, _ = run
+    monkeypatch.setenv("HUB_HOME", str(home))  # the same workspace, as a user runs the job again
+    monkeypatch.chdir(tmp_path)
+    cli = Cli()
     first = {
         Path(r["path"]).name: _sheet_values(Path(r["path"]))
         for r in summary["reports"]

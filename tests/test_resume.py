@@ -28,6 +28,10 @@ def _in_process(home: Path, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+# its module fixture is built once: every test of the file on one xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("resume")
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The store one uninterrupted `hub ingest FILE` leaves."""

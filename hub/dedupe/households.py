@@ -40,10 +40,14 @@ FROM (
 """
 
 
-def merge_households(db: Database, now: datetime) -> None:
+def merge_households(db: Database, now: datetime, keys: str | None = None) -> None:
     """Rebuild hub_household and hub_membership (persons' codes must exist already; ``_m_rows`` is
-    the merge's view of the accepted rows)."""
-    db.execute(f"CREATE OR REPLACE TEMP TABLE _m_hsrc AS {household_src('SELECT * FROM _m_rows')}")
+    the merge's view of the accepted rows). ``keys``: a query of natural keys (``natural_key``) to
+    restrict the households to (the incremental merge: ``_m_rows`` then holds every row of them)."""
+    src = household_src("SELECT * FROM _m_rows")
+    if keys is not None:
+        src = f"SELECT * FROM ({src}) q WHERE natural_key IN ({keys})"
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _m_hsrc AS {src}")
     households = survive(
         db,
         "household",
@@ -57,8 +61,9 @@ def merge_households(db: Database, now: datetime) -> None:
     # Read twice (members of the latest submission, then the household rows): materialised once.
     db.execute(f"CREATE OR REPLACE TEMP TABLE _m_household AS {households}")
     db.execute(_MEMBERS)
+    where = "" if keys is None else "WHERE household_code IN (SELECT code FROM _m_household)"
     db.execute(
-        """
+        f"""
         INSERT INTO hub_household
         SELECT h.code, h.hkind, h.township_code, h.village_code, m.head, h.dibao_category,
                m.listed,
@@ -68,7 +73,7 @@ def merge_households(db: Database, now: datetime) -> None:
         JOIN (
             SELECT household_code, count(*) AS listed, count(*) FILTER (WHERE covered) AS covered,
                    arg_min(person_code, seq) FILTER (WHERE relation = '02') AS head
-            FROM hub_membership GROUP BY household_code
+            FROM hub_membership {where} GROUP BY household_code
         ) m ON m.household_code = h.code
         """
     )

@@ -60,7 +60,9 @@ class MergeSummary:
 
 
 def merge(db: Database, now: datetime | None = None) -> MergeSummary:
-    """Rebuild hub_person … hub_conflicts from the accepted hub_rows. ``now`` stamps new codes."""
+    """Rebuild hub_person … hub_conflicts from the accepted hub_rows. ``now`` stamps new codes.
+    The full merge: :func:`hub.dedupe.incremental.merge_incremental` recomputes only what changed
+    and is checked against this one."""
     stamp = now or datetime.now()
     with db.transaction():
         # Drop and re-create rather than DELETE; the rebuilt tables carry no index (uniqueness of
@@ -76,24 +78,39 @@ def merge(db: Database, now: datetime | None = None) -> MergeSummary:
         merge_households(db, stamp)
         write_conflicts(db, "_m_keys", "_m_hsrc")
         db.execute(hub_values_view_sql())
-        summary = MergeSummary(
-            persons=int(db.scalar("SELECT count(*) FROM hub_person")),
-            households=int(db.scalar("SELECT count(*) FROM hub_household")),
-            businesses=int(db.scalar("SELECT count(*) FROM hub_business")),
-            conflicts=int(db.scalar("SELECT count(*) FROM hub_conflicts")),
-            duplicate_registrations=int(
-                db.scalar("SELECT count(*) FROM hub_conflicts WHERE conflict_kind = '重复登记'")
-            ),
-        )
-        for view in _TEMP_VIEWS:
-            db.execute(f"DROP VIEW IF EXISTS {view}")
-        for temp in _TEMP_TABLES:
-            db.execute(f"DROP TABLE IF EXISTS {temp}")
+        from hub.dedupe.incremental import write_snapshot
+
+        write_snapshot(db, stamp, "full", subs=None)
+        summary = summarise(db)
+        drop_temps(db)
     return summary
 
 
-def _merge_persons(db: Database, stamp: datetime) -> None:
-    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_psrc AS {person_src('SELECT * FROM _m_rows')}")
+def summarise(db: Database) -> MergeSummary:
+    return MergeSummary(
+        persons=int(db.scalar("SELECT count(*) FROM hub_person")),
+        households=int(db.scalar("SELECT count(*) FROM hub_household")),
+        businesses=int(db.scalar("SELECT count(*) FROM hub_business")),
+        conflicts=int(db.scalar("SELECT count(*) FROM hub_conflicts")),
+        duplicate_registrations=int(
+            db.scalar("SELECT count(*) FROM hub_conflicts WHERE conflict_kind = '重复登记'")
+        ),
+    )
+
+
+def drop_temps(db: Database) -> None:
+    for view in _TEMP_VIEWS:
+        db.execute(f"DROP VIEW IF EXISTS {view}")
+    for temp in _TEMP_TABLES:
+        db.execute(f"DROP TABLE IF EXISTS {temp}")
+
+
+def _merge_persons(db: Database, stamp: datetime, keys: str | None = None) -> None:
+    """hub_person and hub_disability from ``_m_rows``; ``keys``: only these ID numbers (incremental)."""
+    src = person_src("SELECT * FROM _m_rows")
+    if keys is not None:
+        src = f"SELECT * FROM ({src}) q WHERE id_number IN ({keys})"
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_psrc AS {src}")
     persons = survive(db, "person", "_m_psrc", "id_number", (*PERSON_FIELDS, *DISABILITY_FIELDS), stamp,
                       extra_agg="arg_max(id_number, k) AS id_number", extra_one="id_number")  # fmt: skip
     db.execute(
@@ -116,8 +133,12 @@ def _merge_persons(db: Database, stamp: datetime) -> None:
     )
 
 
-def _merge_businesses(db: Database, stamp: datetime) -> None:
-    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_bsrc AS {business_src('SELECT * FROM _m_rows')}")
+def _merge_businesses(db: Database, stamp: datetime, keys: str | None = None) -> None:
+    """hub_business from ``_m_rows``; ``keys``: only these USCCs (incremental)."""
+    src = business_src("SELECT * FROM _m_rows")
+    if keys is not None:
+        src = f"SELECT * FROM ({src}) q WHERE uscc IN ({keys})"
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_bsrc AS {src}")
     businesses = survive(db, "business", "_m_bsrc", "uscc", BUSINESS_FIELDS, stamp,
                          extra_agg="arg_max(uscc, k) AS uscc", extra_one="uscc")  # fmt: skip
     db.execute(

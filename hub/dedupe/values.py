@@ -61,14 +61,22 @@ ENTITY_FIELDS: dict[str, tuple[FieldRule, ...]] = {
 }
 
 
+# A resubmission supersedes its source's earlier ledger: those rows leave, except the residents it
+# left out while they are 待核实 or answered 漏报 (hub/exchange/departures.py, 50_exchange.sql).
+IN_FORCE = (
+    "(r.submission_id NOT IN (SELECT submission_id FROM hub_superseded) "
+    "OR (r.submission_id, r.id_number) IN (SELECT submission_id, id_number FROM hub_departures_kept))"
+)
+
+
 def rows_sql(keys: str | None = None, where: str = "", dedup: bool = False) -> str:
-    """Accepted hub_rows plus ``submitted_at``, ``sub_rank``, ``k``. ``keys``: a table of
+    """Accepted hub_rows in force (:data:`IN_FORCE`) plus ``submitted_at``, ``sub_rank``, ``k``. ``keys``: a table of
     :data:`KEYS_SQL` (inline when None); ``where``: extra condition on ``r``; ``dedup``: drop exact
     duplicates (a window over the content columns: only for restricted sets or the view)."""
     ktab = keys or f"({KEYS_SQL})"
     sql = (
         f"SELECT r.* EXCLUDE (accepted), kt.submitted_at, kt.sub_rank, kt.kbase + (16777215 - r.row_no) AS k "
-        f"FROM hub_rows r JOIN {ktab} kt USING (submission_id, sheet) WHERE r.accepted"
+        f"FROM hub_rows r JOIN {ktab} kt USING (submission_id, sheet) WHERE r.accepted AND {IN_FORCE}"
     )
     if where:
         sql += f" AND ({where})"

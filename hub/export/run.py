@@ -89,6 +89,29 @@ def _spec_text(report_id: str) -> tuple[str, str]:
     raise ExportError(f"未知报表 {report_id}", hint=f"可选：{', '.join(p.stem for p in spec_files())}")
 
 
+def admitted(db: Database, ids: list[str], *, explicit: bool) -> list[str]:
+    """The reports of ``ids`` in the registry (报表清单, docs/admission.md). A report asked for by
+    name that is not registered is refused; of all specs, the unregistered are left out."""
+    from hub.admission import registered_ids
+
+    try:
+        registered = registered_ids(db)
+    except Exception as exc:  # a read-only store made before admission existed: the setup registry
+        if not db.is_engine_error(exc):
+            raise
+        from hub.admission import _base_registry
+
+        registered = set(_base_registry())
+    known = {p.stem for p in spec_files()}  # an unknown id is refused by _spec_text, naming the known
+    missing = [i for i in ids if i in known and i not in registered]
+    if explicit and missing:
+        raise ExportError(
+            f"报表 {'、'.join(missing)} 未列入报表清单，不能导出。",
+            hint="新报表须经报表准入（hub admission submit / decide）后方可导出。",
+        )
+    return [i for i in ids if i not in missing]
+
+
 def townships_of(db: Database, compiled: CompiledReport, engine: QueryEngine | None = None) -> list[str]:
     """The townships with data for a compiled report."""
     run = engine or StoreEngine(db)
@@ -269,7 +292,7 @@ def export_reports(
 ) -> list[ExportResult]:
     """One file per report and township that has data (county-wide reports: one file); the
     queries run on ``engine`` (default: the store itself), the files are written from the store."""
-    ids = reports or [p.stem for p in spec_files()]
+    ids = admitted(db, reports or [p.stem for p in spec_files()], explicit=bool(reports))
     results: list[ExportResult] = []
     for report_id in ids:
         text, file = _spec_text(report_id)
@@ -359,6 +382,8 @@ def report_rows(
 ) -> ReportRows:
     """The first sheet's rows as the department receives them, for a draft ``spec_text`` or the
     shipped spec. Raises SpecError listing every problem of a draft."""
+    if spec_text is None:
+        admitted(db, [report_id], explicit=True)
     text, file = (spec_text, f"mappings/{report_id}.yaml") if spec_text is not None else _spec_text(report_id)
     compiled = _compile(db, text, file, ref_date, township)
     doc, records, _ = build(db, compiled, ref_date, township)

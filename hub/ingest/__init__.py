@@ -83,7 +83,12 @@ def stage_file(
     skipped: list[tuple[str, str]] = []
     held: list[HeldSheet] = []
     found = []
+    from hub.exchange.feedback import FLOWBACK_SHEET
+
     for raw in raws:
+        if raw.name == FLOWBACK_SHEET:  # the 一张表's read-only 回流 sheet (hub/exchange/feedback.py)
+            skipped.append((raw.name, "回流信息，仅供核对，不导入"))
+            continue
         if raw.table.num_rows == 0 or all(
             raw.table[c].null_count == raw.table.num_rows for c in raw.table.column_names[1:]
         ):

@@ -34,14 +34,21 @@ _XLS_DIMENSIONS = 0x0200
 _XLS_BOF = 0x0809
 _XLS_EOF = 0x000A
 _XLS_FILEPASS = 0x002F  # the rest of the stream is encrypted
+_XLS_BOUNDSHEET = 0x0085  # a sheet's name and the offset of its BOF
+_XLS_ROW = 0x0208  # grbit bit 5 (fDyZero): the row is hidden
+_XLS_COLINFO = 0x007D  # grbit bit 0 (fHidden): columns colFirst..colLast are hidden
+
+#: hidden rows and columns (1-based) by sheet name, filled by the scans below when asked for
+Hidden = dict[str, tuple[set[int], set[int]]]
 
 
 def _refuse_extent(rows: int, cols: int, file: str, sheet: str | None) -> None:
     limits.check_extent(rows, cols, file, sheet, f"A1:{col_letters(max(cols, 1))}{max(rows, 1)}")
 
 
-def xls_extents(path: Path, deadline: limits.Deadline) -> list[tuple[int, int]]:
-    """(rows, columns) of each sheet substream of an ``.xls``; refuses a range over the limits."""
+def xls_extents(path: Path, deadline: limits.Deadline, hidden: Hidden | None = None) -> list[tuple[int, int]]:
+    """(rows, columns) of each sheet substream of an ``.xls``; refuses a range over the limits.
+    ``hidden``: filled with each sheet's hidden rows and columns (``ROW``/``COLINFO`` records)."""
     import olefile
 
     name = path.name
@@ -71,21 +78,46 @@ def xls_extents(path: Path, deadline: limits.Deadline) -> list[tuple[int, int]]:
         raise IngestError("Excel 97-2003 文件已损坏或不完整", file=name) from exc
     finally:
         ole.close()
-    return _biff_extents(data, name, deadline)
+    return _biff_extents(data, name, deadline, hidden)
 
 
-def _biff_extents(data: bytes, name: str, deadline: limits.Deadline) -> list[tuple[int, int]]:
+def _sheet_name(data: bytes, body: int, length: int) -> str:
+    """The name in a BIFF8 ``BOUNDSHEET`` record (ShortXLUnicodeString after 6 bytes)."""
+    if length < 8:
+        return ""
+    cch, flags = data[body + 6], data[body + 7]
+    raw = data[body + 8 : body + length]
+    return raw[: 2 * cch].decode("utf-16-le", "replace") if flags & 1 else raw[:cch].decode("latin-1")
+
+
+def _biff_extents(
+    data: bytes, name: str, deadline: limits.Deadline, hidden: Hidden | None = None
+) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     pos, end = 0, len(data)
     rows = cols = 0
     depth = 0
     unpack = struct.unpack_from
     n = 0
+    names: dict[int, str] = {}  # BOF offset -> sheet name (BOUNDSHEET)
+    sheet = ""
+    hid_rows: set[int] = set()
+    hid_cols: set[int] = set()
     while pos + 4 <= end:
+        start = pos
         typ, length = unpack("<HH", data, pos)
         body = pos + 4
         pos = body + length
-        if typ in _XLS_CELLS and length >= 4:
+        if typ == _XLS_ROW and length >= 14:
+            if unpack("<H", data, body + 12)[0] & 0x20:
+                hid_rows.add(unpack("<H", data, body)[0] + 1)
+        elif typ == _XLS_COLINFO and length >= 10:
+            first, last = unpack("<HH", data, body)
+            if unpack("<H", data, body + 8)[0] & 1:
+                hid_cols.update(range(first + 1, min(last, 16383) + 2))
+        elif typ == _XLS_BOUNDSHEET and length >= 8:
+            names[unpack("<I", data, body)[0]] = _sheet_name(data, body, length)
+        elif typ in _XLS_CELLS and length >= 4:
             r, c = unpack("<HH", data, body)
             rows, cols = max(rows, r + 1), max(cols, c + 1)
         elif typ == _XLS_MULRK and length >= 6:
@@ -100,6 +132,8 @@ def _biff_extents(data: bytes, name: str, deadline: limits.Deadline) -> list[tup
         elif typ == _XLS_FILEPASS:
             raise IngestError("文件设置了打开密码，无法读取", file=name, hint="请取消密码后另存再上传。")
         elif typ == _XLS_BOF:
+            if depth == 0:
+                sheet = names.get(start, "")
             depth += 1
         elif typ == _XLS_EOF:
             depth -= 1
@@ -107,7 +141,13 @@ def _biff_extents(data: bytes, name: str, deadline: limits.Deadline) -> list[tup
                 if rows or cols:
                     _refuse_extent(rows, cols, name, f"第 {len(out) + 1} 个工作表")
                 out.append((rows, cols))
+                if hidden is not None and sheet and (hid_rows or hid_cols):
+                    hidden[sheet] = (
+                        {r for r in hid_rows if r <= rows},
+                        {c for c in hid_cols if c <= cols},
+                    )
                 rows = cols = depth = 0
+                hid_rows, hid_cols = set(), set()
         n += 1
         if n % 200_000 == 0:
             deadline.check()
@@ -194,10 +234,15 @@ _ODS_TAG = re.compile(
 _ROWS_REPEATED = re.compile(rb'number-rows-repeated="(\d+)"')
 _COLS_REPEATED = re.compile(rb'number-columns-repeated="(\d+)"')
 _TABLE_NAME = re.compile(rb'table:name="([^"]*)"')
+_INVISIBLE = re.compile(rb'table:visibility="(?:collapse|filter)"')
 
 
-def ods_extents(path: Path, deadline: limits.Deadline) -> dict[str, tuple[int, int]]:
-    """(rows, columns) of each table of an ``.ods`` from ``content.xml`` (repeats counted)."""
+def ods_extents(
+    path: Path, deadline: limits.Deadline, hidden: Hidden | None = None
+) -> dict[str, tuple[int, int]]:
+    """(rows, columns) of each table of an ``.ods`` from ``content.xml`` (repeats counted).
+    ``hidden``: filled with each table's hidden rows and columns (``table:visibility`` other than
+    ``visible`` on a ``table-row`` or ``table-column``)."""
     from hub.ingest.xlsxscan import _chunks, xml_guard
 
     name = path.name
@@ -211,8 +256,12 @@ def ods_extents(path: Path, deadline: limits.Deadline) -> dict[str, tuple[int, i
             row = rep = col = 0
             row_cols = 0  # last column with a value in the current row
             rows = cols = 0
+            hid_rows: dict[str, list[tuple[int, int]]] = {}  # table -> (first row, repeats) hidden
+            hid_cols: dict[str, list[tuple[int, int]]] = {}
             for part in _chunks(zf, "content.xml"):
                 deadline.check(table or None)
+                if hidden is not None and b"visibility=" in part:
+                    _ods_hidden_columns(part, table, hid_cols)
                 for m in _ODS_TAG.finditer(part):
                     kind, attrs, slash = m.groups()
                     if kind is None:  # </table:table-row>
@@ -231,6 +280,8 @@ def ods_extents(path: Path, deadline: limits.Deadline) -> dict[str, tuple[int, i
                         found = _ROWS_REPEATED.search(attrs)
                         rep = int(found.group(1)) if found else 1
                         col = row_cols = 0
+                        if hidden is not None and _INVISIBLE.search(attrs):
+                            hid_rows.setdefault(table, []).append((row + 1, rep))
                         if slash:
                             row += rep
                         continue
@@ -245,6 +296,30 @@ def ods_extents(path: Path, deadline: limits.Deadline) -> dict[str, tuple[int, i
                 out[table] = (rows, cols)
     except ZIP_ERRORS as exc:
         raise IngestError("OpenDocument 表格（.ods）已损坏或不完整", file=name) from exc
+    if hidden is not None:
+        for sheet, (r, c) in out.items():
+            found_rows = {x for a, k in hid_rows.get(sheet, []) for x in range(a, min(a + k, r + 1))}
+            found_cols = {x for a, k in hid_cols.get(sheet, []) for x in range(a, min(a + k, c + 1))}
+            if found_rows or found_cols:
+                hidden[sheet] = (found_rows, found_cols)
     for sheet, (r, c) in out.items():
         _refuse_extent(r, c, name, sheet)
     return out
+
+
+def _ods_hidden_columns(part: bytes, table: str, found: dict[str, list[tuple[int, int]]]) -> None:
+    """Hidden ``table-column`` runs of the tables in this chunk of ``content.xml`` (columns are
+    declared before a table's rows, so a chunk's columns belong to the table its tags open)."""
+    col = 1
+    for m in re.finditer(rb"<table:table(?=[\s>])([^>]*)>|<table:table-column(?=[\s/>])([^>]*?)/?>", part):
+        table_attrs, attrs = m.groups()
+        if table_attrs is not None:
+            named = _TABLE_NAME.search(table_attrs)
+            table = named.group(1).decode("utf-8", "replace") if named else table
+            col = 1
+            continue
+        repeated = _COLS_REPEATED.search(attrs)
+        n = int(repeated.group(1)) if repeated else 1
+        if _INVISIBLE.search(attrs):
+            found.setdefault(table, []).append((col, n))
+        col += n

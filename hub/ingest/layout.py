@@ -98,13 +98,27 @@ def find_header(raw: RawSheet, table: pa.Table, m: HeaderMatcher) -> list[int] |
         ):
             break
         grouped = any(r0 <= rows[top - 1][0] <= r1 for r0, _c0, r1, c1 in raw.merged if c1 > _c0)
-        if not (vertical(top - 1, top) or grouped or any(m.is_known(c) or m.is_group(c) for c in cells)):
+        if not (
+            vertical(top - 1, top)
+            or grouped
+            or any(m.is_known(c) or m.is_group(c) for c in cells)
+            or _upper_level(cells, rows[top][1])
+        ):
             break
         top -= 1
     return [rows[i][0] for i in range(top, bottom + 1)]
 
 
 _DATALIKE = re.compile(r"^[\d\s.,:/\-年月日]+$")
+
+
+def _upper_level(upper: list[str], lower: list[str]) -> bool:
+    """Is ``upper`` the first row of a two-level header written without merges, above the header row
+    ``lower``: group cells over filled headers, and the headers of one-level columns (收款人家庭地址)
+    over the cells ``lower`` leaves empty."""
+    filled = [c for c in upper if c]
+    alone = [i for i, c in enumerate(upper) if c and i < len(lower) and not lower[i]]
+    return len(filled) >= 2 and bool(alone) and not any(_DATALIKE.match(c) for c in filled)
 
 
 def _subheader(upper: list[str], lower: list[str], m: HeaderMatcher) -> bool:
@@ -119,7 +133,9 @@ def _subheader(upper: list[str], lower: list[str], m: HeaderMatcher) -> bool:
         return False  # a data row fills the columns whose headers name fields
     under_group = sum(1 for i in filled if not upper[i] or not m.lookup(upper[i]))
     header_like = sum(1 for i in filled if m.is_known(lower[i]) or m.is_group(lower[i]))
-    return under_group >= 0.8 * len(filled) and 2 * header_like >= len(filled)
+    # a quarter is enough: the subheaders of a 特困家庭 export name 户主姓名 and 家庭人口 beside eight
+    # columns of money and 供养方式 that name no field (a data row would fill the named columns)
+    return under_group >= 0.8 * len(filled) and header_like >= 2 and 4 * header_like >= len(filled)
 
 
 def _spread_groups(block: list[list[str]]) -> list[list[str]]:

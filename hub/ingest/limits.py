@@ -37,8 +37,11 @@ INFLATED_MB = Limit("HUB_MAX_INFLATED_MB", 1024, "解压后大小（MB）")
 READ_MB = Limit("HUB_MAX_READ_MB", 4096, "读取所需内存（MB）")
 SECONDS = Limit("HUB_MAX_READ_SECONDS", 120, "读取时间（秒）")
 SHEETS = Limit("HUB_MAX_SHEETS", 100, "工作表数")
+# measured, not estimated: the resident memory of the process reading one file of an upload job
+# (hub/ingest/bounded.py); the job's ceiling
+JOB_MEMORY_MB = Limit("HUB_JOB_MAX_MEMORY_MB", 1536, "读取所用内存（MB）")
 
-ALL = (ROWS, COLUMNS, CELLS, CELL_CHARS, INFLATED_MB, READ_MB, SECONDS, SHEETS)
+ALL = (ROWS, COLUMNS, CELLS, CELL_CHARS, INFLATED_MB, READ_MB, SECONDS, SHEETS, JOB_MEMORY_MB)
 
 # Bytes of memory one cell costs while it is read (calamine's cell, the Python object, Arrow's copy):
 # measured on the duplicate-row and random ledgers of benchmarks/bench_hostile.py, rounded up.
@@ -92,8 +95,14 @@ _HINTS = {
     INFLATED_MB.env: "请按村或按表拆分后分别上传，或删去图片等附件后另存。",
     READ_MB.env: "请把文件拆小（例如按村）后分别上传。",
     SECONDS.env: "请把文件拆小（例如按村）后分别上传。",
+    JOB_MEMORY_MB.env: "请把文件拆小（例如按村）后分别上传；如确需一次导入，请联系数据管理员。",
     SHEETS.env: "请只保留台账所在的工作表，每份不超过 {n} 个工作表。",
 }
+
+
+def hint(limit: Limit) -> str:
+    """What the clerk can do about ``limit``, in Chinese."""
+    return _HINTS.get(limit.env, "请拆分后分别上传。").format(n=f"{value(limit):,.0f}")
 
 
 def check(limit: Limit, found: float, file: str, sheet: str | None = None, where: str | None = None) -> None:

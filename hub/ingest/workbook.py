@@ -17,8 +17,9 @@ batches (``iter_rows``), so the Python objects of one batch exist at a time, not
 
 Row numbers: list index ``i`` of the table is Excel row ``i + 1`` (rows and columns are padded from
 A1). Merged ranges come 0-based from calamine and are stored 1-based, clipped to the used range.
-Hidden rows and columns are not exposed by calamine; for ``.xlsx`` they are found in the same scan;
-for the other formats they are not detected (documented limitation).
+Hidden rows and columns are not exposed by calamine; for ``.xlsx`` they are found in the same scan,
+for ``.xls`` in the record walk (``ROW``, ``COLINFO``) and for ``.ods`` in the ``content.xml`` scan
+(``table:visibility``); for ``.xlsb`` they are not detected (documented limitation).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from hub.ingest import limits
 from hub.ingest.readers import ZIP_ERRORS, check_zip, note, register_reader
 from hub.ingest.render import rows_to_table
 from hub.ingest.types import RawSheet
+from hub.testhook import pause_point
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -117,25 +119,32 @@ def read_ods(path: Path, deadline: limits.Deadline) -> list[RawSheet]:
     from hub.ingest import binscan
 
     infos = check_zip(path)
-    extents = binscan.ods_extents(path, deadline)
+    hidden: binscan.Hidden = {}
+    extents = binscan.ods_extents(path, deadline, hidden)
     _estimate(path.name, sum(r * c for r, c in extents.values()), 0)
     del infos
-    return _read(path, path.name, deadline, None)
+    return _read(path, path.name, deadline, None, hidden)
 
 
 @register_reader("xls", ".xls")
 def read_xls(path: Path, deadline: limits.Deadline) -> list[RawSheet]:
     from hub.ingest import binscan
 
-    extents = binscan.xls_extents(path, deadline)
+    hidden: binscan.Hidden = {}
+    extents = binscan.xls_extents(path, deadline, hidden)
     _estimate(path.name, sum(r * c for r, c in extents), 0)
-    return _read(path, path.name, deadline, None)
+    return _read(path, path.name, deadline, None, hidden)
 
 
 def _read(
-    source: Path, name: str, deadline: limits.Deadline, scans: dict[str, SheetScan] | None
+    source: Path,
+    name: str,
+    deadline: limits.Deadline,
+    scans: dict[str, SheetScan] | None,
+    hidden: dict[str, tuple[set[int], set[int]]] | None = None,
 ) -> list[RawSheet]:
-    """Every worksheet of ``source`` through calamine (``scans``: the ``.xlsx`` scan by sheet)."""
+    """Every worksheet of ``source`` through calamine (``scans``: the ``.xlsx`` scan by sheet;
+    ``hidden``: hidden rows and columns by sheet of the ``.xls`` and ``.ods`` scans)."""
     wb = _open(source, name)
     sheets: list[RawSheet] = []
     try:
@@ -146,6 +155,7 @@ def _read(
             if scans is not None and scan is None:
                 continue  # not a worksheet of workbook.xml (macro or dialog sheet): not measured, not read
             deadline.check(meta.name)
+            pause_point("reader-call")  # tests: a calamine call that does not return (bounded.py)
             try:
                 sheet = wb.get_sheet_by_name(meta.name)
             except Exception as exc:
@@ -175,13 +185,14 @@ def _read(
                         value=shown,
                     )
                 )
+            hid_rows, hid_cols = (hidden or {}).get(meta.name, (set(), set()))
             sheets.append(
                 RawSheet(
                     name=meta.name,
                     table=table,
                     merged=merged,
-                    hidden_rows=scan.hidden_rows if scan else set(),
-                    hidden_cols=scan.hidden_cols if scan else set(),
+                    hidden_rows=scan.hidden_rows if scan else {r for r in hid_rows if r <= rows},
+                    hidden_cols=scan.hidden_cols if scan else {c for c in hid_cols if c <= cols},
                     notes=notes,
                 )
             )

@@ -275,6 +275,11 @@ def reset_password(db: Database, name: str, password: str | None = None, *, by: 
             "UPDATE hub_users SET password_hash = ? WHERE username = ?", [_hasher().hash(password), username]
         )
         db.execute("DELETE FROM hub_sessions WHERE username = ?", [username])
+        # the owner gets a fresh start from every address (an address's own counter stays)
+        db.execute(
+            "DELETE FROM hub_login_failures WHERE kind IN ('pair', 'account') AND account = ?",
+            [username_key(username)],
+        )
         _event(db, by, "reset", username)
     return password
 
@@ -405,10 +410,8 @@ def revoke_token(db: Database, user: User, hint: str) -> None:
 
 
 # -- login rate limiting ------------------------------------------------------------------------
-@dataclass
-class _Fails:
-    count: int
-    last: float
+LIMITS_DDL = "46_login_limits.sql"
+KNOWN_DAYS = 30  # an address the owner signed in from is exempt from the per-account counter this long
 
 
 class LoginLimiter:
@@ -425,6 +428,10 @@ class LoginLimiter:
       from many addresses; an address where the owner has signed in is exempt.
 
     Keys are :func:`username_key` names, so spaces, full-width letters or case give no fresh counter.
+    The counters are rows of the store (``hub_login_failures``, ``hub_login_known``;
+    ``46_login_limits.sql``) timed by the wall clock, so a restart of the server clears nothing;
+    without ``db`` they live in a private in-memory database (tests, a library caller). The number
+    of rows is bounded (``max_keys``): expired counters are deleted, then the oldest.
     """
 
     def __init__(
@@ -438,6 +445,7 @@ class LoginLimiter:
         account_cap: float = 60.0,
         forget: float = 3600.0,
         max_keys: int = 100_000,
+        db: Database | None = None,
     ):
         self.rules = {
             "pair": (free, base, cap),
@@ -445,57 +453,88 @@ class LoginLimiter:
             "account": (account_free, base, account_cap),
         }
         self.forget, self.max_keys = forget, max_keys
-        self._fails: dict[tuple[str, ...], _Fails] = {}
-        self._known: dict[tuple[str, str], float] = {}  # (account, address) that signed in, when
+        if db is None:
+            from hub.store.db import DDL_DIR, Database
+
+            db = Database(None, ddl=False)
+            db.execute((DDL_DIR / LIMITS_DDL).read_text(encoding="utf-8"))
+        self.db = db
+        self._writes = 0
         self._lock = threading.Lock()
 
-    def _keys(self, username: str, address: str, now: float) -> list[tuple[str, ...]]:
-        account = username_key(username)
-        keys: list[tuple[str, ...]] = [("pair", account, address), ("address", address)]
-        seen = self._known.get((account, address))
-        if seen is None or now - seen > 30 * 86400:
-            keys.append(("account", account))
+    def _keys(self, account: str, address: str, now: float) -> list[tuple[str, str, str]]:
+        """The counters a try of ``account`` from ``address`` is subject to."""
+        keys = [("pair", account, address), ("address", "", address)]
+        seen = self.db.scalar(
+            "SELECT last_at FROM hub_login_known WHERE account = ? AND address = ?", [account, address]
+        )
+        if seen is None or now - float(seen) > KNOWN_DAYS * 86400:
+            keys.append(("account", account, ""))
         return keys
 
-    def _wait(self, key: tuple[str, ...], now: float) -> float:
-        fails = self._fails.get(key)
-        if fails is None:
+    def _wait(self, kind: str, failures: int, last: float, now: float) -> float:
+        if now - last > self.forget:
             return 0.0
-        if now - fails.last > self.forget:
-            del self._fails[key]
+        free, base, cap = self.rules[kind]
+        if failures <= free:
             return 0.0
-        free, base, cap = self.rules[key[0]]
-        if fails.count <= free:
-            return 0.0
-        delay = min(cap, base * 2.0 ** min(fails.count - free - 1, 30))
-        return max(0.0, fails.last + delay - now)
+        delay = min(cap, base * 2.0 ** min(failures - free - 1, 30))
+        return max(0.0, last + delay - now)
 
     def blocked(self, username: str, address: str) -> int:
         """Seconds before ``username`` may try again from ``address`` (0 when allowed now)."""
-        now = time.monotonic()
-        with self._lock:
-            wait = max(self._wait(k, now) for k in self._keys(username, address, now))
+        now = time.time()
+        keys = self._keys(username_key(username), address, now)
+        marks = ", ".join("(?, ?, ?)" for _ in keys)
+        rows = self.db.rows(
+            "SELECT kind, failures, last_at FROM hub_login_failures "
+            f"WHERE (kind, account, address) IN ({marks})",
+            [part for key in keys for part in key],
+        )
+        wait = max((self._wait(k, int(n), float(t), now) for k, n, t in rows), default=0.0)
         return math.ceil(wait)
 
     def failed(self, username: str, address: str) -> None:
-        now = time.monotonic()
+        """One more failure on every counter of this try (an expired counter starts again at 1)."""
+        now = time.time()
+        keys = self._keys(username_key(username), address, now)
+        marks = ", ".join("(?, ?, ?, 1, ?)" for _ in keys)
         with self._lock:
-            for key in self._keys(username, address, now):
-                self._wait(key, now)  # forgets an expired counter first
-                fails = self._fails.setdefault(key, _Fails(0, now))
-                fails.count += 1
-                fails.last = now
-            if len(self._fails) > self.max_keys:  # keep memory bounded under a spray of names
-                for key, _ in sorted(self._fails.items(), key=lambda kv: kv[1].last)[: self.max_keys // 10]:
-                    del self._fails[key]
+            self.db.execute(
+                f"INSERT INTO hub_login_failures VALUES {marks} ON CONFLICT DO UPDATE SET "
+                "failures = CASE WHEN excluded.last_at - hub_login_failures.last_at > ? THEN 1 "
+                "ELSE hub_login_failures.failures + 1 END, last_at = excluded.last_at",
+                [*(v for key in keys for v in (*key, now)), self.forget],
+            )
+            self._writes += 1
+            if self._writes % 100 == 1:
+                self._trim(now)
+
+    def _trim(self, now: float) -> None:
+        """Keep the tables bounded under a spray of names: expired rows go, then the oldest."""
+        self.db.execute("DELETE FROM hub_login_failures WHERE last_at < ?", [now - self.forget])
+        self.db.execute("DELETE FROM hub_login_known WHERE last_at < ?", [now - KNOWN_DAYS * 86400])
+        for table in ("hub_login_failures", "hub_login_known"):
+            extra = int(self.db.scalar(f"SELECT count(*) FROM {table}") or 0) - self.max_keys
+            if extra > 0:
+                cut = self.db.scalar(
+                    f"SELECT last_at FROM {table} ORDER BY last_at LIMIT 1 OFFSET ?",
+                    [extra + self.max_keys // 10 - 1],
+                )
+                if cut is not None:
+                    self.db.execute(f"DELETE FROM {table} WHERE last_at <= ?", [cut])
 
     def succeeded(self, username: str, address: str) -> None:
         """The owner got in from ``address``: its counters start again, and that address is known."""
-        now = time.monotonic()
+        now = time.time()
         account = username_key(username)
         with self._lock:
-            self._fails.pop(("pair", account, address), None)
-            self._fails.pop(("account", account), None)
-            self._known[(account, address)] = now
-            if len(self._known) > self.max_keys:
-                self._known.pop(next(iter(self._known)))
+            self.db.execute(
+                "DELETE FROM hub_login_failures WHERE (kind = 'pair' AND account = ? AND address = ?) "
+                "OR (kind = 'account' AND account = ?)",
+                [account, address, account],
+            )
+            self.db.execute(
+                "INSERT INTO hub_login_known VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET last_at = excluded.last_at",
+                [account, address, now],
+            )

@@ -57,12 +57,16 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
 
     hub = Hub(hub_home)
     hub.db  # noqa: B018 -- open the store (and apply the DDL) before the first request
+    from hub.ingest.bounded import warm_up
+
+    warm_up()  # upload jobs read files in child processes of a fork server (hub/ingest/bounded.py)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["ROLES"] = accounts.ROLES
     st = State(
         hub=hub,
         templates=templates,
         jobs=Jobs(hub),
+        limiter=accounts.LoginLimiter(db=hub.db),  # counters in the store: a restart keeps them
         max_upload_bytes=int(float(os.environ.get("HUB_MAX_UPLOAD_MB", "20")) * 1024 * 1024),
         cookie_secure=os.environ.get("HUB_COOKIE_SECURE", "") == "1",
     )
@@ -78,10 +82,14 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_errors(app)
 
-    from hub.serve import api, clerk, dept, jobpages, steward, users
+    from hub.serve import admission, api, clerk, dept, jobpages, steward, users
 
-    for module in (clerk, dept, steward, api, users, jobpages):
+    for module in (clerk, dept, steward, api, users, jobpages, admission):
         app.include_router(module.router)
+    from hub.serve import flowback
+
+    app.include_router(flowback.router)
+    app.include_router(flowback.api)
     users.secure_cookies(app)
     _auth_routes(app)
 

@@ -73,9 +73,12 @@ def clerk_home(request: Request, user: User = Depends(clerk)) -> Response:
         "SELECT * FROM hub_submissions WHERE township_code = ? ORDER BY submission_id DESC LIMIT 5", [town]
     )
     st = state(request)
+    from hub.exchange.feedback import open_counts
+
     return render(
         request,
         "clerk_home.html",
+        waiting=open_counts(st.hub.db, town),
         town=township_name(request, town),
         recent=recent,
         max_mb=st.max_upload_bytes // 1048576,

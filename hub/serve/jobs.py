@@ -144,6 +144,7 @@ class Job:
                         "township",
                         "township_name",
                         "kind",
+                        "resubmission",
                     )
                 }
                 | {
@@ -315,7 +316,12 @@ class Jobs:
         try:
             if job.stop is None:
                 job.status = "reading"
-            staged = self.hub.stage(job.paths, township=job.township, columns=job.columns)
+            from hub.ingest.bounded import bounded_reads
+
+            # each file read in a child process: stopped at once by cancel, the time limit or
+            # shutdown (check) and by the memory ceiling (HUB_JOB_MAX_MEMORY_MB)
+            with bounded_reads(check=check):
+                staged = self.hub.stage(job.paths, township=job.township, columns=job.columns)
             check()
             reports = self.hub.ingest(
                 job.paths,

@@ -182,6 +182,9 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
                 dv.add(f"{letter}3:{letter}{last}")
                 ws.add_data_validation(dv)
         ws.freeze_panes = "A3"
+    from hub.exchange.feedback import FLOWBACK_SHEET, write_flowback_sheet
+
+    counts[FLOWBACK_SHEET] = write_flowback_sheet(wb, hub, code)  # 回流 (docs/web.md)
     _write_guide(guide, town, code, counts)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)

@@ -96,7 +96,7 @@ def _head_roles(schema: Schema, kind: str) -> dict[str, str]:
         member: head
         for group in schema.role_groups
         for member, head in group.fields.items()
-        if schema.fields[head].entity == "household"
+        if head in schema.fields and schema.fields[head].entity == "household"
     }
 
 

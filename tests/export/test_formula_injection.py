@@ -245,6 +245,10 @@ def test_numbers_stay_numbers_and_only_text_fields_are_escaped(payload_db: Datab
 # -- through the pipeline: ledgers ingested with the Hub facade ------------------------------------
 
 
+# its module fixture is built once: every test of the file on one xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("formula_injection")
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A workspace where 青山镇's population ledger (xlsx) and business ledger (CSV) carry the payloads

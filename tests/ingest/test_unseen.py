@@ -113,11 +113,6 @@ def test_respelling_the_headers_keeps_every_column_s_field(
     assert placed(other, schema, sample_divisions) == placed(plain, schema, sample_divisions)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="measured: where a source has two columns of one field (残疾证号 twice, 所属社/所属社区) or two "
-    "look-alike '-' columns, the recogniser gives the field to whichever comes first",
-)
 def test_shuffling_the_columns_keeps_every_column_s_field(
     tmp_path: Path, schema: Schema, sample_divisions: Divisions
 ) -> None:

@@ -64,6 +64,10 @@ def _finding(data: dict[str, list[dict[str, Any]]], row: dict[str, Any], field: 
                                  "severity": severity, "message": code})  # fmt: skip
 
 
+# its module fixture is built once: every test of the file on one xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("linkage_fill_classes")
+
+
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     data = generate(N, seed=3)

@@ -38,6 +38,10 @@ def _state(db: Database) -> dict[str, Any]:
     }
 
 
+# its module fixture is built once: every test of the file on one xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("linkage_pipeline")
+
+
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, LinkageConfig, Any, Any]:
     data = generate(N, seed=3)

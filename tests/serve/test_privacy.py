@@ -19,6 +19,10 @@ from tests.serve.conftest import CHENGGUAN, QINGSHAN, SAMPLE, USERS, login
 FILES = {QINGSHAN: SAMPLE / "青山镇_人口台账_2026.xlsx", CHENGGUAN: SAMPLE / "城关街道_人口台账_2026.xlsx"}
 
 
+# its module fixture is built once: every test of the file on one xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("serve_privacy")
+
+
 @pytest.fixture(scope="module")
 def two_towns(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from hub.facade import Hub

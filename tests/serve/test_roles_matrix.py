@@ -63,6 +63,7 @@ GET_MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "/clerk/preview": (f"/clerk/preview?report=MZ-DIBAO&date={REF}", C_ONLY),
     "/clerk/conflicts": ("/clerk/conflicts", C_ONLY),
     "/clerk/template": ("/clerk/template", C_ONLY),
+    "/clerk/flowback": ("/clerk/flowback", C_ONLY),
     "/dept": (f"/dept?date={REF}", D_ONLY),
     # a download link writes nothing: 405 for the departments (POST from their page)
     "/dept/download": (
@@ -82,9 +83,15 @@ GET_MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "/steward/validation": ("/steward/validation", {**S_ONLY, "steward": 404}),  # no report written yet
     "/steward/validation/{path:path}": ("/steward/validation/index.html", {**S_ONLY, "steward": 404}),
     "/steward/users": ("/steward/users", S_ONLY),
+    "/dept/admission": ("/dept/admission", D_ONLY),
+    "/dept/admission/{draft_id}": ("/dept/admission/999", {**D_ONLY, "mz_user": 404, "ga_user": 404}),
+    "/steward/admission": ("/steward/admission", S_ONLY),
+    "/steward/admission/{draft_id}": ("/steward/admission/999", {**S_ONLY, "steward": 404}),
+    "/steward/burden": ("/steward/burden", S_ONLY),
     "/jobs/{job_id}": ("/jobs/no-such-job", {**S_ONLY, "steward": 404}),  # a steward's withdrawal job
     "/api/v1/reports": ("/api/v1/reports", API),
     "/api/v1/reports/{report_id}": (f"/api/v1/reports/MZ-DIBAO?township={QINGSHAN}&purpose=核对名单", API),
+    "/api/v1/feedback": ("/api/v1/feedback", API),
     "/api/v1/openapi.json": ("/api/v1/openapi.json", EVERYONE),
 }
 
@@ -167,14 +174,16 @@ def test_every_post_route_refuses_without_the_csrf_token(loaded: Any, clients: d
     log_before = loaded.state.hub_state.hub.db.scalar("SELECT count(*) FROM hub_access_log")
     for path in posts:
         url = path.replace("{report_id}", "MZ-DIBAO").replace("{map_id}", "1").replace("{name}", "qs_clerk")
-        url = url.replace("{upload_id}", "20260101000000_abcdef01")
+        url = url.replace("{upload_id}", "20260101000000_abcdef01").replace("{draft_id}", "1")
+        url = url.replace("{departure_id}", "1").replace("{feedback_id}", "1")
+        refused = (401,) if url.startswith("/api/") else (403, 303)  # the API takes a token, never a cookie
         for role in ROLES:
             r = clients[role].post(
                 url,
                 data={"report": "MZ-GAOLING", "township": QINGSHAN, "purpose": "跨站提交试探"},
                 follow_redirects=False,
             )
-            assert r.status_code in (403, 303), f"{role} POST {url} without CSRF: {r.status_code}"
+            assert r.status_code in refused, f"{role} POST {url} without CSRF: {r.status_code}"
     assert loaded.state.hub_state.hub.db.scalar("SELECT count(*) FROM hub_access_log") == log_before
 
 

@@ -15,6 +15,10 @@ from hub.model import Schema, load_schema
 TODAY = date(2026, 6, 1)
 
 
+# its module fixture is built once: every test of the file on one xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("gx_suite")
+
+
 @pytest.fixture(scope="module")
 def schema() -> Schema:
     return load_schema()

@@ -65,6 +65,9 @@ class LinkSummary:
     trained: bool
     #: At most one line (Chinese): the model could not be trained, and what was used instead.
     warnings: list[str] = field(default_factory=list)
+    #: The run scored with the saved model, every record as itself (no collapsed twins, no guarded
+    #: block): a review decision may then be applied without re-scoring (hub.dedupe.linkage.incremental).
+    plain: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,4 +169,6 @@ def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id
         "SELECT count(*) FROM hub_link_pairs p WHERE status = 'review' "
         "AND pair_id NOT IN (SELECT pair_id FROM hub_link_decisions)"))  # fmt: skip
     warnings = ([choice.warning] if choice.warning else []) + guarded.warnings
-    return LinkSummary(records, pairs, review, misused, fill, clusters, codes, choice.trained, warnings)
+    plain = choice.warning is None and not guarded.twins and not guarded.rules and guarded.table == INPUT
+    plain = plain and cfg.model_path.exists()
+    return LinkSummary(records, pairs, review, misused, fill, clusters, codes, choice.trained, warnings, plain)

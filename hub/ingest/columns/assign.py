@@ -113,21 +113,23 @@ def recognise(
     owner: dict[str, int] = {}  # field → the column that took it
     placed: set[int] = set()
     ranked_all = sorted(candidates, key=lambda t: (-t[0], t[1]))
-    for best, i, f in ranked_all:
-        if f in owner or i in placed:
-            continue
-        owner[f] = i
-        placed.add(i)
-        _place(scored[i], f, best, schema, detectors)
     # Twins: a column whose own header names a field already taken (户籍地址 beside 居住地址, 家庭人口
-    # beside 家庭人口数) holds that field too, unless it is an identity field (two roles, not twins).
+    # beside 家庭人口数, 是否享受低保 beside 是否是低保对象) holds that field too, unless it is an
+    # identity field (two roles, not twins). It is decided in the same best-first pass, so that a
+    # twin never falls to a weaker field its values also fit (是/否 is also a 人员状态 code).
+    twins: list[tuple[int, str]] = []
     for best, i, f in ranked_all:
-        if i in placed or f not in owner or not twins_allowed(f) or best < SURE:
+        if i in placed:
             continue
-        if scored[i][1].get(f, 0.0) < TWIN_HEADER:
+        if f not in owner:
+            owner[f] = i
+        elif not (twins_allowed(f) and best >= SURE and scored[i][1].get(f, 0.0) >= TWIN_HEADER):
             continue
+        else:
+            twins.append((i, f))
         placed.add(i)
         _place(scored[i], f, best, schema, detectors)
+    for i, f in twins:
         first = scored[owner[f]][0]
         scored[i][
             0

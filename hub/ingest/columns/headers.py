@@ -33,7 +33,20 @@ _PARTS = re.compile(r"[、/或及和与,，;；+＋]|以及")
 @dataclass(frozen=True)
 class _Role:
     words: tuple[str, ...]  # longest first
-    fields: dict[str, str]  # base field → the field in this role
+    fields: dict[str, str]  # base field → the field in this role ("*": every other field)
+
+    def of(self, f: str) -> str:
+        """The field ``f`` is in this role; ``-`` in the schema (a fact of the role's person the model
+        has no place for: 经营者民族, anything of a 联络员 or 监护人) is :data:`IGNORED`."""
+        if f == IGNORED:
+            return f
+        out = self.fields.get(f, self.fields.get("*", f))
+        return IGNORED if out == "-" else out
+
+    @property
+    def distinct(self) -> bool:
+        """Does the role's name name another field (户主 → head_name), not the row's own person?"""
+        return self.of("name") != "name"
 
 
 class HeaderMatcher:
@@ -99,11 +112,11 @@ class HeaderMatcher:
                 continue
             rest = core.replace(word, "", 1)
             named = self._loose(rest) if rest else {}
-            distinct = role.fields.get("name", "name") != "name"
-            if distinct and (not rest or (core.endswith(word) and not named)):
-                put(role.fields["name"], 0.9)  # 户主, 商户经营者: the role noun is the concept
+            if role.distinct and (not rest or (core.endswith(word) and not named)):
+                put(role.of("name"), 0.9)  # 户主, 商户经营者: the role noun is the concept
             for f, v in named.items():
-                put(role.fields.get(f, f), 0.95 * v)  # 经营者性别 is still 性别
+                # 申请人身份证号 is the head's; 经营者民族 names no field of a business
+                put(role.of(f), 1.0 if role.of(f) == IGNORED else 0.95 * v)
         parts = [p for p in _PARTS.split(core) if p]
         if len(parts) > 1:
             for p in parts:
@@ -126,7 +139,7 @@ class HeaderMatcher:
         for key, f in self.synonyms.items():
             if len(key) >= 2 and key in core:
                 v = 0.55 + 0.4 * len(key) / n
-            elif n >= 2 and core in key and self._owns(f, core):
+            elif n >= 3 and core in key and self._owns(f, core):  # 是否 is in 是否健在 and 是否享受
                 v = 0.45 + 0.4 * n / len(key)
             else:
                 continue
@@ -165,7 +178,11 @@ class HeaderMatcher:
         ]
         end, role = max(ends, key=lambda t: t[0], default=(-1, None))
         if role is not None and end >= 0:
-            scores = {role.fields.get(f, f): v for f, v in scores.items()}
+            mapped: dict[str, float] = {}
+            for f, v in scores.items():
+                g = role.of(f)
+                mapped[g] = max(mapped.get(g, 0.0), 1.0 if g == IGNORED else v)
+            scores = mapped
         return scores
 
     def best(self, text: str) -> tuple[str | None, float]:
@@ -193,7 +210,7 @@ class HeaderMatcher:
         core = split_header(text)[0]
         if core in self.ignored:
             return True
-        distinct = [w for role in self.roles if role.fields.get("name", "name") != "name" for w in role.words]
+        distinct = [w for role in self.roles if role.distinct for w in role.words]
         return len(core) <= 8 and any(w in core for w in distinct)
 
     def field_of_path(self, segments: list[str], bar: float = 0.8) -> str | None:

@@ -1,0 +1,255 @@
+"""``merge_incremental(db)``: recompute only the persons, households and businesses that changed rows
+can touch, with the same SQL as the full merge (:func:`hub.dedupe.merge.merge`), which stays the oracle.
+
+What the last merge read is kept in ``hub_merge_rows`` (one row per row in force: a hash of its content
+and the natural keys it fed) and ``hub_merge_redirects`` (the redirects it followed). A merge then:
+
+1. **What changed.** The rows in force now (:func:`hub.dedupe.values.rows_sql`, the single source of
+   "which rows are in force") against ``hub_merge_rows`` on (submission, sheet, row, hash): rows added,
+   rows gone (withdrawn, rejected later, superseded) and rows changed (an ID filled by linkage, a value
+   corrected), and the codes whose ``redirect_to`` changed (linkage merged or split persons).
+2. **The affected keys.** Person keys: the ID numbers and head ID numbers of those rows, old and new;
+   business keys: their USCCs; household keys: those the rows fed before and after (every row of a
+   changed submission is re-keyed, since one filled ID may change a 低保 household's head); plus the
+   keys of codes whose redirect changed. Closed over ``hub_codes`` redirects (every key sharing a
+   resolved code, before or after) and over households (every household with a member among the
+   affected persons: a member's code is part of the household's rows).
+3. **Recompute only those.** Delete their rows from hub_person, hub_disability, hub_household,
+   hub_membership, hub_business and hub_conflicts, run the full merge's ``survive`` / household SQL on
+   their rows alone (every row of an affected entity is read, so every pick is the full merge's pick;
+   new codes are numbered as the full merge numbers them, since new keys only come from changed rows)
+   and insert the results. Untouched entities keep their rows.
+
+A store merged by an older hub (no ``hub_merge_state``) gets one full merge first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hub.dedupe.codes import RESOLVED
+from hub.dedupe.households import merge_households
+from hub.dedupe.merge import (
+    MergeSummary,
+    _merge_businesses,
+    _merge_persons,
+    drop_temps,
+    merge,
+    summarise,
+)
+from hub.dedupe.survive import CONF_DDL
+from hub.dedupe.values import KEYS_SQL, household_src, rows_sql, write_conflicts
+from hub.store.db import Database
+
+_TEMPS = (
+    "_i_cur", "_i_diff", "_i_subs", "_i_old", "_i_now", "_i_redir", "_i_seed_person", "_i_seed_business",
+    "_i_seed_household", "_i_codes_person", "_i_codes_business", "_i_codes_household", "_i_keys_person",
+    "_i_keys_business", "_i_keys_household", "_i_hh",
+)  # fmt: skip
+
+# hub_rows columns that are not content (the hash covers every other column, plus submitted_at).
+_NOT_CONTENT = {"accepted"}
+
+
+def _fp(db: Database) -> str:
+    cols = [c for c, _ in db.columns("hub_rows") if c not in _NOT_CONTENT]
+    return "hash(" + ", ".join(f'q."{c}"' for c in cols) + ", q.submitted_at)"
+
+
+def _fp_rows(db: Database, where: str = "") -> str:
+    """The rows in force (restricted by ``where`` on ``r``) as (submission_id, sheet, row_no, fp,
+    id_number, head_id_number, uscc). Needs the temp table ``_m_keys``."""
+    return (
+        f"SELECT q.submission_id, q.sheet, q.row_no, {_fp(db)} AS fp, q.id_number, q.head_id_number, q.uscc "
+        f"FROM ({rows_sql('_m_keys', where)}) q"
+    )
+
+
+def write_snapshot(db: Database, now: datetime, mode: str, subs: str | None) -> None:
+    """Record what this merge read: every row in force (``subs`` None, the full merge; ``_m_hsrc``
+    then holds every household source row) or the rows of the submissions of ``subs`` (a query of
+    ``submission_id``), re-keyed. Inside the merge's transaction, with ``_m_keys``."""
+    if subs is None:
+        db.execute("DELETE FROM hub_merge_rows")
+        db.execute(
+            f"""INSERT INTO hub_merge_rows
+            SELECT c.*, h.natural_key FROM ({_fp_rows(db)}) c
+            LEFT JOIN (SELECT DISTINCT submission_id, sheet, row_no, natural_key FROM _m_hsrc) h
+              USING (submission_id, sheet, row_no)"""
+        )
+    else:
+        db.execute(f"DELETE FROM hub_merge_rows WHERE submission_id IN ({subs})")
+        db.execute("INSERT INTO hub_merge_rows SELECT * FROM _i_now")
+    db.execute("DELETE FROM hub_merge_redirects")
+    db.execute(
+        "INSERT INTO hub_merge_redirects SELECT entity, natural_key, redirect_to FROM hub_codes "
+        "WHERE redirect_to IS NOT NULL"
+    )
+    db.execute("DELETE FROM hub_merge_state")
+    counts = (
+        [None, None, None]
+        if subs is not None
+        else [db.scalar(f"SELECT count(*) FROM hub_{t}") for t in ("person", "household", "business")]
+    )
+    db.execute("INSERT INTO hub_merge_state VALUES (?, ?, ?, ?, ?)", [now, mode, *counts])
+
+
+def has_snapshot(db: Database) -> bool:
+    return bool(db.scalar("SELECT count(*) FROM hub_merge_state"))
+
+
+def merge_incremental(db: Database, now: datetime | None = None) -> MergeSummary:
+    """Bring hub_person … hub_conflicts up to date by recomputing only the entities whose rows (or
+    codes) changed since the last merge; the result is the full merge's, table by table. A store
+    without a snapshot of its last merge gets the full merge."""
+    stamp = now or datetime.now()
+    if not has_snapshot(db):
+        return merge(db, stamp)
+    with db.transaction():
+        try:
+            touched = _incremental(db, stamp)
+            summary = summarise(db)
+            if touched is not None:
+                db.execute(
+                    "UPDATE hub_merge_state SET merged_at = ?, mode = 'incremental', persons = ?, "
+                    "households = ?, businesses = ?",
+                    [stamp, *touched],
+                )
+        finally:
+            drop_temps(db)
+            for t in _TEMPS:
+                db.execute(f"DROP TABLE IF EXISTS {t}")
+    return summary
+
+
+def _incremental(db: Database, stamp: datetime) -> tuple[int, int, int] | None:
+    """The incremental merge's steps (inside a transaction). Returns the number of persons,
+    households and businesses recomputed, or None when nothing changed."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _m_keys AS {KEYS_SQL}")
+    # 1. What changed: rows in force now vs the snapshot, on (row, content hash).
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _i_cur AS {_fp_rows(db)}")
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE _i_diff AS
+        SELECT c.submission_id, c.sheet, c.row_no, c.id_number, c.head_id_number, c.uscc FROM _i_cur c
+        ANTI JOIN hub_merge_rows s USING (submission_id, sheet, row_no, fp)
+        UNION ALL
+        SELECT s.submission_id, s.sheet, s.row_no, s.id_number, s.head_id_number, s.uscc FROM hub_merge_rows s
+        ANTI JOIN _i_cur c USING (submission_id, sheet, row_no, fp)"""
+    )
+    db.execute(
+        """CREATE OR REPLACE TEMP TABLE _i_redir AS
+        (SELECT entity, natural_key, redirect_to FROM hub_codes WHERE redirect_to IS NOT NULL
+         EXCEPT SELECT entity, natural_key, redirect_to FROM hub_merge_redirects)
+        UNION
+        (SELECT entity, natural_key, redirect_to FROM hub_merge_redirects
+         EXCEPT SELECT entity, natural_key, redirect_to FROM hub_codes WHERE redirect_to IS NOT NULL)"""
+    )
+    if not db.scalar("SELECT count(*) FROM _i_diff") and not db.scalar("SELECT count(*) FROM _i_redir"):
+        return None
+    # The changed submissions: their rows are re-keyed (household keys) and replace the snapshot's.
+    db.execute("CREATE OR REPLACE TEMP TABLE _i_subs AS SELECT DISTINCT submission_id FROM _i_diff")
+    db.execute(
+        "CREATE OR REPLACE TEMP TABLE _i_old AS SELECT * FROM hub_merge_rows "
+        "WHERE submission_id IN (SELECT submission_id FROM _i_subs)"
+    )
+    in_subs = "r.submission_id IN (SELECT submission_id FROM _i_subs)"
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _i_now AS
+        SELECT c.submission_id, c.sheet, c.row_no, c.fp, c.id_number, c.head_id_number, c.uscc, h.natural_key AS hh_key
+        FROM _i_cur c
+        LEFT JOIN (SELECT DISTINCT submission_id, sheet, row_no, natural_key
+                   FROM ({household_src(rows_sql("_m_keys", in_subs))}) x) h USING (submission_id, sheet, row_no)
+        WHERE c.submission_id IN (SELECT submission_id FROM _i_subs)"""
+    )
+    # 2. The affected keys, then closed over redirects (and households over their members).
+    redir = "SELECT natural_key FROM _i_redir WHERE entity = '{e}'"
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _i_seed_person AS
+        SELECT id_number AS natural_key FROM _i_diff WHERE id_number IS NOT NULL
+        UNION SELECT head_id_number FROM _i_diff WHERE head_id_number IS NOT NULL
+        UNION {redir.format(e="person")}"""
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _i_seed_business AS
+        SELECT uscc AS natural_key FROM _i_diff WHERE uscc IS NOT NULL UNION {redir.format(e="business")}"""
+    )
+    for entity in ("person", "business"):
+        _close(db, entity)
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _i_seed_household AS
+        SELECT hh_key AS natural_key FROM (
+            (SELECT submission_id, sheet, row_no, fp, hh_key FROM _i_old
+             EXCEPT SELECT submission_id, sheet, row_no, fp, hh_key FROM _i_now)
+            UNION ALL
+            (SELECT submission_id, sheet, row_no, fp, hh_key FROM _i_now
+             EXCEPT SELECT submission_id, sheet, row_no, fp, hh_key FROM _i_old))
+        WHERE hh_key IS NOT NULL
+        UNION SELECT hh_key FROM hub_merge_rows
+              WHERE hh_key IS NOT NULL AND id_number IN (SELECT natural_key FROM _i_keys_person)
+        UNION SELECT hh_key FROM _i_now
+              WHERE hh_key IS NOT NULL AND id_number IN (SELECT natural_key FROM _i_keys_person)
+        UNION {redir.format(e="household")}"""
+    )
+    _close(db, "household")
+    # The snapshot now describes the rows as they are (the household rows are found through it).
+    write_snapshot(db, stamp, "incremental", "SELECT submission_id FROM _i_subs")
+    # 3. Delete the affected entities' rows, recompute them from all their rows.
+    for table, column, entity in (
+        ("hub_person", "person_code", "person"), ("hub_disability", "person_code", "person"),
+        ("hub_business", "business_code", "business"), ("hub_household", "household_code", "household"),
+        ("hub_membership", "household_code", "household"),
+    ):  # fmt: skip
+        db.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT code FROM _i_codes_{entity})")
+    db.execute(
+        "DELETE FROM hub_conflicts c USING (SELECT 'person' AS entity, code FROM _i_codes_person "
+        "UNION ALL SELECT 'business', code FROM _i_codes_business "
+        "UNION ALL SELECT 'household', code FROM _i_codes_household) x "
+        "WHERE c.entity = x.entity AND c.entity_code = x.code"
+    )
+    db.execute(CONF_DDL)
+    pkeys, bkeys, hkeys = (
+        f"SELECT natural_key FROM _i_keys_{e}" for e in ("person", "business", "household")
+    )
+    rows = rows_sql("_m_keys", f"r.id_number IN ({pkeys}) OR r.head_id_number IN ({pkeys})")
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS {rows}")
+    _merge_persons(db, stamp, pkeys)
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS {rows_sql('_m_keys', f'r.uscc IN ({bkeys})')}")
+    _merge_businesses(db, stamp, bkeys)
+    # Every row that fed an affected household (the snapshot is current): whole 低保 groups, so their
+    # heads come out as in the full merge.
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE _i_hh AS SELECT submission_id, sheet, row_no FROM hub_merge_rows "
+        f"WHERE hh_key IN ({hkeys})"
+    )
+    hh_rows = rows_sql(
+        "_m_keys",
+        "EXISTS (SELECT 1 FROM _i_hh x WHERE x.submission_id = r.submission_id AND x.sheet = r.sheet "
+        "AND x.row_no = r.row_no)",
+    )
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS {hh_rows}")
+    merge_households(db, stamp, hkeys)
+    write_conflicts(db, "_m_keys", "_m_hsrc")
+    return tuple(
+        int(db.scalar(f"SELECT count(*) FROM _i_codes_{e}")) for e in ("person", "household", "business")
+    )  # type: ignore[return-value]
+
+
+def _close(db: Database, entity: str) -> None:
+    """``_i_codes_<entity>``: the codes the seed keys resolve to now or resolved to at the last merge;
+    ``_i_keys_<entity>``: every key resolving to one of them now, plus the seeds (new keys)."""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _i_codes_{entity} AS
+        SELECT DISTINCT code FROM (
+            SELECT coalesce(c.redirect_to, c.code) AS code FROM hub_codes c
+            WHERE c.entity = '{entity}' AND c.natural_key IN (SELECT natural_key FROM _i_seed_{entity})
+            UNION ALL
+            SELECT coalesce(o.redirect_to, c.code) FROM hub_codes c
+            LEFT JOIN hub_merge_redirects o ON o.entity = c.entity AND o.natural_key = c.natural_key
+            WHERE c.entity = '{entity}' AND c.natural_key IN (SELECT natural_key FROM _i_seed_{entity}))"""
+    )
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _i_keys_{entity} AS
+        SELECT natural_key FROM {RESOLVED} r
+        WHERE entity = '{entity}' AND code IN (SELECT code FROM _i_codes_{entity})
+        UNION SELECT natural_key FROM _i_seed_{entity}"""
+    )
