@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from hub.store.db import Database
 
 Params = Sequence[Any] | dict[str, Any] | None
+Bound = dict[str, Any] | None  # named parameters of a query handed to the store
 ENGINES = ("duckdb", "spark")
 
 
@@ -64,8 +65,8 @@ class QueryEngine(Protocol):
     def drop(self, name: str) -> None: ...
 
     def in_store(
-        self, db: Database, sql: str, params: Params = None
-    ) -> contextlib.AbstractContextManager[tuple[str, Params]]:
+        self, db: Database, sql: str, params: Bound = None
+    ) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
         """The rows of ``sql`` readable in the embedded store (where the writers render them):
         yields (SQL over the store, its parameters), valid inside the ``with``."""
 
@@ -98,7 +99,7 @@ class StoreEngine:
         self.db.execute(f"DROP TABLE IF EXISTS {name}")
 
     @contextlib.contextmanager
-    def in_store(self, db: Database, sql: str, params: Params = None) -> Iterator[tuple[str, Params]]:
+    def in_store(self, db: Database, sql: str, params: Bound = None) -> Iterator[tuple[str, Bound]]:
         yield sql, params
 
     def close(self) -> None:
@@ -123,11 +124,11 @@ def open_engine(db: Database, home: Path, name: str | None = None) -> QueryEngin
     return StoreEngine(db)
 
 
-def arrow_in_store(db: Database, table: Any) -> contextlib.AbstractContextManager[tuple[str, Params]]:
+def arrow_in_store(db: Database, table: Any) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
     """An Arrow table fetched from another engine, readable in the store for the ``with``."""
 
     @contextlib.contextmanager
-    def scope() -> Iterator[tuple[str, Params]]:
+    def scope() -> Iterator[tuple[str, Bound]]:
         name = f"_hub_in_{uuid.uuid4().hex[:12]}"
         # DuckDB refuses to register while an earlier statement's rows are unread (a SELECT run
         # through ``execute``); a statement read to the end leaves nothing pending
@@ -146,12 +147,12 @@ _MACRO = re.compile(r"CREATE OR REPLACE MACRO (\w+)\(([^)]*)\) AS\s+(.*?);", re.
 
 
 @lru_cache(maxsize=1)
-def store_macros() -> dict[str, tuple[list[str], exp.Expression]]:
+def store_macros() -> dict[str, tuple[list[str], Any]]:
     """The macros of ``ddl/*.sql`` (``age_on``, ``mask_id``…) as (parameters, body tree): one
     definition for every engine."""
     from sqlglot import parse_one
 
-    out = {}
+    out: dict[str, tuple[list[str], Any]] = {}
     for ddl in sorted(DDL_DIR.glob("*.sql")):
         for name, args, body in _MACRO.findall(ddl.read_text(encoding="utf-8")):
             out[name.lower()] = (

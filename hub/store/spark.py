@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.errors import HubError, StoreError
 from hub.store.db import DDL_DIR
-from hub.store.engine import EngineCapabilities, Params, arrow_in_store, inline_macros
+from hub.store.engine import Bound, EngineCapabilities, Params, arrow_in_store, inline_macros
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -181,8 +181,8 @@ class SparkEngine:
             df.unpersist()
 
     def in_store(
-        self, db: Database, sql: str, params: Params = None
-    ) -> contextlib.AbstractContextManager[tuple[str, Params]]:
+        self, db: Database, sql: str, params: Bound = None
+    ) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
         return arrow_in_store(db, self.arrow(sql, params))
 
     def close(self) -> None:
