@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export HUB_HOME ?= $(CURDIR)/hub-data
 
-.PHONY: demo test test-all test-browser check lint format type setup clean bench serve browser-deps
+.PHONY: demo test test-all test-browser test-spark spark-setup check lint format type setup clean bench serve browser-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ browser-deps:
 
 test-browser: $(STAMP) browser-deps
 	$(BIN)/pytest -m browser tests/serve
+
+## The Spark engine suite (pyspark from the `spark` extra, Java 17 from Debian; nothing downloads jars).
+## HUB_SPARK_MASTER picks the cluster (default local[2]); .ci/run points it at a loopback standalone one.
+spark-setup: $(STAMP)
+	@command -v java >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null)
+	@$(BIN)/python -c "import pyspark" 2>/dev/null || $(BIN)/pip install -q -e '.[dev,spark]'
+
+test-spark: spark-setup
+	$(BIN)/pytest -m spark tests/spark
 
 ## Everything: slow tests, benchmarks-as-tests, browser journeys.
 test-all: $(STAMP) browser-deps

@@ -59,6 +59,12 @@ ColumnsOpt = Annotated[
 DateOpt = Annotated[
     str | None, typer.Option("--date", help="报表日期 YYYY-MM-DD（决定报告期与参考时点），默认今天。")
 ]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine", help="报表查询的计算引擎：duckdb（内置，默认）或 spark；也可用环境变量 HUB_ENGINE。"
+    ),
+]
 
 
 def _emit_json(data: Any) -> None:
@@ -575,9 +581,11 @@ def export(
     date_: DateOpt = None,
     out: Annotated[Path, typer.Option("--out", help="输出目录。")] = Path("out"),
     as_json: JsonOpt = False,
+    engine: EngineOpt = None,
 ) -> None:
     """按各部门映射规格生成报表文件（xlsx / GBK CSV）。"""
     hub = _hub()
+    hub.use_engine(engine)
     hub.merge()
     results = hub.export(reports=report, townships=township, ref_date=_parse_date(date_), out_dir=out)
     from hub.facade import _result_dict
@@ -660,6 +668,7 @@ def run(
         ),
     ] = True,
     columns: ColumnsOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """主流程：导入区划和目录下所有台账，合并为一人一码，生成全部部门报表，并给出减负数字。
 
@@ -667,6 +676,7 @@ def run(
     from hub.signals import INTERRUPTED, terminate_as_interrupt
 
     hub = _hub()
+    hub.use_engine(engine)
     try:
         with terminate_as_interrupt(), _Bar(not as_json, "导入") as bar:
             summary = hub.run(

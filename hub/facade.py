@@ -105,9 +105,13 @@ class _Copies:
 class Hub:
     """Entry point to everything the hub does, bound to one workspace (``HUB_HOME``)."""
 
-    def __init__(self, home: Path | str | None = None, *, read_only: bool = False):
+    def __init__(self, home: Path | str | None = None, *, read_only: bool = False, engine: str | None = None):
         self.home = Path(home).resolve() if home else hub_home()
         self._read_only = read_only
+        from hub.store.engine import engine_name
+
+        self.engine_name = engine_name(engine)  # where the report queries run (HUB_ENGINE, --engine)
+        self._engine: Any = None
         from hub.retention import secure_home
 
         secure_home(self.home)  # files this process writes (store, copies, exports) are 0600
@@ -175,7 +179,30 @@ class Hub:
 
         return Divisions.from_db(self.db)
 
+    def use_engine(self, name: str | None) -> None:
+        """Run the report queries on engine ``name`` from now on (None: keep the configured one)."""
+        from hub.store.engine import engine_name
+
+        if name is None or engine_name(name) == self.engine_name:
+            return
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        self.engine_name = engine_name(name)
+
+    def query_engine(self) -> Any:
+        """The configured engine, attached to the store's current merged tables."""
+        from hub.store.engine import open_engine
+
+        if self._engine is None:
+            self._engine = open_engine(self.db, self.home, self.engine_name)
+        self._engine.attach(self.db)
+        return self._engine
+
     def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -849,8 +876,10 @@ class Hub:
         from hub.export import export_reports
 
         codes = [self.resolve_township(t) for t in townships] if townships else None
+        engine = self.query_engine()
         results = export_reports(
             self.db,
+            engine=engine,
             reports=reports,
             townships=codes,
             ref_date=ref_date or date.today(),

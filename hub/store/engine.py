@@ -1,0 +1,184 @@
+"""The engine seam: where the set-based report queries run.
+
+A stage builds sqlglot trees and hands them to a :class:`QueryEngine`; the engine renders them in
+its own dialect and runs them. Differences between engines are data here (:class:`EngineCapabilities`:
+the sqlglot dialect, whether identifiers are quoted, whether the hub's macros exist in the engine or
+are inlined), never ``if engine == ...`` in a stage.
+
+* ``duckdb`` (:class:`StoreEngine`, the default): the queries run in the embedded store itself.
+* ``spark`` (:class:`hub.store.spark.SparkEngine`): the store's merged tables are published as
+  Parquet under ``HUB_HOME/warehouse`` (partitioned by township) and the queries run on Spark
+  (``spark.master`` from ``HUB_SPARK_MASTER``, default ``local[2]``). pyspark is imported only there.
+
+Choose with ``HUB_ENGINE`` or ``--engine``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hub.errors import HubError
+from hub.store.db import DDL_DIR
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from hub.store.db import Database
+
+Params = Sequence[Any] | dict[str, Any] | None
+Bound = dict[str, Any] | None  # named parameters of a query handed to the store
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class EngineCapabilities:
+    name: str
+    sqlglot_dialect: str
+    identify: bool = False  # quote every identifier (Spark refuses unquoted non-ASCII names)
+    inline_macros: bool = False  # the hub's macros (30_views.sql) are not defined in the engine
+    reads_store: bool = True  # the engine reads the embedded store itself (nothing to publish)
+
+
+class QueryEngine(Protocol):
+    capabilities: EngineCapabilities
+
+    def attach(self, db: Database) -> None:
+        """Make the store's merged tables and canonical views readable by the engine."""
+
+    def render(self, query: str | exp.Expression) -> str: ...
+
+    def rows(self, query: str | exp.Expression, params: Params = None) -> list[tuple[Any, ...]]: ...
+
+    def dicts(self, query: str | exp.Expression, params: Params = None) -> list[dict[str, Any]]: ...
+
+    def materialise(self, name: str, select: str, params: Params = None) -> None:
+        """``name`` becomes a temporary relation holding the rows of ``select``."""
+
+    def drop(self, name: str) -> None: ...
+
+    def in_store(
+        self, db: Database, sql: str, params: Bound = None
+    ) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
+        """The rows of ``sql`` readable in the embedded store (where the writers render them):
+        yields (SQL over the store, its parameters), valid inside the ``with``."""
+
+    def close(self) -> None: ...
+
+
+class StoreEngine:
+    """The embedded DuckDB store runs the queries itself (the default; unchanged for users)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self.capabilities = EngineCapabilities("duckdb", db.capabilities.sqlglot_dialect)
+
+    def attach(self, db: Database) -> None:
+        self.db = db
+
+    def render(self, query: str | exp.Expression) -> str:
+        return self.db.render(query)
+
+    def rows(self, query: str | exp.Expression, params: Params = None) -> list[tuple[Any, ...]]:
+        return self.db.rows(self.render(query), params)
+
+    def dicts(self, query: str | exp.Expression, params: Params = None) -> list[dict[str, Any]]:
+        return self.db.dicts(self.render(query), params)
+
+    def materialise(self, name: str, select: str, params: Params = None) -> None:
+        self.db.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", params)
+
+    def drop(self, name: str) -> None:
+        self.db.execute(f"DROP TABLE IF EXISTS {name}")
+
+    @contextlib.contextmanager
+    def in_store(self, db: Database, sql: str, params: Bound = None) -> Iterator[tuple[str, Bound]]:
+        yield sql, params
+
+    def close(self) -> None:
+        """The store belongs to the Hub; nothing of the engine's own to close."""
+
+
+def engine_name(name: str | None = None) -> str:
+    chosen = (name or os.environ.get("HUB_ENGINE") or "duckdb").strip().lower()
+    if chosen not in ENGINES:
+        raise HubError(
+            f"未知的计算引擎“{chosen}”", hint=f"可选：{'、'.join(ENGINES)}（HUB_ENGINE 或 --engine）"
+        )
+    return chosen
+
+
+def open_engine(db: Database, home: Path, name: str | None = None) -> QueryEngine:
+    """The engine configured for this workspace (``HUB_ENGINE``, ``--engine``)."""
+    if engine_name(name) == "spark":
+        from hub.store.spark import SparkEngine
+
+        return SparkEngine(home / "warehouse")
+    return StoreEngine(db)
+
+
+def arrow_in_store(db: Database, table: Any) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
+    """An Arrow table fetched from another engine, readable in the store for the ``with``."""
+
+    @contextlib.contextmanager
+    def scope() -> Iterator[tuple[str, Bound]]:
+        name = f"_hub_in_{uuid.uuid4().hex[:12]}"
+        # DuckDB refuses to register while an earlier statement's rows are unread (a SELECT run
+        # through ``execute``); a statement read to the end leaves nothing pending
+        db.rows("SELECT 1")
+        db.register(name, table)
+        try:
+            yield f"SELECT * FROM {name}", None
+        finally:
+            db.unregister(name)
+
+    return scope()
+
+
+# -- dialect data: the hub's macros for engines that have none ------------------------------------
+_MACRO = re.compile(r"CREATE OR REPLACE MACRO (\w+)\(([^)]*)\) AS\s+(.*?);", re.DOTALL)
+
+
+@lru_cache(maxsize=1)
+def store_macros() -> dict[str, tuple[list[str], Any]]:
+    """The macros of ``ddl/*.sql`` (``age_on``, ``mask_id``…) as (parameters, body tree): one
+    definition for every engine."""
+    from sqlglot import parse_one
+
+    out: dict[str, tuple[list[str], Any]] = {}
+    for ddl in sorted(DDL_DIR.glob("*.sql")):
+        for name, args, body in _MACRO.findall(ddl.read_text(encoding="utf-8")):
+            out[name.lower()] = (
+                [a.strip() for a in args.split(",") if a.strip()],
+                parse_one(body, read="duckdb"),
+            )
+    return out
+
+
+def inline_macros(tree: exp.Expression) -> exp.Expression:
+    """``tree`` with every call of a hub macro replaced by its body (arguments substituted)."""
+    from sqlglot import exp
+
+    macros = store_macros()
+
+    def expand(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.lower() in macros:
+            params, body = macros[node.name.lower()]
+            args = dict(zip(params, node.expressions, strict=False))
+
+            def substitute(n: exp.Expression) -> exp.Expression:
+                if isinstance(n, exp.Column) and not n.table and n.name in args:
+                    return exp.Paren(this=inline_macros(args[n.name].copy()))
+                return n
+
+            return exp.Paren(this=body.copy().transform(substitute))
+        return node
+
+    return tree.transform(expand)

@@ -1,0 +1,199 @@
+"""The Spark engine: the store's merged tables as Parquet in a warehouse, the report queries on Spark.
+
+``attach(db)`` publishes the tables the canonical views read (``PUBLISHED``) from the embedded store
+to ``HUB_HOME/warehouse/<table>/`` as Parquet, partitioned by township (``_township=<code>``), each
+written beside the last good copy and swapped in only when complete (a failed publish leaves the
+last good tables). Spark reads them and defines the canonical views (``30_views.sql``,
+``35_flagged.sql``, transpiled from DuckDB by sqlglot) as temporary views; the report trees are
+rendered in the ``spark`` dialect with every identifier quoted and the hub's macros inlined.
+
+Configuration: ``HUB_SPARK_MASTER`` (``local[2]`` by default; ``spark://host:7077`` for a
+standalone cluster), ``HUB_SPARK_DRIVER_MEMORY`` (default ``2g``), ``HUB_SPARK_CONF`` (extra
+``key=value`` pairs separated by ``;``). Nothing is downloaded: pyspark ships its jars.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hub.errors import HubError, StoreError
+from hub.store.db import DDL_DIR
+from hub.store.engine import Bound, EngineCapabilities, Params, arrow_in_store, inline_macros
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from hub.store.db import Database
+
+CAPABILITIES = EngineCapabilities("spark", "spark", identify=True, inline_macros=True, reads_store=False)
+
+# store table → its partition column (None: small, one file); what the canonical views read
+PUBLISHED: dict[str, str | None] = {
+    "hub_divisions": None,
+    "hub_person": "township_code",
+    "hub_disability": None,
+    "hub_household": "township_code",
+    "hub_membership": None,
+    "hub_business": "township_code",
+    "hub_codes": None,
+    "hub_findings": None,
+    "hub_rows": "township_code",
+}
+# views computed once per attach (every list sheet of every township reads them)
+CHECKPOINTED = ("flagged_value",)
+VIEW_FILES = ("30_views.sql", "35_flagged.sql")
+_VIEW = re.compile(r"(CREATE OR REPLACE VIEW .*?;)", re.DOTALL)
+
+
+def _conf() -> dict[str, str]:
+    conf = {
+        "spark.master": os.environ.get("HUB_SPARK_MASTER", "local[2]"),
+        "spark.app.name": "yibiaotong-hub",
+        "spark.driver.memory": os.environ.get("HUB_SPARK_DRIVER_MEMORY", "2g"),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        # township codes are text: '331099101' must not become an integer partition value
+        "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+        "spark.sql.shuffle.partitions": os.environ.get("HUB_SPARK_SHUFFLE_PARTITIONS", "8"),
+        "spark.sql.ansi.enabled": "false",
+    }
+    for pair in os.environ.get("HUB_SPARK_CONF", "").split(";"):
+        if "=" in pair:
+            key, value = pair.split("=", 1)
+            conf[key.strip()] = value.strip()
+    return conf
+
+
+class SparkEngine:
+    """Runs the report queries on Spark over the Parquet warehouse."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, warehouse: Path):
+        self.warehouse = Path(warehouse)
+        self._cached: dict[str, Any] = {}
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as exc:
+            raise HubError(
+                "未安装 Spark 引擎（pyspark）。",
+                hint="pip install '.[spark]'（需要 Java 17）；或不设 HUB_ENGINE，使用内置引擎。",
+            ) from exc
+        builder = SparkSession.builder
+        for key, value in _conf().items():
+            builder = builder.config(key, value)
+        try:
+            self.spark = builder.getOrCreate()
+        except Exception as exc:  # no Java, the master unreachable…
+            raise StoreError(f"无法启动 Spark：{str(exc).splitlines()[0][:200]}") from exc
+        self.spark.sparkContext.setLogLevel("ERROR")
+
+    # -- the warehouse ---------------------------------------------------------------------------
+    def attach(self, db: Database) -> None:
+        """Publish the store's tables to the warehouse and define the canonical views on Spark."""
+        self.warehouse.mkdir(parents=True, exist_ok=True)
+        for table, part in PUBLISHED.items():
+            self._publish(db, table, part)
+        for table in PUBLISHED:
+            self.spark.read.parquet(str(self.warehouse / table)).createOrReplaceTempView(table)
+        for statement in self.view_statements():
+            self.spark.sql(statement)
+        for view in CHECKPOINTED:
+            self.materialise(view, f"SELECT * FROM `{view}`")
+
+    def _publish(self, db: Database, table: str, part: str | None) -> None:
+        final = self.warehouse / table
+        staging = self.warehouse / f".{table}.{uuid.uuid4().hex[:8]}"
+        target = str(staging).replace("'", "''")
+        if part:
+            db.execute(
+                f"COPY (SELECT *, coalesce({part}, '_') AS _township FROM {table}) TO '{target}' "
+                "(FORMAT parquet, PARTITION_BY (_township), WRITE_PARTITION_COLUMNS false)"
+            )
+        else:
+            staging.mkdir()
+            db.execute(f"COPY {table} TO '{target}/part-0.parquet' (FORMAT parquet)")
+        if not any(staging.rglob("*.parquet")):  # an empty table: one file that keeps its schema
+            db.execute(f"COPY (SELECT * FROM {table} LIMIT 0) TO '{target}/part-0.parquet' (FORMAT parquet)")
+        old = self.warehouse / f".{table}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @staticmethod
+    def view_statements() -> list[str]:
+        """The canonical views of the store's DDL as Spark temporary views (one definition)."""
+        import sqlglot
+        from sqlglot import exp
+
+        out = []
+        for file in VIEW_FILES:
+            for text in _VIEW.findall((DDL_DIR / file).read_text(encoding="utf-8")):
+                tree = sqlglot.parse_one(text, read="duckdb")
+                assert isinstance(tree, exp.Create)
+                tree.set("properties", exp.Properties(expressions=[exp.TemporaryProperty()]))
+                out.append(tree.sql(dialect="spark", identify=True))
+        return out
+
+    # -- running queries -------------------------------------------------------------------------
+    def render(self, query: str | exp.Expression) -> str:
+        if isinstance(query, str):
+            return query
+        return inline_macros(query.copy()).sql(dialect="spark", identify=True)
+
+    def _df(self, query: str | exp.Expression, params: Params) -> Any:
+        sql = self.render(query)
+        if isinstance(params, dict):
+            used = {k: v for k, v in params.items() if f":{k}" in sql}
+            return self.spark.sql(sql, args=used or None)
+        return self.spark.sql(sql, args=list(params) if params else None)
+
+    def rows(self, query: str | exp.Expression, params: Params = None) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self._df(query, params).collect()]
+
+    def dicts(self, query: str | exp.Expression, params: Params = None) -> list[dict[str, Any]]:
+        return [r.asDict() for r in self._df(query, params).collect()]
+
+    def arrow(self, query: str | exp.Expression, params: Params = None) -> Any:
+        return self._df(query, params).toArrow()
+
+    def materialise(self, name: str, select: str, params: Params = None) -> None:
+        # computed now and its lineage cut: the queries that read it are analysed over a scan of
+        # its rows, not over the whole plan again (Spark inlines every CTE and view it is given)
+        df = self._df(select, params).localCheckpoint(eager=True)
+        df.createOrReplaceTempView(name)
+        self._cached[name] = df
+
+    def drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+        df = self._cached.pop(name, None)
+        if df is not None:
+            df.unpersist()
+
+    def in_store(
+        self, db: Database, sql: str, params: Bound = None
+    ) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
+        return arrow_in_store(db, self.arrow(sql, params))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.spark.stop()
+
+
+@contextlib.contextmanager
+def session(warehouse: Path) -> Iterator[SparkEngine]:
+    engine = SparkEngine(warehouse)
+    try:
+        yield engine
+    finally:
+        engine.close()
