@@ -24,7 +24,7 @@ ID = re.compile(r"^\d{17}[\dX]$")
 pytestmark = pytest.mark.xdist_group("cli_run")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: a module fixture is rebuilt when xdist interleaves modules
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path, Path]:
     """`hub run sample_data` once into a fresh workspace: the summary, the workspace, the output."""
     tmp = tmp_path_factory.mktemp("cli_run")

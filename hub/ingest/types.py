@@ -44,9 +44,9 @@ IDENTITY = frozenset(
 
 def twins_allowed(field_name: str) -> bool:
     """May two columns of one sheet hold ``field_name`` (merged, first filled cell wins)? Not an
-    identity field (two such columns are two roles), except the operator's name: a business is known
-    by its code and name, and a 个体工商户 form names its operator twice (经营者姓名, 附表1 姓名)."""
-    return field_name not in IDENTITY or field_name == "operator_name"
+    identity field: two such columns are two roles or a mistake (a clerk who gives 经营者 to the 商号
+    column too is asked again), even where a form names one person twice (经营者姓名, 附表1 姓名)."""
+    return field_name not in IDENTITY
 
 
 # A sheet whose only identity columns are the head's (户主姓名, 户主身份证号: one row per family, as

@@ -249,7 +249,7 @@ def test_numbers_stay_numbers_and_only_text_fields_are_escaped(payload_db: Datab
 pytestmark = pytest.mark.xdist_group("formula_injection")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: xdist interleaves modules on a worker, which rebuilt it
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A workspace where 青山镇's population ledger (xlsx) and business ledger (CSV) carry the payloads
     as names, addresses and remarks, ingested, merged and exported."""

@@ -68,7 +68,7 @@ def _finding(data: dict[str, list[dict[str, Any]]], row: dict[str, Any], field: 
 pytestmark = pytest.mark.xdist_group("linkage_fill_classes")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: xdist interleaves modules on a worker, which rebuilt it
 def planted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     data = generate(N, seed=3)
     rng = random.Random(5)

@@ -42,7 +42,7 @@ def _state(db: Database) -> dict[str, Any]:
 pytestmark = pytest.mark.xdist_group("linkage_pipeline")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: xdist interleaves modules on a worker, which rebuilt it
 def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, LinkageConfig, Any, Any]:
     data = generate(N, seed=3)
     db = Database(None)

@@ -23,7 +23,7 @@ FILES = {QINGSHAN: SAMPLE / "青山镇_人口台账_2026.xlsx", CHENGGUAN: SAMPL
 pytestmark = pytest.mark.xdist_group("serve_privacy")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: xdist interleaves modules on a worker, which rebuilt it
 def two_towns(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from hub.facade import Hub
     from hub.serve.accounts import add_user

@@ -156,7 +156,7 @@ SHEETS: dict[str, dict[str, str]] = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: xdist interleaves modules on a worker, which rebuilt it
 def compared() -> dict[str, tuple[dict[str, set[int]], dict[str, set[int]]]]:
     """kind → (SQL failures, GX failures) for one generated sheet of each kind."""
     from hub.store.db import DDL_DIR, Database
