@@ -88,3 +88,36 @@ def read_xlsx(path: Path) -> dict[str, list[list[Any]]]:
 def read_csv(path: Path, encoding: str = "gbk") -> list[list[str]]:
     with path.open(encoding=encoding, newline="") as fh:
         return list(csv.reader(fh))
+
+
+def run_golden_case(name: str, out: Path, engine: Any = None) -> dict[str, Any]:
+    """A golden case's reports, written by ``hub.export.export_reports`` with the report queries on
+    ``engine`` (None: the store itself, DuckDB) and read back cell by cell as a department would."""
+    from hub.export import export_reports
+
+    db, case = golden_db(GOLDEN / name)
+    try:
+        if engine is not None:
+            engine.attach(db)
+        results = export_reports(
+            db,
+            reports=[name],
+            ref_date=dt.date.fromisoformat(case["ref_date"]),
+            out_dir=out,
+            **({"engine": engine} if engine is not None else {}),
+        )
+    finally:
+        db.close()
+    files: dict[str, Any] = {}
+    for r in results:
+        cells = read_csv(r.path) if r.path.suffix == ".csv" else read_xlsx(r.path)
+        files[r.path.relative_to(out).as_posix()] = {
+            "township": r.township,
+            "township_name": r.township_name,
+            "department": r.department,
+            "records": r.records,
+            "cells": r.cells,
+            "problems": r.problems,
+            "content": cells,
+        }
+    return files
