@@ -9,11 +9,9 @@ from fastapi.responses import Response
 
 from hub.errors import HubError
 from hub.serve.accounts import User
-from hub.serve.api import ERRORS, token_user
-from hub.serve.clerk import parse_date
-from hub.serve.dept import check_purpose
-from hub.serve.reports import log_access, report_for
-from hub.serve.web import WebError, state
+from hub.serve.api import ERRORS, pull_target, token_user
+from hub.serve.reports import log_access
+from hub.serve.web import WebError
 
 router = APIRouter(prefix="/api/v1", tags=["changes"])
 
@@ -39,13 +37,7 @@ def pull_changes(
     purpose: str | None = Query(None, description="用途（必填，至少4个字），记入访问日志"),
     user: User = Depends(token_user),
 ) -> Response:
-    info = report_for(user, report_id)
-    why = check_purpose(purpose)
-    ref = parse_date(date)
-    hub = state(request).hub
-    town = hub.resolve_township(township) if township and info.scope != "county" else None
-    if info.scope != "county" and not town:
-        raise WebError(400, f"报表 {info.id} 按乡镇生成，请用 township 指定乡镇。", code="township-required")
+    info, why, ref, hub, town = pull_target(request, user, report_id, township, date, purpose)
     try:
         got = hub.changes(info.id, town, since, ref)
     except HubError as exc:

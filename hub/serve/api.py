@@ -57,6 +57,27 @@ def token_user(request: Request) -> User:
     return user
 
 
+def pull_target(
+    request: Request,
+    user: User,
+    report_id: str,
+    township: str | None,
+    date: str | None,
+    purpose: str | None,
+) -> tuple[Any, str, Any, Any, str | None]:
+    """What a department's pull asks for, checked as every pull route checks it: its own report, a
+    stated purpose, the report date, and the township (required unless the report is county-wide).
+    Returns ``(report, purpose, date, hub, township code)``."""
+    info = report_for(user, report_id)
+    why = check_purpose(purpose)
+    ref = parse_date(date)
+    hub = state(request).hub
+    town = hub.resolve_township(township) if township and info.scope != "county" else None
+    if info.scope != "county" and not town:
+        raise WebError(400, f"报表 {info.id} 按乡镇生成，请用 township 指定乡镇。", code="township-required")
+    return info, why, ref, hub, town
+
+
 @router.get("/reports", response_model=list[ReportItem], responses=ERRORS, summary="本部门可获取的报表")
 def list_reports(user: User = Depends(token_user)) -> list[ReportItem]:
     return [
@@ -98,13 +119,7 @@ def pull_report(
     format: Literal["file", "json"] = Query("file", description="file：报表文件；json：数据行（仅单表报表）"),
     user: User = Depends(token_user),
 ) -> Response:
-    info = report_for(user, report_id)
-    why = check_purpose(purpose)
-    ref = parse_date(date)
-    hub = state(request).hub
-    town = hub.resolve_township(township) if township and info.scope != "county" else None
-    if info.scope != "county" and not town:
-        raise WebError(400, f"报表 {info.id} 按乡镇生成，请用 township 指定乡镇。", code="township-required")
+    info, why, ref, hub, town = pull_target(request, user, report_id, township, date, purpose)
     if format == "json":
         records, body = produce_json(hub, info, town, ref)
         digest = hashlib.sha256(body).hexdigest()
