@@ -8,6 +8,8 @@ Sources of the headers (also in ``tests/data/real_headers/catalogue.csv``):
 - 邻水县困难残疾人低保对象生活补贴申请审批表: 是否享受低保 beside 是否是低保对象.
 - 常住人口登记表 (公安): 监护关系, 居民身份证签发日期.
 - 特困人员家庭查询 (民政 社会救助系统 export): 基本信息 / 户主姓名 … written as an unmerged CSV header.
+- 优抚人员 / 伤残人员 / 三属人员基本信息 (民政 优抚 system export, 浪潮 CAMS): 烈士姓名, 烈士批准时间,
+  批准日期, 证书编号, 工作单位_电话, 住址行政区划.
 """
 
 from __future__ import annotations
@@ -192,3 +194,51 @@ def test_csv_subheaders_that_mostly_name_no_field_are_still_the_header(loaded: C
     assert fields["家庭人口"] == "household_size"
     assert fields["联系电话"] == "phone" and fields["所属社区"] == "village"
     assert fields["供养方式"] is None and fields["基本生活总费用（元）"] is None
+
+
+def test_a_veterans_export_keeps_the_martyr_the_employer_and_its_own_numbers_out(
+    loaded: Cli, tmp_path: Path
+) -> None:
+    headers = [
+        "所属行政区划",
+        "姓名",
+        "身份证号",
+        "性别",
+        "住址行政区划",
+        "住址",
+        "联系方式_手机",
+        "工作单位_电话",
+        "批准日期",
+        "证书编号",
+        "烈士姓名",
+        "烈士批准时间",
+    ]
+    lines = [",".join(headers)]
+    for i, (name, pid, phone) in enumerate(zip(NAMES, IDS, PHONES, strict=True), start=1):
+        lines.append(
+            f"示例县青山镇,{name},{pid},{'男' if i % 2 else '女'},示例县青山镇,示例县青山镇上塘村{i}号,{phone},"
+            f"0579-8{i}123456,2012-0{i}-15,3710{i}234,孙{'伟强'[i % 2]},1951-0{i}-01"
+        )
+    path = tmp_path / "青山镇_三属人员基本信息.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+
+    fields = _fields(loaded, path)
+    assert fields["姓名"] == "name" and fields["身份证号"] == "id_number" and fields["性别"] == "sex"
+    assert fields["住址"] == "address" and fields["联系方式_手机"] == "phone"
+    # the division the record is filed under, the employer's phone, the approval of a programme the
+    # model does not have, a certificate's own number, and everything of the martyr: no field
+    for header in (
+        "所属行政区划",
+        "住址行政区划",
+        "工作单位_电话",
+        "批准日期",
+        "证书编号",
+        "烈士姓名",
+        "烈士批准时间",
+    ):
+        assert fields[header] is None, header
+
+    reports, code = loaded.json("ingest", path, "--township", "青山镇", "--no-annotate", "--no-link")
+    (report,) = reports
+    assert report["status"] == "ingested", report
+    assert report["accepted"] == 4 and report["rejected"] == report["held"] == 0

@@ -18,6 +18,7 @@ import re
 from typing import TYPE_CHECKING
 
 from hub.ingest.columns.headers import IGNORED, HeaderMatcher
+from hub.ingest.columns.normalise import split_header
 from hub.ingest.columns.values import FieldDetector
 from hub.ingest.types import SURE, Column, twins_allowed
 
@@ -98,6 +99,8 @@ def recognise(
         scored.append((guess, hs, vs))
         sizes.append(len(sample))
 
+    _own_numbers(scored)
+    _programme_context(scored, matcher, schema, detectors)
     _roles(scored, data)
     candidates: list[tuple[float, int, str]] = []
     for i, (guess, hs, vs) in enumerate(scored):
@@ -243,6 +246,54 @@ def _lone_head_id(
     if (where >= 0.95 and head_rows) or (len(family) >= 3 and repeated >= 0.9 and varied >= 0.5):
         hs.pop("id_number", None)
         hs["head_id_number"] = max(hs.get("head_id_number", 0.0), 0.9)
+
+
+_OWN_NUMBER = re.compile(r"(?:编号|编码|证号|证书号|证书|日期|时间|年月)$")
+PROGRAMMES = ("dibao", "disability")  # the programmes of persons; a business has its own context
+PROGRAMME_FREE = ("household_size",)  # 本户应登记人数 is a fact of any household (census, 临时救助)
+
+
+def _own_numbers(scored: list[tuple[Column, dict[str, float], dict[str, float]]]) -> None:
+    """A column headed as a document's own number (证书编号, 定期抚恤证编号, 优抚证书编号) or as a date
+    (入境日期 written 20250312) holds that, not a phone, however much its digits look like a landline."""
+    for guess, hs, vs in scored:
+        core = split_header(guess.header.rsplit("/", 1)[-1])[0]
+        if "phone" in vs and not hs.get("phone") and _OWN_NUMBER.search(core):
+            del vs["phone"]
+
+
+def _programme_context(
+    scored: list[tuple[Column, dict[str, float], dict[str, float]]],
+    matcher: HeaderMatcher,
+    schema: Schema,
+    detectors: dict[str, FieldDetector],
+) -> None:
+    """A programme's field named only by a generic word (批准日期, 等级, 证号: none of the field's own
+    terms) is that programme's only when another column of the sheet is of the programme by its own
+    terms or its values: the 批准日期 of a 优抚 roster is no 低保 start date."""
+
+    def own(i: int, f: str) -> bool:
+        return matcher.owns(f, scored[i][0].header.rsplit("/", 1)[-1])
+
+    present: dict[str, set[int]] = {}
+    for i, (_guess, hs, vs) in enumerate(scored):
+        for f in schema.fields:
+            entity = schema.fields[f].entity
+            if entity not in PROGRAMMES or f in PROGRAMME_FREE:
+                continue
+            by_header = hs.get(f, 0.0) >= SURE and own(i, f)
+            det = detectors.get(f)
+            by_values = det is not None and det.name in STRONG and vs.get(f, 0.0) >= SURE
+            if by_header or by_values:
+                present.setdefault(entity, set()).add(i)
+    for i, (_guess, hs, _vs) in enumerate(scored):
+        for f in [
+            f
+            for f in hs
+            if f in schema.fields and schema.fields[f].entity in PROGRAMMES and f not in PROGRAMME_FREE
+        ]:
+            if not own(i, f) and not present.get(schema.fields[f].entity, set()) - {i}:
+                del hs[f]
 
 
 def _tops(candidates: list[tuple[float, int, str]]) -> dict[int, tuple[float, str]]:

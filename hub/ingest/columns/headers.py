@@ -162,6 +162,11 @@ class HeaderMatcher:
         terms = self.own_terms.get(f)
         return terms is None or any(t in core for t in terms)
 
+    def owns(self, f: str, header: str) -> bool:
+        """Does the header hold one of the programme field ``f``'s own terms (any field of a
+        person, household or membership owns every header)?"""
+        return self._owns(f, split_header(header)[0])
+
     # -- a header path ----------------------------------------------------------------------------
     def path_scores(self, segments: list[str]) -> dict[str, float]:
         """Scores of a flattened header path: its last segment, with the roles of the groups above

@@ -5,7 +5,8 @@ Steps, in order: NFKC (full-width letters, digits and brackets), traditional →
 ``t2s``, offline), line breaks and every kind of space removed (letter spacing ``年　龄``), required
 markers (``*``, ``※``), numbering prefixes of census and survey forms (``S2.``, ``R5、``, ``H1 ``,
 ``一、``, ``（3）``, ``①``, ``1.``, ``第3栏``), trailing colons, and bracketed notes and units (kept
-apart: ``月保障金额（元）`` → ``月保障金额`` + ``元``).
+apart: ``月保障金额（元）`` → ``月保障金额`` + ``元``), and the English gloss of a bilingual form
+(``中文姓名⏎Chinese name`` → ``中文姓名`` + ``chinesename``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ _PREFIX = re.compile(
 _CIRCLED = re.compile(r"^[\u2460-\u24ff\u2776-\u2793]")  # ① ⑴ ⒈ ❶
 _BRACKETS = re.compile(r"\(([^()]*)\)|\[([^\]]*)\]|【([^】]*)】|<([^>]*)>")
 _COLON = re.compile(r"[:：]+$")
+# An English gloss after the Chinese words of a bilingual form (中文姓名 Chinese name, 出生日期date of
+# birth, 国籍/地区nationality/region): a note, like a bracketed one.
+_GLOSS = re.compile(r"(?<=[\u4e00-\u9fff)])[A-Za-z][A-Za-z/.,'&\-]+$")
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +58,12 @@ def split_header(text: str) -> tuple[str, tuple[str, ...]]:
         m = _PREFIX.match(s)
         if m and m.end() < len(s) and not s[m.end()].isdigit():
             s = s[m.end() :]
+    gloss = _GLOSS.search(s)
+    if gloss:
+        s = _COLON.sub("", s[: gloss.start()])
     notes = tuple(next(g for g in m.groups() if g is not None) for m in _BRACKETS.finditer(s))
+    if gloss:
+        notes += (gloss.group(0),)
     core = _COLON.sub("", _BRACKETS.sub("", s)).strip("-_.、/")
     return core.lower(), tuple(n.lower() for n in notes if n)
 
