@@ -269,8 +269,8 @@ def _programme_context(
     detectors: dict[str, FieldDetector],
 ) -> None:
     """A programme's field named only by a generic word (批准日期, 等级, 证号: none of the field's own
-    terms) is that programme's only when another column of the sheet is of the programme by its own
-    terms or its values: the 批准日期 of a 优抚 roster is no 低保 start date."""
+    terms) is that programme's only when another column of the sheet names a field of the programme
+    or holds its strong values: the 批准日期 of a 优抚 roster is no 低保 start date."""
 
     def own(i: int, f: str) -> bool:
         return matcher.owns(f, scored[i][0].header.rsplit("/", 1)[-1])
@@ -281,7 +281,7 @@ def _programme_context(
             entity = schema.fields[f].entity
             if entity not in PROGRAMMES or f in PROGRAMME_FREE:
                 continue
-            by_header = hs.get(f, 0.0) >= SURE and own(i, f)
+            by_header = hs.get(f, 0.0) >= SURE
             det = detectors.get(f)
             by_values = det is not None and det.name in STRONG and vs.get(f, 0.0) >= SURE
             if by_header or by_values:
