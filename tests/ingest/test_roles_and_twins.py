@@ -212,12 +212,16 @@ def test_a_veterans_export_keeps_the_martyr_the_employer_and_its_own_numbers_out
         "证书编号",
         "烈士姓名",
         "烈士批准时间",
+        "与牺牲病故军人关系*",
+        "户籍类别*",
+        "是否享受五保待遇",
     ]
     lines = [",".join(headers)]
     for i, (name, pid, phone) in enumerate(zip(NAMES, IDS, PHONES, strict=True), start=1):
         lines.append(
             f"示例县青山镇,{name},{pid},{'男' if i % 2 else '女'},示例县青山镇,示例县青山镇上塘村{i}号,{phone},"
-            f"0579-8{i}123456,2012-0{i}-15,3710{i}234,孙{'伟强'[i % 2]},1951-0{i}-01"
+            f"0579-8{i}123456,2012-0{i}-15,3710{i}234,孙{'伟强'[i % 2]},1951-0{i}-01,{'父亲' if i % 2 else '母亲'},"
+            f"{'农村' if i % 2 else '城镇'},否"
         )
     path = tmp_path / "青山镇_三属人员基本信息.csv"
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
@@ -235,8 +239,35 @@ def test_a_veterans_export_keeps_the_martyr_the_employer_and_its_own_numbers_out
         "证书编号",
         "烈士姓名",
         "烈士批准时间",
+        "与牺牲病故军人关系*",  # a relation to the martyr, not to the household's head
+        "户籍类别*",  # 农村/城镇 of a household registration, no 低保 category
+        "是否享受五保待遇",  # 五保 (特困供养) is no 低保 coverage
     ):
         assert fields[header] is None, header
+
+    reports, code = loaded.json("ingest", path, "--township", "青山镇", "--no-annotate", "--no-link")
+    (report,) = reports
+    assert report["status"] == "ingested", report
+    assert report["accepted"] == 4 and report["rejected"] == report["held"] == 0
+
+
+def test_a_household_roster_with_one_id_beside_the_heads_name_reads_the_id_as_the_heads(
+    loaded: Cli, tmp_path: Path
+) -> None:
+    """冬春救助 导入模板 (民政 救灾 system): 户主姓名, 身份证号码 and no other person on the row."""
+    lines = [
+        "户主姓名,身份证号码,家庭人口（人）,家庭类型,行政村（社区）名称,核准救助金额（元）,村级填报人姓名"
+    ]
+    for i, (name, pid) in enumerate(zip(NAMES, IDS, strict=True), start=1):
+        lines.append(f"{name},{pid},{i + 1},低保户,上塘村,{300 * i}.00,孙伟")
+    path = tmp_path / "青山镇_冬春救助.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+
+    fields = _fields(loaded, path)
+    assert fields["户主姓名"] == "head_name"
+    assert fields["身份证号码"] == "head_id_number"
+    assert fields["家庭人口（人）"] == "household_size"
+    assert fields["村级填报人姓名"] is None  # the village clerk who filled the form
 
     reports, code = loaded.json("ingest", path, "--township", "青山镇", "--no-annotate", "--no-link")
     (report,) = reports

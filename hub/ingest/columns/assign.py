@@ -115,7 +115,16 @@ def recognise(
 
     owner: dict[str, int] = {}  # field → the column that took it
     placed: set[int] = set()
-    ranked_all = sorted(candidates, key=lambda t: (-t[0], t[1]))
+    # Ties (法定代表人 and 负责人, 经营者姓名 and a 附表's 姓名): the header that holds the field's own
+    # term first, then the left-most column, so that the column order never decides the answer.
+    ranked_all = sorted(
+        candidates,
+        key=lambda t: (
+            -round(t[0], 6),
+            not matcher.owns(t[2], scored[t[1]][0].header.rsplit("/", 1)[-1]),
+            t[1],
+        ),
+    )
     # Twins: a column whose own header names a field already taken (户籍地址 beside 居住地址, 家庭人口
     # beside 家庭人口数, 是否享受低保 beside 是否是低保对象) holds that field too, unless it is an
     # identity field (two roles, not twins). It is decided in the same best-first pass, so that a
@@ -220,14 +229,20 @@ def _lone_head_id(
     scored: list[tuple[Column, dict[str, float], dict[str, float]]],
     data: pa.Table,
 ) -> None:
-    """One ID column in a roster of members under their head (户主姓名 and 姓名 columns both named):
-    when it follows the head's name (filled only on the head's row, or repeated down the family
+    """One ID column beside 户主姓名 and no other person's name: it is the head's. In a roster of
+    members under their head (户主姓名 and 姓名 columns both named): when it follows the head's name (filled only on the head's row, or repeated down the family
     while the members' names change), it is the head's ID, not every member's."""
     g, hs, _ = entry
     if hs.get("head_id_number", 0.0) >= SURE:
         return
     heads = [s[0] for s in scored if s[1].get("head_name", 0.0) >= SURE]
     members = [s[0] for s in scored if s[1].get("name", 0.0) >= SURE]
+    if len(heads) == 1 and not any(s[1].get("name", 0.0) >= ASK_FROM for s in scored):
+        # 户主姓名 is the only person the row names (冬春救助, 银行账号 rosters of households): the
+        # one ID beside it is the head's
+        hs.pop("id_number", None)
+        hs["head_id_number"] = max(hs.get("head_id_number", 0.0), 0.9)
+        return
     if len(heads) != 1 or not members:
         return
     rows = min(data.num_rows, SAMPLE * 4)

@@ -28,6 +28,8 @@ from hub.model import Schema
 
 IGNORED = "_ignored"
 _PARTS = re.compile(r"[、/或及和与,，;；+＋]|以及")
+_RELATION_TO = re.compile(r"^与(.+?)的?关系$")
+_HEAD_WORDS = frozenset({"户主", "申请人", "申请对象", "本人", "户长", "户主或申请人"})
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class HeaderMatcher:
         exact = self._exact(text)
         if exact:
             return {exact: 1.0}
-        if any(t in core for t in self.ignored_terms):
+        if any(t in core for t in self.ignored_terms) or self._other_relation(core):
             return {IGNORED: 1.0}
         out: dict[str, float] = {}
 
@@ -128,6 +130,12 @@ class HeaderMatcher:
         for f, v in self._loose(core).items():
             put(f, v)
         return out
+
+    def _other_relation(self, core: str) -> bool:
+        """与牺牲病故军人关系, 与被监护人关系: a relation to someone other than the household's head
+        (与户主关系, 与申请人关系, 与本人关系) names no field."""
+        m = _RELATION_TO.match(core)
+        return m is not None and m.group(1) not in _HEAD_WORDS
 
     def _loose(self, core: str, similar: bool = True) -> dict[str, float]:
         """Containment and similarity scores of a core text (no exact match, no roles)."""
