@@ -4,6 +4,7 @@ ingest → validate → store → dedupe (merge) → export. Heavy stages are im
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -293,14 +294,15 @@ class Hub:
                 given = (ready or {}).get(path)
                 return given if given is not None else self._stage(path, divisions, township, mappings)
 
-            ahead = reader.submit(read, paths[0]) if paths else None
+            # the thread reads in the caller's context: a bounded read (hub.ingest.bounded) stays one
+            ahead = reader.submit(contextvars.copy_context().run, read, paths[0]) if paths else None
             for i, path in enumerate(paths):
                 if progress:
                     progress(path.name, i, len(paths))
                 assert ahead is not None
                 staged = ahead.result()
                 if i + 1 < len(paths):
-                    ahead = reader.submit(read, paths[i + 1])
+                    ahead = reader.submit(contextvars.copy_context().run, read, paths[i + 1])
                 reports.append(
                     self._ingest_one(
                         path, staged, divisions, today or date.today(), submitted_by, columns, link, annotate

@@ -16,8 +16,10 @@ polls every 50 ms and kills the child when
   the exception is raised again once the child is gone.
 
 A child that dies on its own (the kernel's out-of-memory killer, an abort in a native library) is a
-refused file too, never a crash of the server. ``HUB_READ_IN_CHILD=0`` switches this off. Without :func:`bounded_reads` (the CLI, tests, the
-annotated copies) files are read in the calling process as before.
+refused file too, never a crash of the server. ``HUB_READ_IN_CHILD=0`` switches this off. The CLI
+reads the same way (:func:`cli_reads`: every command, also one the server runs for it through the
+local admin channel). Without :func:`bounded_reads` (the facade called from Python, tests, the
+annotated copies) files are read in the calling process.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ if TYPE_CHECKING:
     from hub.ingest.types import RawSheet
 
 POLL_S = 0.05
-PRELOAD = ["hub.ingest.readers", "hub.ingest.workbook", "hub.ingest.textfile", "pyarrow"]
+# pandas: pyarrow imports it on the first pa.array() of every fresh child (a second each, were it not here)
+PRELOAD = ["hub.ingest.readers", "hub.ingest.workbook", "hub.ingest.textfile", "pyarrow", "pandas", "python_calamine"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class ReadBound:
     max_mb: float
     seconds: float
     check: Callable[[], None] | None = None
+    hint: str | None = None  # what to do when the memory ceiling is hit (else the clerk's hint)
 
 
 _BOUND: contextvars.ContextVar[ReadBound | None] = contextvars.ContextVar("hub_read_bound", default=None)
@@ -67,10 +71,12 @@ def current() -> ReadBound | None:
 
 
 @contextlib.contextmanager
-def bounded_reads(check: Callable[[], None] | None = None, max_mb: float | None = None) -> Iterator[None]:
+def bounded_reads(
+    check: Callable[[], None] | None = None, max_mb: float | None = None, hint: str | None = None
+) -> Iterator[None]:
     """Every :func:`~hub.ingest.readers.read_sheets` of this thread (context) inside the block runs
     in a child process bounded by ``max_mb`` (default ``HUB_JOB_MAX_MEMORY_MB``), the file time limit
-    (``HUB_MAX_READ_SECONDS``) and ``check``."""
+    (``HUB_MAX_READ_SECONDS``) and ``check``; ``hint``: what to do when the ceiling is hit."""
     if os.environ.get("HUB_READ_IN_CHILD", "").strip() == "0" or os.name != "posix":
         yield  # switched off (or no fork server here): read in this process, limits checked between chunks
         return
@@ -78,12 +84,24 @@ def bounded_reads(check: Callable[[], None] | None = None, max_mb: float | None 
         max_mb=max_mb or limits.value(limits.JOB_MEMORY_MB),
         seconds=limits.value(limits.SECONDS),
         check=check,
+        hint=hint,
     )
     token = _BOUND.set(bound)
     try:
         yield
     finally:
         _BOUND.reset(token)
+
+
+def cli_reads() -> contextlib.AbstractContextManager[None]:
+    """The CLI's reads: bounded like an upload job's (same ceiling, ``HUB_JOB_MAX_MEMORY_MB``), with
+    what the person at the command line can do when it is hit."""
+    return bounded_reads(
+        hint=(
+            f"请把文件拆小（例如按村）后分别导入；如本机内存充足、确需一次读入，可设置环境变量 "
+            f"{limits.JOB_MEMORY_MB.env} 调高上限（当前 {limits.value(limits.JOB_MEMORY_MB):,.0f} MB）。"
+        )
+    )
 
 
 def _context() -> Any:
@@ -135,7 +153,7 @@ def _memory_error(path: Path, found: float, bound: ReadBound) -> limits.LimitErr
     return limits.LimitError(
         f"读取所用内存超过上限：已用 {found:,.0f} MB，上限 {bound.max_mb:,.0f} MB，已停止读取，未导入",
         file=path.name,
-        hint=limits.hint(limits.JOB_MEMORY_MB),
+        hint=bound.hint or limits.hint(limits.JOB_MEMORY_MB),
         details={"limit": limits.JOB_MEMORY_MB.env, "found": round(found), "allowed": bound.max_mb},
     )
 
