@@ -390,10 +390,23 @@ class Hub:
         columns: Mapping[str, Mapping[str, str | None]] | None = None,
     ) -> dict[Path, StagedFile | IngestError]:
         """Read and lay out files (pure Python and Arrow; the store only read) outside the unit of
-        work, so an upload job reads its files while another's writes; then ``ingest(staged=...)``."""
+        work, so an upload job reads its files while another's writes; then ``ingest(staged=...)``.
+        All are held until stored: a file that takes their cells past ``HUB_MAX_CELLS`` is refused
+        (:func:`hub.ingest.limits.job_cells_error`), so one job holds at most one large file's worth."""
+        from hub.ingest.limits import CELLS, job_cells_error, value
+
         divisions = self.divisions()
         mappings = {**self.column_mappings(township), **(columns or {})}
-        return {Path(p): self._stage(Path(p), divisions, township, mappings) for p in paths}
+        staged: dict[Path, StagedFile | IngestError] = {}
+        total = 0
+        for path in map(Path, paths):
+            staged[path] = got = self._stage(path, divisions, township, mappings)
+            cells = 0 if isinstance(got, IngestError) else got.cells
+            if total + cells > value(CELLS):
+                staged[path] = job_cells_error(total + cells, path.name)
+            else:
+                total += cells
+        return staged
 
     def _stage(
         self,

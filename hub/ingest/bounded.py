@@ -47,7 +47,14 @@ if TYPE_CHECKING:
 
 POLL_S = 0.05
 # pandas: pyarrow imports it on the first pa.array() of every fresh child (a second each, were it not here)
-PRELOAD = ["hub.ingest.readers", "hub.ingest.workbook", "hub.ingest.textfile", "pyarrow", "pandas", "python_calamine"]
+PRELOAD = [
+    "hub.ingest.readers",
+    "hub.ingest.workbook",
+    "hub.ingest.textfile",
+    "pyarrow",
+    "pandas",
+    "python_calamine",
+]
 
 
 @dataclass(frozen=True)
