@@ -250,10 +250,10 @@ def _xlsb_sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
     out = {}
     for typ, pos, size in _records(book):
         if typ == _XLSB_BUNDLESH and size >= 12:
-            rid, after = _wide(book[: pos + size], pos + 8)
+            rel, after = _wide(book[: pos + size], pos + 8)
             name, _ = _wide(book[: pos + size], after)
-            if rid in targets and name:
-                out[targets[rid]] = name
+            if rel in targets and name:
+                out[targets[rel]] = name
     return out
 
 
@@ -298,9 +298,11 @@ def _xlsb_sheet(
                     break
             if typ == _XLSB_ROWHDR and pos + 4 <= len(buf):
                 (row,) = struct.unpack_from("<I", buf, pos)
-                if hidden is not None and size >= 12 and pos + 12 <= len(buf):
-                    if struct.unpack_from("<H", buf, pos + 10)[0] & 0x1000:
-                        hidden[0].add(row + 1)
+                flags = (
+                    struct.unpack_from("<H", buf, pos + 10)[0] if size >= 12 and pos + 12 <= len(buf) else 0
+                )
+                if hidden is not None and flags & 0x1000:
+                    hidden[0].add(row + 1)
             elif typ == _XLSB_COLINFO and hidden is not None and size >= 18 and pos + 18 <= len(buf):
                 first, last = struct.unpack_from("<II", buf, pos)
                 if struct.unpack_from("<H", buf, pos + 16)[0] & 1 and first <= last < 16384:
