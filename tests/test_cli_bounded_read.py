@@ -6,8 +6,10 @@ separate process."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -15,7 +17,8 @@ import pytest
 
 from tests.conftest import SAMPLE
 from tests.ingest.test_bounded_read import shared_string_bomb
-from tests.test_cli_beside_server import hub
+from tests.proctree import TreePeak
+from tests.test_cli_beside_server import HUB, hub
 
 LEDGER = SAMPLE / "青山镇_残疾人台账_2026.xlsx"
 
@@ -31,8 +34,18 @@ def test_hub_ingest_refuses_a_shared_string_bomb_at_the_memory_ceiling(tmp_path:
     bomb = shared_string_bomb(tmp_path / "人口.xlsx", rows=100)
     assert bomb.stat().st_size < 20_000  # read in-process: about 900 MB and 12 s
     started = time.monotonic()
-    text = hub(home, "ingest", bomb, "--no-link", "--no-annotate", HUB_JOB_MAX_MEMORY_MB="250")
+    proc = subprocess.Popen(
+        [str(HUB), "ingest", str(bomb), "--no-link", "--no-annotate"],
+        env={**os.environ, "HUB_HOME": str(home), "HUB_JOB_MAX_MEMORY_MB": "250"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with TreePeak(proc.pid) as peak:
+        stdout, stderr = proc.communicate(timeout=300)
     seconds = time.monotonic() - started
+    text = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    assert peak.one_mb < 400, peak.one_mb  # no process of the command went far past the ceiling
     assert text.returncode == 1, text.stderr  # bad input, not "the hub could not" (70)
     assert "Traceback" not in text.stdout + text.stderr
     assert "拒收，未导入任何数据：人口.xlsx: 读取所用内存超过上限" in text.stdout
