@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SAMPLE
-from tests.ingest.test_bounded_read import shared_string_bomb
+from tests.ingest.test_bounded_read import _child_pid, _gone, shared_string_bomb
 from tests.proctree import TreePeak
 from tests.test_cli_beside_server import HUB, hub
 
@@ -77,3 +77,32 @@ def test_hub_run_refuses_the_bomb_and_reads_the_other_ledgers(tmp_path: Path) ->
     assert "读取所用内存超过上限" in by_name["zz_人口.xlsx"]["message"]
     assert by_name[LEDGER.name]["status"] == "ingested" and by_name[LEDGER.name]["accepted"] > 0
     assert summary["refused"] == 1
+
+
+def test_a_reader_does_not_outlive_a_command_killed_with_kill_9(tmp_path: Path) -> None:
+    """`kill -9` of `hub ingest` in the middle of a read: the reader (a child of the fork server,
+    no longer watched by anyone) is gone within seconds instead of reading on unbounded."""
+    flag = tmp_path / "paused"
+    proc = subprocess.Popen(
+        [str(HUB), "ingest", str(LEDGER), "--no-link", "--no-annotate"],
+        env={
+            **os.environ,
+            "HUB_HOME": str(tmp_path / "hub-data"),
+            "HUB_TEST_PAUSE_AT": "reader-call",  # the reader stops inside its read (hub/testhook.py)
+            "HUB_TEST_PAUSE_FILE": str(flag),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        reader = _child_pid(flag, timeout=120)
+        assert reader != proc.pid  # read in a child, not in the command
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 20
+    while not _gone(reader) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not _gone(reader):  # do not leave it behind for the next test
+        os.kill(reader, 9)
+        raise AssertionError("the reader outlived the command")

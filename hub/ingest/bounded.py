@@ -126,6 +126,7 @@ def _child(path: str, conn: Connection, env: dict[str, str]) -> None:
     the parent's ``HUB_*`` settings now (the fork server holds those of when it started)."""
     from hub.ingest.readers import read_sheets
 
+    _die_with_parent()
     for key in [k for k in os.environ if k.startswith("HUB_")]:
         del os.environ[key]
     os.environ.update(env)
@@ -142,6 +143,30 @@ def _child(path: str, conn: Connection, env: dict[str, str]) -> None:
         conn.send(("ok", sheets, None, None))
     finally:
         conn.close()
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this reader when its parent, the fork server, exits, as the fork
+    server does once every process holding the write end of its "alive" pipe is gone: the command or
+    server that started it, and this reader, which inherits that end (so that it could start
+    processes itself) and closes it here. So a reader never outlives the command or server that
+    started it, even one killed with ``kill -9``; it would otherwise read on, watched by no one."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if isinstance(fd, int):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None  # type: ignore[union-attr]
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the poller's kill is the only bound
+        return
+    if os.getppid() == 1:  # the fork server was already gone before the line above
+        os._exit(1)
 
 
 def rss_mb(pid: int) -> float:
