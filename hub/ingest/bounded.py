@@ -46,14 +46,27 @@ if TYPE_CHECKING:
     from hub.ingest.types import RawSheet
 
 POLL_S = 0.05
-# pandas: pyarrow imports it on the first pa.array() of every fresh child (a second each, were it not here)
+# What a read imports, imported once in the fork server so that no reader pays for it: __main__ (each
+# child would otherwise import the main module again: for `hub`, the whole CLI); pandas (pyarrow
+# imports it on the first pa.array() of every fresh process: a second each); the scans and encodings.
 PRELOAD = [
+    "__main__",
     "hub.ingest.readers",
     "hub.ingest.workbook",
     "hub.ingest.textfile",
+    "hub.ingest.xlsxscan",
+    "hub.ingest.binscan",
+    "hub.ingest.bounded",
     "pyarrow",
+    "pyarrow.csv",
+    "pyarrow.pandas_compat",
     "pandas",
     "python_calamine",
+    "olefile",
+    "xml.etree.ElementTree",
+    "encodings.gb18030",
+    "encodings.utf_8_sig",
+    "encodings.utf_16_le",
 ]
 
 
@@ -102,7 +115,9 @@ def bounded_reads(
 
 def cli_reads() -> contextlib.AbstractContextManager[None]:
     """The CLI's reads: bounded like an upload job's (same ceiling, ``HUB_JOB_MAX_MEMORY_MB``), with
-    what the person at the command line can do when it is hit."""
+    what the person at the command line can do when it is hit. The fork server starts now, in the
+    background, while the command opens its store."""
+    warm_up()
     return bounded_reads(
         hint=(
             f"请把文件拆小（例如按村）后分别导入；如本机内存充足、确需一次读入，可设置环境变量 "
