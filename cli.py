@@ -114,6 +114,21 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def reads_files(func: F) -> F:
+    """A command that reads spreadsheets reads each in a child process with a hard time limit and a
+    memory ceiling, as an upload job does (:func:`hub.ingest.bounded.cli_reads`, docs/limits.md): a
+    file that would take the machine's memory is refused, never read to the end."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from hub.ingest.bounded import cli_reads
+
+        with cli_reads():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _parse_date(text: str | None) -> date:
     if not text:
         return date.today()
@@ -300,6 +315,7 @@ def divisions_load(
 # -- ingest -----------------------------------------------------------------------------------------
 @app.command()
 @guarded
+@reads_files
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="台账文件（.xlsx .xls .csv），可多个。")],
     township: Annotated[
@@ -363,6 +379,7 @@ def _read_columns(path: Path | None) -> dict[str, dict[str, str | None]] | None:
 
 @app.command("columns")
 @guarded
+@reads_files
 def columns_cmd(
     file: Annotated[
         Path | None, typer.Argument(help="台账文件；不填时配合 --list 查看已确认的映射。")
@@ -652,6 +669,7 @@ def changes_cmd(
 
 @app.command()
 @guarded
+@reads_files
 def run(
     directory: Annotated[Path, typer.Argument(help="包含台账文件（和 divisions.csv）的目录。")],
     date_: DateOpt = None,
@@ -1224,6 +1242,7 @@ def feedback_add(
 # -- report admission (hub/admission, docs/admission.md) --------------------------------------------
 @admission_app.command("submit")
 @guarded
+@reads_files
 def admission_submit(
     file: Annotated[
         Path, typer.Argument(help="部门的 Excel 表样，或栏目清单（.yaml / .csv：栏目,口径说明）。")

@@ -4,6 +4,7 @@ ingest → validate → store → dedupe (merge) → export. Heavy stages are im
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -293,14 +294,15 @@ class Hub:
                 given = (ready or {}).get(path)
                 return given if given is not None else self._stage(path, divisions, township, mappings)
 
-            ahead = reader.submit(read, paths[0]) if paths else None
+            # the thread reads in the caller's context: a bounded read (hub.ingest.bounded) stays one
+            ahead = reader.submit(contextvars.copy_context().run, read, paths[0]) if paths else None
             for i, path in enumerate(paths):
                 if progress:
                     progress(path.name, i, len(paths))
                 assert ahead is not None
                 staged = ahead.result()
                 if i + 1 < len(paths):
-                    ahead = reader.submit(read, paths[i + 1])
+                    ahead = reader.submit(contextvars.copy_context().run, read, paths[i + 1])
                 reports.append(
                     self._ingest_one(
                         path, staged, divisions, today or date.today(), submitted_by, columns, link, annotate
@@ -388,10 +390,23 @@ class Hub:
         columns: Mapping[str, Mapping[str, str | None]] | None = None,
     ) -> dict[Path, StagedFile | IngestError]:
         """Read and lay out files (pure Python and Arrow; the store only read) outside the unit of
-        work, so an upload job reads its files while another's writes; then ``ingest(staged=...)``."""
+        work, so an upload job reads its files while another's writes; then ``ingest(staged=...)``.
+        All are held until stored: a file that takes their cells past ``HUB_MAX_CELLS`` is refused
+        (:func:`hub.ingest.limits.job_cells_error`), so one job holds at most one large file's worth."""
+        from hub.ingest.limits import CELLS, job_cells_error, value
+
         divisions = self.divisions()
         mappings = {**self.column_mappings(township), **(columns or {})}
-        return {Path(p): self._stage(Path(p), divisions, township, mappings) for p in paths}
+        staged: dict[Path, StagedFile | IngestError] = {}
+        total = 0
+        for path in map(Path, paths):
+            staged[path] = got = self._stage(path, divisions, township, mappings)
+            cells = 0 if isinstance(got, IngestError) else got.cells
+            if total + cells > value(CELLS):
+                staged[path] = job_cells_error(total + cells, path.name)
+            else:
+                total += cells
+        return staged
 
     def _stage(
         self,

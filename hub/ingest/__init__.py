@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.errors import IngestError
+from hub.ingest import limits
 from hub.ingest.divisions import Division, Divisions, read_divisions_csv
 from hub.ingest.readers import read_sheets, register_reader
 from hub.ingest.types import (
@@ -79,6 +80,8 @@ def stage_file(
 
     path = Path(path)
     raws = read_sheets(path)
+    cells = sum(r.table.num_rows * (r.table.num_columns - 1) for r in raws)
+    limits.check_file_cells(cells, len(raws), path.name)
     matcher = HeaderMatcher.from_schema(schema)
     skipped: list[tuple[str, str]] = []
     held: list[HeldSheet] = []
@@ -171,6 +174,7 @@ def stage_file(
         skipped_sheets=skipped,
         held=held,
         notes=[n for raw in raws for n in raw.notes],
+        cells=cells,
     )
 
 

@@ -6,7 +6,8 @@ of cells). These walks read each format's own records without building anything:
 
 * ``.xls``: the ``Workbook`` stream of the OLE2 file (olefile), BIFF records ``DIMENSIONS`` and the
   cell records (``NUMBER``, ``LABEL``, ``LABELSST``, ``RK``, ``MULRK``, ``BOOLERR``, ``FORMULA``...);
-* ``.xlsb``: each ``xl/worksheets/*.bin`` record stream, ``BrtRowHdr`` and the cell records;
+* ``.xlsb``: each ``xl/worksheets/*.bin`` record stream, ``BrtRowHdr`` and the cell records (and
+  hidden rows and columns: ``BrtRowHdr`` fDyZero, ``BrtColInfo`` fHidden);
 * ``.ods``: ``content.xml`` tags, with ``number-rows-repeated`` / ``number-columns-repeated``
   (a repeated cell with a value is that many cells).
 
@@ -159,22 +160,110 @@ def _biff_extents(
 
 # -- xlsb ---------------------------------------------------------------------------------------------
 _XLSB_CELLS = frozenset(range(0x02, 0x0C))  # BrtCellRk ... BrtFmlaError (0x01, BrtCellBlank, holds no value)
+_XLSB_ROWHDR = 0x0000  # BrtRowHdr: rw u32, ixfe u32, miyRw u16, flags u16 (bit 12, fDyZero: hidden)
+_XLSB_COLINFO = (
+    0x003C  # BrtColInfo: colFirst u32, colLast u32, coldx u32, ixfe u32, flags u16 (bit 0: hidden)
+)
+_XLSB_BUNDLESH = 0x009C  # BrtBundleSh (workbook.bin): hsState, iTabID, strRelID, strName
+_REL = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
+_REL_ID = re.compile(rb'\sId="([^"]*)"')
+_REL_TARGET = re.compile(rb'\sTarget="([^"]*)"')
 
 
-def xlsb_extents(path: Path, deadline: limits.Deadline) -> dict[str, tuple[int, int]]:
-    """(rows, columns) of each ``xl/worksheets/*.bin`` of an ``.xlsb``."""
+def xlsb_extents(
+    path: Path, deadline: limits.Deadline, hidden: Hidden | None = None
+) -> dict[str, tuple[int, int]]:
+    """(rows, columns) of each ``xl/worksheets/*.bin`` of an ``.xlsb``. ``hidden``: filled with each
+    sheet's hidden rows and columns (``BrtRowHdr`` fDyZero, ``BrtColInfo`` fHidden), by sheet name."""
     out: dict[str, tuple[int, int]] = {}
     try:
         with zipfile.ZipFile(path) as zf:
+            names = _xlsb_sheet_names(zf) if hidden is not None else {}
             for member in zf.namelist():
                 if member.startswith("xl/worksheets/") and member.endswith(".bin"):
-                    out[member] = _xlsb_sheet(zf, member, path.name, deadline)
+                    hid: tuple[set[int], set[int]] = (set(), set())
+                    out[member] = _xlsb_sheet(zf, member, path.name, deadline, hid)
+                    if hidden is not None and member in names and (hid[0] or hid[1]):
+                        rows, cols = out[member]
+                        hidden[names[member]] = (
+                            {r for r in hid[0] if r <= rows},
+                            {c for c in hid[1] if c <= cols},
+                        )
     except ZIP_ERRORS as exc:
         raise IngestError("Excel 二进制工作簿（.xlsb）已损坏或不完整", file=path.name) from exc
     return out
 
 
-def _xlsb_sheet(zf: zipfile.ZipFile, member: str, name: str, deadline: limits.Deadline) -> tuple[int, int]:
+def _records(data: bytes) -> list[tuple[int, int, int]]:
+    """(type, body offset, size) of every record of a small xlsb part (workbook.bin)."""
+    out = []
+    pos, end = 0, len(data)
+    while pos < end:
+        typ = data[pos]
+        pos += 1
+        if typ & 0x80 and pos < end:
+            typ = (typ & 0x7F) | ((data[pos] & 0x7F) << 7)
+            pos += 1
+        size = 0
+        for shift in (0, 7, 14, 21):
+            if pos >= end:
+                break
+            byte = data[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                break
+        out.append((typ, pos, size))
+        pos += size
+    return out
+
+
+def _wide(data: bytes, pos: int) -> tuple[str, int]:
+    """An XLWideString at ``pos`` (u32 count of UTF-16 units, then the text) and the offset after it."""
+    if pos + 4 > len(data):
+        return "", len(data)
+    (count,) = struct.unpack_from("<I", data, pos)
+    if count == 0xFFFFFFFF:  # XLNullableWideString, null
+        return "", pos + 4
+    text = data[pos + 4 : pos + 4 + 2 * count]
+    return text.decode("utf-16-le", "replace"), pos + 4 + 2 * count
+
+
+def _xlsb_sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Member (``xl/worksheets/sheet1.bin``) → sheet name, from ``xl/workbook.bin`` (``BrtBundleSh``:
+    the name and its relationship id) and ``xl/_rels/workbook.bin.rels`` (id → target)."""
+    names = set(zf.namelist())
+    if "xl/workbook.bin" not in names or "xl/_rels/workbook.bin.rels" not in names:
+        return {}
+    for part in ("xl/workbook.bin", "xl/_rels/workbook.bin.rels"):
+        if zf.getinfo(part).file_size > 16 * limits.MB:  # a workbook directory, never this large
+            return {}
+    targets = {}
+    for tag in _REL.findall(zf.read("xl/_rels/workbook.bin.rels")):
+        rid, target = _REL_ID.search(tag), _REL_TARGET.search(tag)
+        if rid and target:
+            path = target.group(1).decode("utf-8", "replace")
+            targets[rid.group(1).decode("utf-8", "replace")] = (
+                path.lstrip("/") if path.startswith("/") else f"xl/{path}"
+            )
+    book = zf.read("xl/workbook.bin")
+    out = {}
+    for typ, pos, size in _records(book):
+        if typ == _XLSB_BUNDLESH and size >= 12:
+            rel, after = _wide(book[: pos + size], pos + 8)
+            name, _ = _wide(book[: pos + size], after)
+            if rel in targets and name:
+                out[targets[rel]] = name
+    return out
+
+
+def _xlsb_sheet(
+    zf: zipfile.ZipFile,
+    member: str,
+    name: str,
+    deadline: limits.Deadline,
+    hidden: tuple[set[int], set[int]] | None = None,
+) -> tuple[int, int]:
     rows = cols = 0
     row = 0
     buf = b""
@@ -207,8 +296,17 @@ def _xlsb_sheet(zf: zipfile.ZipFile, member: str, name: str, deadline: limits.De
                 size |= (byte & 0x7F) << shift
                 if not byte & 0x80:
                     break
-            if typ == 0x0000 and pos + 4 <= len(buf):  # BrtRowHdr
+            if typ == _XLSB_ROWHDR and pos + 4 <= len(buf):
                 (row,) = struct.unpack_from("<I", buf, pos)
+                flags = (
+                    struct.unpack_from("<H", buf, pos + 10)[0] if size >= 12 and pos + 12 <= len(buf) else 0
+                )
+                if hidden is not None and flags & 0x1000:
+                    hidden[0].add(row + 1)
+            elif typ == _XLSB_COLINFO and hidden is not None and size >= 18 and pos + 18 <= len(buf):
+                first, last = struct.unpack_from("<II", buf, pos)
+                if struct.unpack_from("<H", buf, pos + 16)[0] & 1 and first <= last < 16384:
+                    hidden[1].update(range(first + 1, last + 2))
             elif typ in _XLSB_CELLS and pos + 4 <= len(buf):
                 (col,) = struct.unpack_from("<I", buf, pos)
                 rows, cols = max(rows, row + 1), max(cols, col + 1)

@@ -16,8 +16,10 @@ polls every 50 ms and kills the child when
   the exception is raised again once the child is gone.
 
 A child that dies on its own (the kernel's out-of-memory killer, an abort in a native library) is a
-refused file too, never a crash of the server. ``HUB_READ_IN_CHILD=0`` switches this off. Without :func:`bounded_reads` (the CLI, tests, the
-annotated copies) files are read in the calling process as before.
+refused file too, never a crash of the server. ``HUB_READ_IN_CHILD=0`` switches this off. The CLI
+reads the same way (:func:`cli_reads`: every command, also one the server runs for it through the
+local admin channel). Without :func:`bounded_reads` (the facade called from Python, tests, the
+annotated copies) files are read in the calling process.
 """
 
 from __future__ import annotations
@@ -44,7 +46,28 @@ if TYPE_CHECKING:
     from hub.ingest.types import RawSheet
 
 POLL_S = 0.05
-PRELOAD = ["hub.ingest.readers", "hub.ingest.workbook", "hub.ingest.textfile", "pyarrow"]
+# What a read imports, imported once in the fork server so that no reader pays for it: __main__ (each
+# child would otherwise import the main module again: for `hub`, the whole CLI); pandas (pyarrow
+# imports it on the first pa.array() of every fresh process: a second each); the scans and encodings.
+PRELOAD = [
+    "__main__",
+    "hub.ingest.readers",
+    "hub.ingest.workbook",
+    "hub.ingest.textfile",
+    "hub.ingest.xlsxscan",
+    "hub.ingest.binscan",
+    "hub.ingest.bounded",
+    "pyarrow",
+    "pyarrow.csv",
+    "pyarrow.pandas_compat",
+    "pandas",
+    "python_calamine",
+    "olefile",
+    "xml.etree.ElementTree",
+    "encodings.gb18030",
+    "encodings.utf_8_sig",
+    "encodings.utf_16_le",
+]
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,7 @@ class ReadBound:
     max_mb: float
     seconds: float
     check: Callable[[], None] | None = None
+    hint: str | None = None  # what to do when the memory ceiling is hit (else the clerk's hint)
 
 
 _BOUND: contextvars.ContextVar[ReadBound | None] = contextvars.ContextVar("hub_read_bound", default=None)
@@ -67,10 +91,12 @@ def current() -> ReadBound | None:
 
 
 @contextlib.contextmanager
-def bounded_reads(check: Callable[[], None] | None = None, max_mb: float | None = None) -> Iterator[None]:
+def bounded_reads(
+    check: Callable[[], None] | None = None, max_mb: float | None = None, hint: str | None = None
+) -> Iterator[None]:
     """Every :func:`~hub.ingest.readers.read_sheets` of this thread (context) inside the block runs
     in a child process bounded by ``max_mb`` (default ``HUB_JOB_MAX_MEMORY_MB``), the file time limit
-    (``HUB_MAX_READ_SECONDS``) and ``check``."""
+    (``HUB_MAX_READ_SECONDS``) and ``check``; ``hint``: what to do when the ceiling is hit."""
     if os.environ.get("HUB_READ_IN_CHILD", "").strip() == "0" or os.name != "posix":
         yield  # switched off (or no fork server here): read in this process, limits checked between chunks
         return
@@ -78,12 +104,26 @@ def bounded_reads(check: Callable[[], None] | None = None, max_mb: float | None 
         max_mb=max_mb or limits.value(limits.JOB_MEMORY_MB),
         seconds=limits.value(limits.SECONDS),
         check=check,
+        hint=hint,
     )
     token = _BOUND.set(bound)
     try:
         yield
     finally:
         _BOUND.reset(token)
+
+
+def cli_reads() -> contextlib.AbstractContextManager[None]:
+    """The CLI's reads: bounded like an upload job's (same ceiling, ``HUB_JOB_MAX_MEMORY_MB``), with
+    what the person at the command line can do when it is hit. The fork server starts now, in the
+    background, while the command opens its store."""
+    warm_up()
+    return bounded_reads(
+        hint=(
+            f"请把文件拆小（例如按村）后分别导入；如本机内存充足、确需一次读入，可设置环境变量 "
+            f"{limits.JOB_MEMORY_MB.env} 调高上限（当前 {limits.value(limits.JOB_MEMORY_MB):,.0f} MB）。"
+        )
+    )
 
 
 def _context() -> Any:
@@ -101,6 +141,7 @@ def _child(path: str, conn: Connection, env: dict[str, str]) -> None:
     the parent's ``HUB_*`` settings now (the fork server holds those of when it started)."""
     from hub.ingest.readers import read_sheets
 
+    _die_with_parent()
     for key in [k for k in os.environ if k.startswith("HUB_")]:
         del os.environ[key]
     os.environ.update(env)
@@ -119,6 +160,30 @@ def _child(path: str, conn: Connection, env: dict[str, str]) -> None:
         conn.close()
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this reader when its parent, the fork server, exits, as the fork
+    server does once every process holding the write end of its "alive" pipe is gone: the command or
+    server that started it, and this reader, which inherits that end (so that it could start
+    processes itself) and closes it here. So a reader never outlives the command or server that
+    started it, even one killed with ``kill -9``; it would otherwise read on, watched by no one."""
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if isinstance(fd, int):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None  # type: ignore[union-attr]
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the poller's kill is the only bound
+        return
+    if os.getppid() == 1:  # the fork server was already gone before the line above
+        os._exit(1)
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of process ``pid`` in MB (0 when it is gone or /proc is not there)."""
     try:
@@ -135,7 +200,7 @@ def _memory_error(path: Path, found: float, bound: ReadBound) -> limits.LimitErr
     return limits.LimitError(
         f"读取所用内存超过上限：已用 {found:,.0f} MB，上限 {bound.max_mb:,.0f} MB，已停止读取，未导入",
         file=path.name,
-        hint=limits.hint(limits.JOB_MEMORY_MB),
+        hint=bound.hint or limits.hint(limits.JOB_MEMORY_MB),
         details={"limit": limits.JOB_MEMORY_MB.env, "found": round(found), "allowed": bound.max_mb},
     )
 

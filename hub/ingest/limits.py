@@ -119,6 +119,31 @@ def check_extent(rows: int, cols: int, file: str, sheet: str | None = None, wher
     check(READ_MB, rows * cols * BYTES_PER_CELL / MB, file, sheet, where)
 
 
+def check_file_cells(cells: int, sheets: int, file: str) -> None:
+    """All sheets of one file together against :data:`CELLS` (each sheet was checked by its scan):
+    the stages after the read (layout, validation, the store's rows and findings, the annotated
+    copy) hold the whole file at once, and were measured at about 1.9 GB for 15 million cells
+    (docs/benchmarks.md, ``hub ingest`` of a 1,000,000-row CSV)."""
+    if sheets > 1 and cells > value(CELLS):
+        error = refuse(CELLS, cells, file)
+        error.message = error.message.replace(
+            "单元格数超过上限", f"单元格数超过上限（{sheets} 个工作表合计）"
+        )
+        raise error
+
+
+def job_cells_error(total: int, file: str) -> LimitError:
+    """An upload job's files are read before any is stored, so they are in memory together: the file
+    that takes the job's total past :data:`CELLS` is refused (the files before it go in)."""
+    cap = value(CELLS)
+    return LimitError(
+        f"本次上传的文件合计单元格数超过上限：{total:,}，上限 {cap:,.0f}，此文件未导入",
+        file=file,
+        hint="请分批上传：这次已接收的文件不必重传，此文件（及之后被拒收的文件）请另行上传。",
+        details={"limit": CELLS.env, "found": total, "allowed": cap, "scope": "job"},
+    )
+
+
 class Deadline:
     """The per-file time limit: :meth:`check` between steps of a read raises once it has passed."""
 

@@ -153,6 +153,7 @@ class StagedFile:
     skipped_sheets: list[tuple[str, str]] = field(default_factory=list)  # (sheet, reason): empty sheets etc.
     held: list[HeldSheet] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)  # the readers' (RawSheet.notes)
+    cells: int = 0  # cells read, every sheet (rows × columns): what the stages after the read hold
 
     @property
     def held_rows(self) -> int:

@@ -19,7 +19,7 @@ Row numbers: list index ``i`` of the table is Excel row ``i + 1`` (rows and colu
 A1). Merged ranges come 0-based from calamine and are stored 1-based, clipped to the used range.
 Hidden rows and columns are not exposed by calamine; for ``.xlsx`` they are found in the same scan,
 for ``.xls`` in the record walk (``ROW``, ``COLINFO``) and for ``.ods`` in the ``content.xml`` scan
-(``table:visibility``); for ``.xlsb`` they are not detected (documented limitation).
+(``table:visibility``) and for ``.xlsb`` in the record streams (``BrtRowHdr``, ``BrtColInfo``).
 """
 
 from __future__ import annotations
@@ -108,10 +108,11 @@ def read_xlsb(path: Path, deadline: limits.Deadline) -> list[RawSheet]:
     from hub.ingest import binscan
 
     infos = check_zip(path)
-    extents = binscan.xlsb_extents(path, deadline)
+    hidden: binscan.Hidden = {}
+    extents = binscan.xlsb_extents(path, deadline, hidden)
     strings = sum(i.file_size for i in infos if i.filename.endswith("sharedStrings.bin"))
     _estimate(path.name, sum(r * c for r, c in extents.values()), strings)
-    return _read(path, path.name, deadline, None)
+    return _read(path, path.name, deadline, None, hidden)
 
 
 @register_reader("ods", ".ods")
@@ -144,7 +145,7 @@ def _read(
     hidden: dict[str, tuple[set[int], set[int]]] | None = None,
 ) -> list[RawSheet]:
     """Every worksheet of ``source`` through calamine (``scans``: the ``.xlsx`` scan by sheet;
-    ``hidden``: hidden rows and columns by sheet of the ``.xls`` and ``.ods`` scans)."""
+    ``hidden``: hidden rows and columns by sheet of the ``.xls``, ``.xlsb`` and ``.ods`` scans)."""
     wb = _open(source, name)
     sheets: list[RawSheet] = []
     try:

@@ -228,7 +228,10 @@ def read_in_child(path: Path, env: dict[str, str] | None = None) -> dict[str, An
 
 
 def cli_in_child(path: Path, home: Path, *extra: str) -> tuple[int, str, float]:
-    """`hub ingest` as a separate process: exit code, output, that child's own peak RSS (MB)."""
+    """`hub ingest` as a separate process: exit code, output, the peak RSS (MB) of that child or of
+    any process it started (the reader runs in a child of the fork server: tests/proctree.py)."""
+    from tests.proctree import TreePeak
+
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(
             [
@@ -244,11 +247,12 @@ def cli_in_child(path: Path, home: Path, *extra: str) -> tuple[int, str, float]:
             cwd=ROOT,
             env={**os.environ, "HUB_HOME": str(home)},
         )
-        _, status, usage = os.wait4(proc.pid, 0)
+        with TreePeak(proc.pid) as peak:
+            _, status, usage = os.wait4(proc.pid, 0)
         out.seek(0)
         output = out.read().decode("utf-8", "replace")
     assert "Traceback" not in output, output[-2000:]
-    return os.waitstatus_to_exitcode(status), output, usage.ru_maxrss / 1024
+    return os.waitstatus_to_exitcode(status), output, max(usage.ru_maxrss / 1024, peak.one_mb)
 
 
 @pytest.mark.slow

@@ -74,3 +74,23 @@ def test_a_file_over_the_memory_ceiling_is_refused_and_the_job_ends(fresh: Any, 
     assert "上限 250 MB" in refused["message"]
     page = qs.get(url).text  # what the clerk reads on the job page
     assert "读取所用内存超过上限" in page and "请把文件拆小（例如按村）后分别上传" in page
+
+
+def test_files_of_one_job_over_the_cell_limit_together_refuse_the_one_that_tips_it(
+    fresh: Any, tmp_path: Path
+) -> None:
+    """A job's files are all read before any is stored: together they are held to ``HUB_MAX_CELLS``;
+    the file that takes them over is refused with what to do, the one before it goes in."""
+    dibao = SAMPLE / "青山镇_低保花名册_2026年11月.xlsx"  # 40 rows × 15 columns read
+    app = fresh(HUB_MAX_CELLS="700")  # 319 cells + 600 cells: each within, together not
+    qs = login(app, "qs_clerk")
+    url = start(qs, QS_FILE, dibao)
+    job = wait(qs, url, timeout=120)
+    assert job["status"] == "done"
+    first, second = job["reports"]
+    assert first["name"] == QS_FILE.name and first["status"] == "ingested"
+    assert second["name"] == dibao.name and second["status"] == "refused"
+    assert "本次上传的文件合计单元格数超过上限：919，上限 700，此文件未导入" in second["message"]
+    assert [name for _, name in submissions(app)] == [QS_FILE.name]
+    page = qs.get(url).text
+    assert "合计单元格数超过上限" in page and "请分批上传" in page
