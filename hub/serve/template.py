@@ -27,6 +27,7 @@ class SheetSpec:
     name: str
     fields: list[str]
     sql: str  # one parameter: the 9-digit township code; returns the fields (codes, not labels)
+    entity: str | None = None  # the fields report admission added for this entity go on this sheet
 
 
 _VILLAGE = "(SELECT name FROM hub_divisions d WHERE d.code = {col})"
@@ -47,8 +48,9 @@ SHEETS = [
             "death_date",
         ],
         f"SELECT {_VILLAGE.format(col='p.village_code')} AS village, name, id_number, sex, birth_date, ethnicity, "
-        "marital_status, address, phone, CASE WHEN alive THEN '1' ELSE '2' END AS person_status, death_date "
-        "FROM hub_person p WHERE township_code = ? ORDER BY village_code, id_number",
+        "marital_status, address, phone, CASE WHEN alive THEN '1' ELSE '2' END AS person_status, death_date{extra} "
+        "FROM hub_person p{join} WHERE township_code = ? ORDER BY village_code, id_number",
+        "person",
     ),
     SheetSpec(
         "残疾人",
@@ -84,9 +86,30 @@ SHEETS = [
         "市场主体",
         ["uscc", "business_name", "operator_name", "address", "village", "phone"],
         f"SELECT uscc, name AS business_name, operator_name, address, {_VILLAGE.format(col='b.village_code')} AS village, "
-        "phone FROM hub_business b WHERE township_code = ? ORDER BY village_code, uscc",
+        "phone{extra} FROM hub_business b{join} WHERE township_code = ? ORDER BY village_code, uscc",
+        "business",
     ),
 ]
+
+
+def sheets(schema: Schema) -> list[SheetSpec]:
+    """The 一张表's sheets, the fields report admission added appended to the sheet of their entity
+    (人口 for persons, 市场主体 for businesses) and pre-filled from ``hub_extra`` (hub.extension)."""
+    from hub.extension import VIEW_ALIAS, template_fields
+
+    out = []
+    for spec in SHEETS:
+        added = template_fields(schema, spec.entity) if spec.entity else []
+        if added:
+            view, alias, key = VIEW_ALIAS[str(spec.entity)]
+            letter = "p" if spec.entity == "person" else "b"
+            extra = "".join(f", {alias}.{f}" for f in added)
+            join = f" LEFT JOIN {view} {alias} ON {alias}.{key} = {letter}.{key}"
+        else:
+            extra = join = ""
+        sql = spec.sql.format(extra=extra, join=join) if spec.entity else spec.sql
+        out.append(SheetSpec(spec.name, [*spec.fields, *added], sql, spec.entity))
+    return out
 
 
 def _cell(schema: Schema, field: str, value: Any) -> Any:
@@ -137,7 +160,7 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
     lists.sheet_state = "hidden"
     bold, head_fill = Font(name="宋体", bold=True), PatternFill("solid", fgColor="DDEBF7")
     counts = {}
-    for spec in SHEETS:
+    for spec in sheets(schema):
         ws = wb.create_sheet(spec.name, index=len(wb.sheetnames) - 1)
         rows = db.rows(spec.sql, [code])
         counts[spec.name] = len(rows)

@@ -1,0 +1,105 @@
+"""A genuinely new field reaches the clerk and flows back in (docs/admission.md, "New fields").
+
+Through the CLI, as the people involved would do it: a department's draft with two columns the county
+does not hold is admitted; the fields join the model (schemas/extensions.yaml); the township's 一张表
+(`hub template`) carries them as columns; a clerk fills them in the workbook (openpyxl, as Excel would)
+and uploads it; `hub run` ingests, merges and exports; the admitted report's xlsx has the values.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+
+from tests.admission.conftest import write_draft
+from tests.conftest import Cli
+
+INSURED = "是否参加城乡居民医保"
+DOCTOR = "签约家庭医生"
+COLUMNS = ["序号", "村（社区）", "姓名", "身份证号", {"label": INSURED, "note": "当年度参保"}, DOCTOR, "备注"]
+
+
+def _admit(cli: Cli, seeded: Path) -> dict:
+    draft = write_draft(seeded / "d.yaml", "城乡居民医保参保和家庭医生签约情况表", COLUMNS, period="annual")
+    review, code = cli.json("admission", "submit", draft, "--dept", "医保", "--by", "yb_wang")
+    assert code == 0
+    assert [c["header"] for c in review["columns"] if c["kind"] == "new"] == [INSURED, DOCTOR]
+    decided, code = cli.json(
+        "admission", "decide", str(review["draft_id"]), "admit", "--reason", "参保核查", "--by", "admin"
+    )
+    assert code == 0 and decided["status"] == "admitted", decided
+    return decided
+
+
+def _table(path: Path) -> tuple[list[str], list[list[object]]]:
+    ws = openpyxl.load_workbook(path, read_only=True).worksheets[0]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    top = next(i for i, r in enumerate(rows) if r and r[0] == "序号")
+    return [str(h) for h in rows[top]], [r for r in rows[top + 1 :] if isinstance(r[0], int)]
+
+
+@pytest.mark.slow
+def test_an_admitted_field_goes_down_in_the_one_table_and_comes_back_in_the_report(seeded: Path) -> None:
+    cli = Cli()
+    decided = _admit(cli, seeded)
+    report_id = decided["report_id"]
+    keys = decided["new_fields"]
+    assert len(keys) == 2
+    # the model holds them: label, the report, the department's 口径; a 是否 field is coded 是/否
+    ext = yaml.safe_load((seeded / "schemas" / "extensions.yaml").read_text(encoding="utf-8"))["fields"]
+    assert [ext[k]["label"] for k in keys] == [INSURED, DOCTOR]
+    assert ext[keys[0]]["report"] == report_id and ext[keys[0]]["note"] == "当年度参保"
+    assert ext[keys[0]]["codelist"] == "bool" and ext[keys[1]]["type"] == "text"
+    spec = yaml.safe_load((seeded / "mappings" / f"{report_id}.yaml").read_text(encoding="utf-8"))
+    exprs = {c["header"][0]: c.get("expr") for c in spec["sheets"][0]["columns"]}
+    assert exprs[INSURED] == f"px.{keys[0]}" and exprs[DOCTOR] == f"px.{keys[1]}"
+    assert cli("mappings", "check").exit_code == 0
+
+    # the 一张表 goes down with the two columns, empty
+    sheet = seeded / "up" / "一张表_青山镇.xlsx"
+    assert cli("template", "--township", "青山镇", "--out", sheet).exit_code == 0
+    wb = openpyxl.load_workbook(sheet)
+    ws = wb["人口"]
+    heads = [c.value for c in ws[2]]
+    assert heads[-2:] == [INSURED, DOCTOR]
+    ids = heads.index("公民身份号码") + 1
+    col_ins, col_doc = heads.index(INSURED) + 1, heads.index(DOCTOR) + 1
+    assert all(ws.cell(r, col_ins).value is None for r in range(3, ws.max_row + 1))
+    # the clerk answers for the first five living residents (one with a value off the list) and saves
+    status = heads.index("人员状态") + 1
+    living = [r for r in range(3, ws.max_row + 1) if ws.cell(r, status).value == "正常"][:5]
+    filled = {}
+    answers = ["是", "否", "√", "是", "不清楚"]
+    for r, answer in zip(living, answers, strict=True):
+        pid = ws.cell(r, ids).value
+        ws.cell(r, col_ins, answer)
+        ws.cell(r, col_doc, f"张医生{r}")
+        filled[pid] = (r, answer)
+    wb.save(sheet)
+
+    ran, code = cli.json("run", seeded / "up", "--out", seeded / "out")
+    assert code == 0, ran
+    upload = next(f for f in ran["file_reports"] if f["file"].endswith("一张表_青山镇.xlsx"))
+    assert upload["status"] == "ingested"
+    assert not [e for e in upload["errors"] if e["sheet"] == "人口"], upload["errors"][:3]
+    # the value off the list is a warning on its cell, not a rejected row
+    warned = [f for f in upload["warnings"] if f["code"] == "extension-code-unknown"]
+    assert len(warned) == 1 and "不清楚" in warned[0]["message"] and INSURED in warned[0]["message"]
+
+    written = next((seeded / "out" / report_id).glob("*331099101*.xlsx"))
+    heads, rows = _table(written)
+    pid, ins, doc = heads.index("身份证号"), heads.index(INSURED), heads.index(DOCTOR)
+    got = {r[pid]: (r[ins], r[doc]) for r in rows if r[ins] is not None or r[doc] is not None}
+    expected = {p: ({"是": "是", "否": "否", "√": "是"}.get(a), f"张医生{r}") for p, (r, a) in filled.items()}
+    assert got == expected
+    # the next 一张表 comes down pre-filled with what the clerk typed
+    again = seeded / "again.xlsx"
+    assert cli("template", "--township", "青山镇", "--out", again).exit_code == 0
+    ws2 = openpyxl.load_workbook(again)["人口"]
+    back = {ws2.cell(r, ids).value: ws2.cell(r, col_ins).value for r in range(3, ws2.max_row + 1)}
+    assert {p: back[p] for p in filled} == {p: e[0] for p, e in expected.items()}
+    json.dumps(ran, default=str)
