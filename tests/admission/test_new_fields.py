@@ -103,3 +103,58 @@ def test_an_admitted_field_goes_down_in_the_one_table_and_comes_back_in_the_repo
     back = {ws2.cell(r, ids).value: ws2.cell(r, col_ins).value for r in range(3, ws2.max_row + 1)}
     assert {p: back[p] for p in filled} == {p: e[0] for p, e in expected.items()}
     json.dumps(ran, default=str)
+
+
+def _ledger(path: Path, heads: list[str], rows: list[list[object]]) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["青山镇人口台账"])
+    ws.append(heads)
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def test_a_clerks_ledger_fills_an_admitted_field_and_the_report_carries_it(bare: Path) -> None:
+    """The fast path of the same flow: a ledger the clerk keeps herself (not the 一张表), with the new
+    column spelt as the department wrote it, is recognised, checked and merged, and the admitted
+    report has the values; a second upload changes one answer and the latest wins."""
+    from hub.standards.ids import id_check_char
+
+    cli = Cli()
+    decided = _admit(cli, bare)
+    report_id, (k_ins, _k_doc) = decided["report_id"], decided["new_fields"]
+    # the 一张表 of an empty township already has the columns to fill
+    blank = bare / "blank.xlsx"
+    assert cli("template", "--township", "青山镇", "--out", blank).exit_code == 0
+    assert [c.value for c in openpyxl.load_workbook(blank)["人口"][2]][-2:] == [INSURED, DOCTOR]
+    # the clerk's own roster: the recogniser places the new columns on the admitted fields
+    ids = [b + id_check_char(b) for b in ("33109919611017709", "33109919480229609", "33109919750312411")]
+    heads = ["姓名", "身份证号", "性别", "村（社区）", "是否参加城乡居民医保", "签约家庭医生"]
+    rows = [
+        ["刘国强", ids[0], "男", "上塘村", "是", "李医生"],
+        ["陈秀英", ids[1], "女", "上塘村", "否", None],
+        ["王建华", ids[2], "男", "上塘村", None, "赵医生"],
+    ]
+    first = _ledger(bare / "青山镇_人口台账.xlsx", heads, rows)
+    placed, _ = cli.json("columns", first, "--township", "青山镇")
+    fields = {c["header"]: c["field"] for s in placed["sheets"] for c in s["columns"]}
+    assert fields[INSURED] == k_ins and fields[DOCTOR] == decided["new_fields"][1]
+    got, code = cli.json("ingest", first, "--township", "青山镇", "--no-annotate", "--no-link")
+    assert code == 0 and got[0]["accepted"] == 3, got
+
+    def report() -> dict[str, tuple[object, object]]:
+        out = bare / "out"
+        assert cli("export", "--report", report_id, "--township", "青山镇", "--out", out).exit_code == 0
+        heads_, rows_ = _table(next((out / report_id).glob("*.xlsx")))
+        pid, ins, doc = heads_.index("身份证号"), heads_.index(INSURED), heads_.index(DOCTOR)
+        return {r[pid]: (r[ins], r[doc]) for r in rows_}
+
+    assert report() == {ids[0]: ("是", "李医生"), ids[1]: ("否", None), ids[2]: (None, "赵医生")}
+    # next month: 陈秀英 has joined; a later roster's answer replaces the earlier one
+    rows[1][4] = "是"
+    second = _ledger(bare / "青山镇_人口台账_12月.xlsx", heads, rows)
+    _, code = cli.json("ingest", second, "--township", "青山镇", "--no-annotate", "--no-link")
+    assert code == 0
+    assert report()[ids[1]] == ("是", None)
