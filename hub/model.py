@@ -59,6 +59,7 @@ class RoleGroup(Strict):
 
 class FieldsFile(Strict):
     fields: dict[str, FieldSpec]
+    element_codes: dict[str, str] = Field(default_factory=dict)  # XBDM → 性别代码
     ignored_headers: list[str] = Field(default_factory=list)
     ignored_terms: list[str] = Field(default_factory=list)
     role_groups: list[RoleGroup] = Field(default_factory=list)
@@ -130,6 +131,7 @@ class CodeList(Strict):
 
 class Schema(Strict):
     fields: dict[str, FieldSpec]
+    element_codes: dict[str, str]
     ignored_headers: list[str]
     ignored_terms: list[str]
     role_groups: list[RoleGroup]
@@ -247,6 +249,10 @@ def _load_schema_cached(directory: str, extensions_stamp: int = 0) -> Schema:
             if key in seen and seen[key] != name:
                 problems.append(f"{_file_of(spec)}: fields.{name}.synonyms: '{s}' 同时属于 {seen[key]}")
             seen[key] = name
+    folded = {fold(s) for spec in fields.values() for s in (spec.label, *spec.synonyms)}
+    for code, header in fields_file.element_codes.items():
+        if fold(header) not in folded and fold(re.sub("代码$", "", header)) not in folded:
+            problems.append(f"fields.yaml: element_codes.{code}: '{header}' 不是任何字段的名称或同义词")
     for kind, ledger in ledgers_file.ledgers.items():
         for f in {*ledger.signature, *ledger.required, *(x for g in ledger.requires_any for x in g)}:
             if f not in fields_file.fields:
@@ -259,6 +265,7 @@ def _load_schema_cached(directory: str, extensions_stamp: int = 0) -> Schema:
         raise SchemaError("; ".join(problems), file=str(root), details={"problems": problems})
     return Schema(
         fields=fields,
+        element_codes={k.upper(): v for k, v in fields_file.element_codes.items()},
         ignored_headers=fields_file.ignored_headers,
         ignored_terms=fields_file.ignored_terms,
         role_groups=fields_file.role_groups,

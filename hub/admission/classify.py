@@ -3,9 +3,10 @@ confirmed, already collected by another admitted report, or genuinely new (docs/
 
 The columns are placed by the same recogniser that reads clerks' ledgers
 (:func:`hub.ingest.columns.recognise`: header similarity, and the example rows' values when the draft
-has some); ``vocabulary.yaml`` adds what a department form asks that is no ledger field (序号, 报表日期,
-区划代码, data-element codes such as ``XBDM``, 补贴类型…), and age and count columns are read from
-their bands (``65-69岁/男`` → a count with its 口径 question).
+has some; the model's synonyms and data-element codes such as ``XBDM`` are ``schemas/fields.yaml``'s);
+``vocabulary.yaml`` adds only what a department form asks that is no ledger field (序号, 报表日期,
+区划代码, 数据来源, 补贴类型…, with the 口径 question each needs), and age and count columns are read
+from their bands (``65-69岁/男`` → a count with its 口径 question).
 """
 
 from __future__ import annotations
@@ -151,8 +152,11 @@ def vocabulary() -> dict[str, Any]:
     return {"codes": {k.upper(): v for k, v in data["codes"].items()}, "items": items}
 
 
-def _norm_path(path: list[str]) -> list[str]:
-    codes = vocabulary()["codes"]
+def _norm_path(path: list[str], schema: Schema) -> list[str]:
+    """Each segment normalised as the recogniser does, a data-element code read as the header it
+    stands for: the model's (``fields.yaml`` ``element_codes``: XBDM → 性别代码) or admission's own
+    (``vocabulary.yaml`` ``codes``: SJLY → 数据来源, a report's metadata, no ledger field)."""
+    codes = {**vocabulary()["codes"], **schema.element_codes}
     out = []
     for seg in path:
         seg = codes.get(seg.strip().upper(), seg)
@@ -257,7 +261,7 @@ def classify(
     its admission added are its own new fields, not shared)."""
     import pyarrow as pa
 
-    paths = [(i + 1, _norm_path(c.path)) for i, c in enumerate(columns)]
+    paths = [(i + 1, _norm_path(c.path, schema)) for i, c in enumerate(columns)]
     width = max((len(c.examples) for c in columns), default=0)
     data = pa.table(
         {
