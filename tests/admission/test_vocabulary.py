@@ -41,4 +41,6 @@ def test_the_admission_vocabulary_holds_nothing_the_model_knows() -> None:
     for item in vocab["items"]:  # an item that merely reads a field's column would be a synonym
         assert item.get("expr", "").split(".")[-1] not in {"address", "name", "phone", "id_number"}, item
     # and the model's codes name its fields
-    assert schema.element_codes["XBDM"] == "性别代码" and schema.element_codes["TYSHXYDM"] == "统一社会信用代码"
+    assert (
+        schema.element_codes["XBDM"] == "性别代码" and schema.element_codes["TYSHXYDM"] == "统一社会信用代码"
+    )
