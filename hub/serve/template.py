@@ -208,7 +208,8 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
     from hub.exchange.feedback import FLOWBACK_SHEET, write_flowback_sheet
 
     counts[FLOWBACK_SHEET] = write_flowback_sheet(wb, hub, code)  # 回流 (docs/web.md)
-    _write_guide(guide, town, code, counts)
+    added = [f"{spec.label}（{spec.report}）" for spec in schema.extensions().values()]
+    _write_guide(guide, town, code, counts, added)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
     return out
@@ -230,7 +231,7 @@ def _write_lists(ws: Any, schema: Schema, villages: list[str]) -> dict[str, str]
     return ranges
 
 
-def _write_guide(ws: Any, town: str, code: str, counts: dict[str, int]) -> None:
+def _write_guide(ws: Any, town: str, code: str, counts: dict[str, int], added: list[str]) -> None:
     from openpyxl.styles import Alignment, Font
 
     lines = [
@@ -244,6 +245,13 @@ def _write_guide(ws: Any, town: str, code: str, counts: dict[str, int]) -> None:
         "5. 低保表每个家庭成员一行，户主信息在每个成员行都要填写（或写“同上”）。",
         "6. 人员去世请把“人员状态”改为“死亡”并填写死亡日期，不要直接删除该行。",
         "7. 上传后 Hub 逐格校验，问题会列出行号、列名和修改建议，并可下载标注了问题单元格的工作簿。",
+        *(
+            [
+                f"8. 报表准入新增的栏目（在人口或市场主体表的最后几列）：{'、'.join(added)}。请按实际情况填写，填一次即可供相关报表使用。"
+            ]
+            if added
+            else []
+        ),
         "",
         "本文件含个人信息（低保、残疾属于敏感个人信息），请妥善保管，不要通过微信群等渠道传播。",
         "",

@@ -128,7 +128,10 @@ def test_a_clerks_ledger_fills_an_admitted_field_and_the_report_carries_it(bare:
     # the 一张表 of an empty township already has the columns to fill
     blank = bare / "blank.xlsx"
     assert cli("template", "--township", "青山镇", "--out", blank).exit_code == 0
-    assert [c.value for c in openpyxl.load_workbook(blank)["人口"][2]][-2:] == [INSURED, DOCTOR]
+    book = openpyxl.load_workbook(blank)
+    assert [c.value for c in book["人口"][2]][-2:] == [INSURED, DOCTOR]
+    guide = " ".join(str(c.value) for c in book["填表说明"]["A"] if c.value)
+    assert f"{INSURED}（{report_id}）" in guide
     # the clerk's own roster: the recogniser places the new columns on the admitted fields
     ids = [b + id_check_char(b) for b in ("33109919611017709", "33109919480229609", "33109919750312411")]
     heads = ["姓名", "身份证号", "性别", "村（社区）", "是否参加城乡居民医保", "签约家庭医生"]
