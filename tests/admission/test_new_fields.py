@@ -103,6 +103,13 @@ def test_an_admitted_field_goes_down_in_the_one_table_and_comes_back_in_the_repo
     back = {ws2.cell(r, ids).value: ws2.cell(r, col_ins).value for r in range(3, ws2.max_row + 1)}
     assert {p: back[p] for p in filled} == {p: e[0] for p, e in expected.items()}
     json.dumps(ran, default=str)
+    # the upload withdrawn, its answers go with it
+    sid = str(upload["submission_id"])
+    assert cli("withdraw", sid, "--reason", "误传", "--by", "admin").exit_code == 0
+    out = seeded / "after"
+    assert cli("export", "--report", report_id, "--township", "青山镇", "--out", out).exit_code == 0
+    heads, rows = _table(next((out / report_id).glob("*.xlsx")))
+    assert not [r for r in rows if r[heads.index(INSURED)] is not None or r[heads.index(DOCTOR)] is not None]
 
 
 def _ledger(path: Path, heads: list[str], rows: list[list[object]]) -> Path:
