@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hub.ingest import CODES_SHEET
 from hub.safecell import set_text
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
     wb = Workbook()
     guide = wb.active
     guide.title = "填表说明"
-    lists = wb.create_sheet("代码表")
+    lists = wb.create_sheet(CODES_SHEET)
     ranges = _write_lists(lists, schema, villages)
     lists.sheet_state = "hidden"
     bold, head_fill = Font(name="宋体", bold=True), PatternFill("solid", fgColor="DDEBF7")
@@ -227,7 +228,7 @@ def _write_lists(ws: Any, schema: Schema, villages: list[str]) -> dict[str, str]
         for i, label in enumerate(labels, start=2):
             set_text(ws.cell(i, j), label)
         if labels:
-            ranges[name] = f"代码表!${letter}$2:${letter}${len(labels) + 1}"
+            ranges[name] = f"{CODES_SHEET}!${letter}$2:${letter}${len(labels) + 1}"
     return ranges
 
 
