@@ -139,6 +139,10 @@ class Hub:
                     raise
             if full is not None:
                 self._db = self._open_as_is(full)
+            elif not self._read_only and self._db is not None:
+                from hub.extension import create_views
+
+                create_views(self._db, self.schema)  # the views of the admitted fields, as the model has them
         assert self._db is not None
         return self._db
 

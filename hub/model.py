@@ -42,6 +42,14 @@ class FieldSpec(Strict):
     synonyms: list[str]
     terms: list[str] = Field(default_factory=list)  # core words: a header containing one names the field
     detect: str | None = None  # value detector of a text field (hub.ingest.columns.values)
+    # set on the fields report admission added (schemas/extensions.yaml): the report whose admission
+    # added it and the department's 口径. Their values are kept apart from hub_rows (hub.extension).
+    report: str | None = None
+    note: str | None = None
+
+
+class ExtensionsFile(Strict):
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
 
 
 class RoleGroup(Strict):
@@ -51,6 +59,7 @@ class RoleGroup(Strict):
 
 class FieldsFile(Strict):
     fields: dict[str, FieldSpec]
+    element_codes: dict[str, str] = Field(default_factory=dict)  # XBDM → 性别代码
     ignored_headers: list[str] = Field(default_factory=list)
     ignored_terms: list[str] = Field(default_factory=list)
     role_groups: list[RoleGroup] = Field(default_factory=list)
@@ -122,6 +131,7 @@ class CodeList(Strict):
 
 class Schema(Strict):
     fields: dict[str, FieldSpec]
+    element_codes: dict[str, str]
     ignored_headers: list[str]
     ignored_terms: list[str]
     role_groups: list[RoleGroup]
@@ -130,6 +140,17 @@ class Schema(Strict):
     findings: dict[str, FindingSpec]
     divisions: DivisionsFile
     codelists: dict[str, CodeList]
+
+    def extensions(self) -> dict[str, FieldSpec]:
+        """The fields report admission added (``schemas/extensions.yaml``), in the order added."""
+        return {n: f for n, f in self.fields.items() if f.report is not None}
+
+    def core(self) -> Schema:
+        """The model without the admitted fields: what ingest validates into ``hub_rows`` and the
+        merge reads (an admitted field's values go to ``hub_extra_values``, see hub.extension)."""
+        if not any(f.report for f in self.fields.values()):
+            return self
+        return self.model_copy(update={"fields": {n: f for n, f in self.fields.items() if f.report is None}})
 
     def synonyms(self) -> dict[str, str]:
         """Folded header text → canonical field name."""
@@ -177,13 +198,27 @@ def _load_codelist(path: Path) -> CodeList:
     return CodeList(name=path.stem, codes=codes)
 
 
+EXTENSIONS_FILE = "extensions.yaml"
+
+
+def _file_of(spec: FieldSpec) -> str:
+    return EXTENSIONS_FILE if spec.report else "fields.yaml"
+
+
+EXTENSION_KEY = re.compile(r"^x_[a-z0-9_]+$")
+
+
 def load_schema(directory: Path | None = None) -> Schema:
-    """Load and cross-check the canonical model. Raises :class:`SchemaError` naming file and field."""
-    return _load_schema_cached(str(directory or schemas_dir()))
+    """Load and cross-check the canonical model. Raises :class:`SchemaError` naming file and field.
+    Loaded once per version of ``extensions.yaml`` (report admission adds fields while the hub runs)."""
+    root = Path(directory or schemas_dir())
+    ext = root / EXTENSIONS_FILE
+    stamp = ext.stat().st_mtime_ns if ext.is_file() else 0
+    return _load_schema_cached(str(root), stamp)
 
 
 @lru_cache(maxsize=4)
-def _load_schema_cached(directory: str) -> Schema:
+def _load_schema_cached(directory: str, extensions_stamp: int = 0) -> Schema:
     root = Path(directory)
     fields_file = _load_yaml(root / "fields.yaml", FieldsFile)
     ledgers_file = _load_yaml(root / "ledgers.yaml", LedgersFile)
@@ -194,16 +229,30 @@ def _load_schema_cached(directory: str) -> Schema:
     codelists = {p.stem: _load_codelist(p) for p in sorted((root / "codes").glob("*.csv"))}
 
     problems: list[str] = []
-    for name, spec in fields_file.fields.items():
+    fields = dict(fields_file.fields)
+    if extensions_stamp and (root / EXTENSIONS_FILE).is_file():
+        ext_file = _load_yaml(root / EXTENSIONS_FILE, ExtensionsFile)
+        assert isinstance(ext_file, ExtensionsFile)
+        for name, spec in ext_file.fields.items():
+            if not EXTENSION_KEY.match(name) or spec.report is None:
+                problems.append(f"{EXTENSIONS_FILE}: fields.{name}: 准入新增字段须以 x_ 开头并写明 report")
+            elif name in fields:
+                problems.append(f"{EXTENSIONS_FILE}: fields.{name}: 与 fields.yaml 中的字段同名")
+            fields[name] = spec
+    for name, spec in fields.items():
         if spec.type == "code" and spec.codelist not in codelists:
-            problems.append(f"fields.yaml: fields.{name}.codelist: 未知代码表 '{spec.codelist}'")
+            problems.append(f"{_file_of(spec)}: fields.{name}.codelist: 未知代码表 '{spec.codelist}'")
     seen: dict[str, str] = {}
-    for name, spec in fields_file.fields.items():
+    for name, spec in fields.items():
         for s in (spec.label, *spec.synonyms):
             key = fold(s)
             if key in seen and seen[key] != name:
-                problems.append(f"fields.yaml: fields.{name}.synonyms: '{s}' 同时属于 {seen[key]}")
+                problems.append(f"{_file_of(spec)}: fields.{name}.synonyms: '{s}' 同时属于 {seen[key]}")
             seen[key] = name
+    folded = {fold(s) for spec in fields.values() for s in (spec.label, *spec.synonyms)}
+    for code, header in fields_file.element_codes.items():
+        if fold(header) not in folded and fold(re.sub("代码$", "", header)) not in folded:
+            problems.append(f"fields.yaml: element_codes.{code}: '{header}' 不是任何字段的名称或同义词")
     for kind, ledger in ledgers_file.ledgers.items():
         for f in {*ledger.signature, *ledger.required, *(x for g in ledger.requires_any for x in g)}:
             if f not in fields_file.fields:
@@ -215,7 +264,8 @@ def _load_schema_cached(directory: str) -> Schema:
     if problems:
         raise SchemaError("; ".join(problems), file=str(root), details={"problems": problems})
     return Schema(
-        fields=fields_file.fields,
+        fields=fields,
+        element_codes={k.upper(): v for k, v in fields_file.element_codes.items()},
         ignored_headers=fields_file.ignored_headers,
         ignored_terms=fields_file.ignored_terms,
         role_groups=fields_file.role_groups,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,19 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from hub.admission.burden import draft_burden, infer_population, ledger, record_deliveries
-from hub.admission.classify import KINDS, LOADER, Classified, DraftColumn, classify, signature
+from hub.admission.classify import (
+    KINDS,
+    LOADER,
+    Classified,
+    DraftColumn,
+    classify,
+    extension_expr,
+    signature,
+)
 from hub.admission.draft import DEPT_PREFIX, PERIODS, Draft, read_draft
 from hub.errors import HubError
+from hub.extension import NewField, add_fields, create_views
+from hub.extension import restore as restore_fields
 from hub.paths import mappings_dir, schemas_dir
 
 if TYPE_CHECKING:
@@ -224,7 +235,7 @@ def review(
     ]
     extra = db.dicts("SELECT field_key, label, report_id FROM hub_extra_fields ORDER BY added_at")
     own = row["report_id"] if row["status"] == "admitted" else None
-    entity, cols = classify(columns, schema, divisions, extra)
+    entity, cols = classify(columns, schema, divisions, extra, own=row["report_id"])
     counts = {k: sum(1 for c in cols if c.kind == k) for k in KINDS}
     fillable = [c for c in cols if c.fillable]
     aggregate = sum(1 for c in cols if c.question in ("count", "amount")) * 2 >= max(len(fillable), 1)
@@ -340,6 +351,7 @@ def decide(
     now = dt.datetime.now()
     result: dict[str, Any] = {"draft_id": draft_id, "report_id": row["report_id"], "decision": decision}
     spec_text = None
+    before: str | None = None  # extensions.yaml as it was, to put back if the admission fails
     if decision == "admit":
         if rev["report_id"] in registered_ids(db):
             raise HubError(f"报表 {rev['report_id']} 已在报表清单中，不能重复准入。", code="admission-exists")
@@ -347,6 +359,9 @@ def decide(
             Classified(**{k: v for k, v in c.items() if k not in ("kind_label", "question_label")})
             for c in rev["columns"]
         ]
+        added = _new_fields(rev, cols)
+        before = add_fields(added)  # the model learns them first: the spec below reads them
+        rev["columns"] = [c.to_dict() for c in cols]
         spec_text = build_spec(
             rev["report_id"],
             rev["department"],
@@ -356,8 +371,13 @@ def decide(
             rev["aggregate"],
             cols,
         )
-        path = check_and_write(rev["report_id"], rev["department"], spec_text)
+        try:
+            path = check_and_write(rev["report_id"], rev["department"], spec_text)
+        except BaseException:
+            restore_fields(before)
+            raise
         result["spec"] = str(path)
+        result["new_fields"] = [f.key for f in added]
     status = {"admit": "admitted", "return": "returned", "reject": "rejected"}[decision]
     try:
         with db.transaction():
@@ -388,14 +408,13 @@ def decide(
                         c["new"],
                     ],
                 )
-                key = rev["report_id"].lower().replace("-", "_")
                 entity = {"household": "household", "business": "business"}.get(rev["entity"], "person")
                 for x in rev["columns"]:
                     if x["kind"] == "new":
                         db.execute(
                             "INSERT INTO hub_extra_fields VALUES (?, ?, ?, ?, ?, ?)",
                             [
-                                f"x_{key}_{x['index']:02d}",
+                                x["field"] or _field_key(rev["report_id"], x["index"]),
                                 x["label"] or x["header"],
                                 entity,
                                 x["note"],
@@ -421,9 +440,14 @@ def decide(
                         f"报表准入（草案 {draft_id}）：{reason.strip()}",
                     ],
                 )
+        if decision == "admit":  # the views specs read admitted fields through, with the new columns
+            from hub.model import load_schema
+
+            create_views(db, load_schema())
     except BaseException:
-        if decision == "admit":  # the store refused: take the written spec back
+        if decision == "admit":  # the store refused: take the written spec and the new fields back
             (mappings_dir() / f"{rev['report_id']}.yaml").unlink(missing_ok=True)
+            restore_fields(before)
         raise
     result.update(
         status=status,
@@ -435,6 +459,31 @@ def decide(
         summary=rev["summary"],
     )
     return result
+
+
+def _field_key(report_id: str, index: int) -> str:
+    return f"x_{re.sub(r'[^a-z0-9]+', '_', report_id.lower()).strip('_')}_{index:02d}"
+
+
+def _new_fields(rev: dict[str, Any], cols: list[Classified]) -> list[NewField]:
+    """The genuinely new columns of a list form, as fields of the model (keys ``x_<report>_<nn>``),
+    each column given the expression that reads it back. An aggregate form's new column is a count
+    per village, not a field of a person or business: it stays blank (docs/admission.md)."""
+    if rev["aggregate"]:
+        return []
+    entity = "business" if rev["entity"] == "business" else "person"
+    out = []
+    for c in cols:
+        if c.kind != "new" or c.field:
+            continue
+        key = _field_key(rev["report_id"], c.index)
+        label = c.label or c.header.split("/")[-1]
+        c.field, c.label, c.expr = key, label, extension_expr(key, entity, rev["entity"])
+        if label.startswith("是否"):
+            c.codelist = "bool"
+        synonyms = (c.header.replace("/", ""),) if "/" in c.header else ()
+        out.append(NewField(key, label, entity, rev["report_id"], c.note or "", synonyms))
+    return out
 
 
 def burden_ledger(db: Database) -> dict[str, Any]:

@@ -29,8 +29,10 @@ VIEW_OF = {
     "d": "disability",
     "dm": "dibao_member",
     "b": "business",
+    "px": "person_extra",
+    "bx": "business_extra",
 }
-_REF = re.compile(r"\b(p|hp|h|m|d|dm|b)\.([a-z_]+)\b")
+_REF = re.compile(r"\b(p|hp|h|m|d|dm|b|px|bx)\.([a-z0-9_]+)\b")
 _GROUP_KEYS = ("village_name", "village_code", "township_name", "township_code")
 
 
@@ -58,7 +60,7 @@ def build_spec(
         col: dict[str, Any] = {"key": f"c{c.index:02d}", "header": c.header.split("/")}
         if c.serial:
             col.update(serial=True, format="integer")
-        elif c.kind in ("model", "caliber") and c.expr:
+        elif c.expr:  # from the model, with its 口径, or an admitted field (px./bx., hub.extension)
             expr = c.expr
             grouped_key = any(expr.endswith(f".{k}") for k in _GROUP_KEYS)
             if aggregate and c.question not in ("count", "amount") and "ctx." not in expr and not grouped_key:
@@ -69,7 +71,7 @@ def build_spec(
                 col["codelist"] = c.codelist
             if c.format != "text":
                 col["format"] = c.format
-        else:  # 备注, and new or shared fields: blank until the 一张表 carries their values
+        else:  # 备注, and the new columns of an aggregate form (a count per village, not a field)
             col["expr"] = "CAST(NULL AS VARCHAR)"
         columns.append(col)
     from_ = with_joins(pop, exprs + [pop.where])
@@ -98,7 +100,7 @@ def build_spec(
         "reference_date": REFERENCE.get(period, "report_date"),
         "sheets": [sheet],
     }
-    head = f"# {department} {title}：经报表准入生成（docs/admission.md）。新增栏目暂为空，待乡镇在一张表中填报。\n"
+    head = f"# {department} {title}：经报表准入生成（docs/admission.md）。新增栏目取自乡镇在一张表中的填报（px./bx.）。\n"
     return head + yaml.safe_dump(spec, allow_unicode=True, sort_keys=False, width=120)
 
 

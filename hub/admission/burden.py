@@ -152,6 +152,10 @@ def with_joins(pop: Population, exprs: list[str]) -> str:
             out += " LEFT JOIN membership m ON m.household_code = h.household_code AND m.person_code = p.person_code"
         if has("hp"):
             out += " LEFT JOIN person hp ON hp.person_code = h.head_person_code"
+    if has("px") and not joined("px"):  # the fields report admission added (hub.extension)
+        out += " LEFT JOIN person_extra px ON px.person_code = p.person_code"
+    if has("bx") and not joined("bx"):
+        out += " LEFT JOIN business_extra bx ON bx.business_code = b.business_code"
     return out
 
 

@@ -3,9 +3,10 @@ confirmed, already collected by another admitted report, or genuinely new (docs/
 
 The columns are placed by the same recogniser that reads clerks' ledgers
 (:func:`hub.ingest.columns.recognise`: header similarity, and the example rows' values when the draft
-has some); ``vocabulary.yaml`` adds what a department form asks that is no ledger field (序号, 报表日期,
-区划代码, data-element codes such as ``XBDM``, 补贴类型…), and age and count columns are read from
-their bands (``65-69岁/男`` → a count with its 口径 question).
+has some; the model's synonyms and data-element codes such as ``XBDM`` are ``schemas/fields.yaml``'s);
+``vocabulary.yaml`` adds only what a department form asks that is no ledger field (序号, 报表日期,
+区划代码, 数据来源, 补贴类型…, with the 口径 question each needs), and age and count columns are read
+from their bands (``65-69岁/男`` → a count with its 口径 question).
 """
 
 from __future__ import annotations
@@ -151,8 +152,11 @@ def vocabulary() -> dict[str, Any]:
     return {"codes": {k.upper(): v for k, v in data["codes"].items()}, "items": items}
 
 
-def _norm_path(path: list[str]) -> list[str]:
-    codes = vocabulary()["codes"]
+def _norm_path(path: list[str], schema: Schema) -> list[str]:
+    """Each segment normalised as the recogniser does, a data-element code read as the header it
+    stands for: the model's (``fields.yaml`` ``element_codes``: XBDM → 性别代码) or admission's own
+    (``vocabulary.yaml`` ``codes``: SJLY → 数据来源, a report's metadata, no ledger field)."""
+    codes = {**vocabulary()["codes"], **schema.element_codes}
     out = []
     for seg in path:
         seg = codes.get(seg.strip().upper(), seg)
@@ -250,12 +254,14 @@ def classify(
     schema: Schema,
     divisions: Divisions | None = None,
     extra_fields: list[dict[str, Any]] | None = None,
+    own: str | None = None,
 ) -> tuple[str, list[Classified]]:
     """(the draft's entity, one :class:`Classified` per column). ``extra_fields``: fields earlier
-    admissions added (key, label, report_id)."""
+    admissions added (key, label, report_id); ``own``: the draft's report once admitted (the fields
+    its admission added are its own new fields, not shared)."""
     import pyarrow as pa
 
-    paths = [(i + 1, _norm_path(c.path)) for i, c in enumerate(columns)]
+    paths = [(i + 1, _norm_path(c.path, schema)) for i, c in enumerate(columns)]
     width = max((len(c.examples) for c in columns), default=0)
     data = pa.table(
         {
@@ -290,6 +296,22 @@ def classify(
                     evidence=item.get("why", f"按准入词表“{item['match']}”"),
                 )
                 break
+        added = schema.fields[rec.field].report if rec.field and rec.confidence >= SURE else None
+        if result is None and added and rec.field:  # a field an admission added to the model
+            spec = schema.fields[rec.field]
+            result = Classified(
+                index,
+                col.header,
+                col.note,
+                "new" if added == own else "shared",
+                expr=extension_expr(rec.field, spec.entity, entity),
+                codelist=spec.codelist,
+                field=rec.field,
+                label=spec.label,
+                shared_with=None if added == own else added,
+                confidence=rec.confidence,
+                evidence=f"{added} 准入时已新增“{spec.label}”，乡镇已在一张表中填报",
+            )
         counted_header = bool(_COUNT_WORDS.search(text)) and (
             rec.field is None or schema.fields[rec.field].type not in ("integer", "money")
         )  # 当月低保对象人数 is a count, not 是否保障对象
@@ -383,6 +405,7 @@ def classify(
                     col.header,
                     col.note,
                     "shared",
+                    expr=extension_expr(hit["field_key"], _entity_of(schema, hit["field_key"]), entity),
                     field=hit["field_key"],
                     label=hit["label"],
                     shared_with=hit["report_id"],
@@ -399,6 +422,22 @@ def classify(
             )
         out.append(result)
     return entity, out
+
+
+def _entity_of(schema: Schema, key: str) -> str | None:
+    spec = schema.fields.get(key)
+    return spec.entity if spec is not None and spec.report else None
+
+
+def extension_expr(key: str, field_entity: str | None, draft_entity: str) -> str | None:
+    """How a spec reads an admitted field: ``px.<key>`` (a person's, for a person or household draft)
+    or ``bx.<key>`` (a business's); None when the draft's rows are not of that entity."""
+    from hub.extension import VIEW_ALIAS
+
+    rows = "business" if draft_entity == "business" else "person"
+    if field_entity != rows:
+        return None
+    return f"{VIEW_ALIAS[rows][1]}.{key}"
 
 
 def _strings(values: list[str | None]) -> Any:

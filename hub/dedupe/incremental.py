@@ -39,6 +39,7 @@ from hub.dedupe.merge import (
 )
 from hub.dedupe.survive import CONF_DDL
 from hub.dedupe.values import KEYS_SQL, household_src, rows_sql, write_conflicts
+from hub.extension import merge_values
 from hub.store.db import Database
 
 _TEMPS = (
@@ -108,6 +109,7 @@ def merge_incremental(db: Database, now: datetime | None = None) -> MergeSummary
     with db.transaction():
         try:
             touched = _incremental(db, stamp)
+            merge_values(db)  # admitted fields: small, always rebuilt whole (hub.extension)
             summary = summarise(db)
             if touched is not None:
                 db.execute(

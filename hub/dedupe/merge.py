@@ -11,6 +11,8 @@ Pipeline (every step one set-based DuckDB statement, no Python loop over rows):
    single-row entities projected, the others aggregated with one ``arg_max`` per field.
 3. The conflicts, their sources read back from ``hub_rows`` for the flagged entities only, and the
    ``hub_values`` view (:mod:`hub.dedupe.values`): provenance is read from ``hub_rows``, not copied.
+4. The values of the fields report admission added, per person and business
+   (:func:`hub.extension.merge_values`, ``hub_extra``): the latest row's value, as for the others.
 
 Exact duplicate rows (every canonical field equal) within one submission are one row: they cannot change
 a chosen value or a disagreement flag, members are kept once per person, and the provenance readers
@@ -36,6 +38,7 @@ from hub.dedupe.values import (
     rows_sql,
     write_conflicts,
 )
+from hub.extension import merge_values
 from hub.store.db import DDL_DIR, Database
 
 # Rebuilt by every merge (hub_values is a view, replaced; hub_codes is never dropped).
@@ -78,6 +81,7 @@ def merge(db: Database, now: datetime | None = None) -> MergeSummary:
         merge_households(db, stamp)
         write_conflicts(db, "_m_keys", "_m_hsrc")
         db.execute(hub_values_view_sql())
+        merge_values(db)  # the values of fields report admission added (hub.extension)
         from hub.dedupe.incremental import write_snapshot
 
         write_snapshot(db, stamp, "full", subs=None)

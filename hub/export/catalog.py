@@ -24,7 +24,10 @@ from hub.model import load_schema
 from hub.paths import mappings_dir, schemas_dir
 from hub.store.db import Database
 
-VIEWS = ["person", "disability", "household", "membership", "dibao_member", "business", "division"]
+VIEWS = [
+    "person", "disability", "household", "membership", "dibao_member", "business", "division",
+    "person_extra", "business_extra",  # the fields report admission added (hub.extension)
+]  # fmt: skip
 # read by the compiler itself (hub/export/flags.py), never by a spec: no entitlement names it
 INTERNAL_VIEWS = ["flagged_value"]
 Level = Literal["full", "text", "masked", "condition"]
@@ -158,8 +161,11 @@ def spec_files(directory: Path | None = None) -> list[Path]:
 
 def check_mappings(directory: Path | None = None) -> list[SpecProblem]:
     """Every problem of every mapping spec at once (empty: all specs are valid)."""
+    from hub.extension import create_views
+
     db = Database(None)
     try:
+        create_views(db, load_schema())
         problems: list[SpecProblem] = []
         for path in spec_files(directory):
             file = f"mappings/{path.name}"

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
     from hub.model import Schema
 
+#: the hidden sheet of drop-down lists in the 一张表 (hub/serve/template.py): never a ledger
+CODES_SHEET = "代码表"
+
 __all__ = [
     "Division",
     "Divisions",
@@ -91,6 +94,9 @@ def stage_file(
     for raw in raws:
         if raw.name == FLOWBACK_SHEET:  # the 一张表's read-only 回流 sheet (hub/exchange/feedback.py)
             skipped.append((raw.name, "回流信息，仅供核对，不导入"))
+            continue
+        if raw.name == CODES_SHEET:  # the 一张表's hidden drop-down lists (hub/serve/template.py)
+            skipped.append((raw.name, "一张表的下拉选项，不导入"))
             continue
         if raw.table.num_rows == 0 or all(
             raw.table[c].null_count == raw.table.num_rows for c in raw.table.column_names[1:]

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hub.ingest import CODES_SHEET
 from hub.safecell import set_text
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ class SheetSpec:
     name: str
     fields: list[str]
     sql: str  # one parameter: the 9-digit township code; returns the fields (codes, not labels)
+    entity: str | None = None  # the fields report admission added for this entity go on this sheet
 
 
 _VILLAGE = "(SELECT name FROM hub_divisions d WHERE d.code = {col})"
@@ -47,8 +49,9 @@ SHEETS = [
             "death_date",
         ],
         f"SELECT {_VILLAGE.format(col='p.village_code')} AS village, name, id_number, sex, birth_date, ethnicity, "
-        "marital_status, address, phone, CASE WHEN alive THEN '1' ELSE '2' END AS person_status, death_date "
-        "FROM hub_person p WHERE township_code = ? ORDER BY village_code, id_number",
+        "marital_status, address, phone, CASE WHEN alive THEN '1' ELSE '2' END AS person_status, death_date{extra} "
+        "FROM hub_person p{join} WHERE township_code = ? ORDER BY village_code, id_number",
+        "person",
     ),
     SheetSpec(
         "残疾人",
@@ -84,9 +87,30 @@ SHEETS = [
         "市场主体",
         ["uscc", "business_name", "operator_name", "address", "village", "phone"],
         f"SELECT uscc, name AS business_name, operator_name, address, {_VILLAGE.format(col='b.village_code')} AS village, "
-        "phone FROM hub_business b WHERE township_code = ? ORDER BY village_code, uscc",
+        "phone{extra} FROM hub_business b{join} WHERE township_code = ? ORDER BY village_code, uscc",
+        "business",
     ),
 ]
+
+
+def sheets(schema: Schema) -> list[SheetSpec]:
+    """The 一张表's sheets, the fields report admission added appended to the sheet of their entity
+    (人口 for persons, 市场主体 for businesses) and pre-filled from ``hub_extra`` (hub.extension)."""
+    from hub.extension import VIEW_ALIAS, template_fields
+
+    out = []
+    for spec in SHEETS:
+        added = template_fields(schema, spec.entity) if spec.entity else []
+        if added:
+            view, alias, key = VIEW_ALIAS[str(spec.entity)]
+            letter = "p" if spec.entity == "person" else "b"
+            extra = "".join(f", {alias}.{f}" for f in added)
+            join = f" LEFT JOIN {view} {alias} ON {alias}.{key} = {letter}.{key}"
+        else:
+            extra = join = ""
+        sql = spec.sql.format(extra=extra, join=join) if spec.entity else spec.sql
+        out.append(SheetSpec(spec.name, [*spec.fields, *added], sql, spec.entity))
+    return out
 
 
 def _cell(schema: Schema, field: str, value: Any) -> Any:
@@ -132,12 +156,12 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
     wb = Workbook()
     guide = wb.active
     guide.title = "填表说明"
-    lists = wb.create_sheet("代码表")
+    lists = wb.create_sheet(CODES_SHEET)
     ranges = _write_lists(lists, schema, villages)
     lists.sheet_state = "hidden"
     bold, head_fill = Font(name="宋体", bold=True), PatternFill("solid", fgColor="DDEBF7")
     counts = {}
-    for spec in SHEETS:
+    for spec in sheets(schema):
         ws = wb.create_sheet(spec.name, index=len(wb.sheetnames) - 1)
         rows = db.rows(spec.sql, [code])
         counts[spec.name] = len(rows)
@@ -185,7 +209,8 @@ def build_template(hub: Hub, township_code: str, out: Path) -> Path:
     from hub.exchange.feedback import FLOWBACK_SHEET, write_flowback_sheet
 
     counts[FLOWBACK_SHEET] = write_flowback_sheet(wb, hub, code)  # 回流 (docs/web.md)
-    _write_guide(guide, town, code, counts)
+    added = [f"{spec.label}（{spec.report}）" for spec in schema.extensions().values()]
+    _write_guide(guide, town, code, counts, added)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
     return out
@@ -203,11 +228,11 @@ def _write_lists(ws: Any, schema: Schema, villages: list[str]) -> dict[str, str]
         for i, label in enumerate(labels, start=2):
             set_text(ws.cell(i, j), label)
         if labels:
-            ranges[name] = f"代码表!${letter}$2:${letter}${len(labels) + 1}"
+            ranges[name] = f"{CODES_SHEET}!${letter}$2:${letter}${len(labels) + 1}"
     return ranges
 
 
-def _write_guide(ws: Any, town: str, code: str, counts: dict[str, int]) -> None:
+def _write_guide(ws: Any, town: str, code: str, counts: dict[str, int], added: list[str]) -> None:
     from openpyxl.styles import Alignment, Font
 
     lines = [
@@ -221,6 +246,13 @@ def _write_guide(ws: Any, town: str, code: str, counts: dict[str, int]) -> None:
         "5. 低保表每个家庭成员一行，户主信息在每个成员行都要填写（或写“同上”）。",
         "6. 人员去世请把“人员状态”改为“死亡”并填写死亡日期，不要直接删除该行。",
         "7. 上传后 Hub 逐格校验，问题会列出行号、列名和修改建议，并可下载标注了问题单元格的工作簿。",
+        *(
+            [
+                f"8. 报表准入新增的栏目（在人口或市场主体表的最后几列）：{'、'.join(added)}。请按实际情况填写，填一次即可供相关报表使用。"
+            ]
+            if added
+            else []
+        ),
         "",
         "本文件含个人信息（低保、残疾属于敏感个人信息），请妥善保管，不要通过微信群等渠道传播。",
         "",

@@ -215,6 +215,13 @@ def save_submission(
                 [sid],
             )
             db.unregister("__hub_findings")
+            if validated.extras is not None and validated.extras.num_rows:  # admitted fields (hub.extension)
+                db.register("__hub_extras", validated.extras)
+                db.execute(
+                    "INSERT INTO hub_extra_values SELECT ?, sheet, row_no, field_key, value FROM __hub_extras",
+                    [sid],
+                )
+                db.unregister("__hub_extras")
     return sid
 
 
@@ -321,7 +328,7 @@ def withdrawal(db: Database, submission_id: int) -> dict[str, Any] | None:
 
 #: The tables holding a submission's own data, by submission_id (withdrawal deletes from each).
 SUBMISSION_TABLES = (
-    "hub_rows", "hub_raw_rows", "hub_findings", "hub_columns", "hub_link_misuse", "hub_link_fills",
+    "hub_rows", "hub_raw_rows", "hub_findings", "hub_columns", "hub_extra_values", "hub_link_misuse", "hub_link_fills",
     "hub_link_clusters", "hub_submission_state",
 )  # fmt: skip
 

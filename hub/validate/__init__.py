@@ -23,10 +23,12 @@ __all__ = ["Validated", "catalogue", "normalised_batch", "rule_failures", "valid
 @dataclass
 class Validated:
     """``rows``: the ``hub_rows`` columns minus ``submission_id`` (one row per data row, ordered by
-    ``row_no``); ``findings``: the ``hub_findings`` columns minus ``submission_id``."""
+    ``row_no``); ``findings``: the ``hub_findings`` columns minus ``submission_id``; ``extras``: the
+    cells of fields report admission added (``hub_extra_values`` minus ``submission_id``), or None."""
 
     rows: pa.Table
     findings: pa.Table
+    extras: pa.Table | None = None
 
     @property
     def accepted(self) -> int:
@@ -40,10 +42,14 @@ class Validated:
 
 
 def validate_sheet(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Validated:
-    """Normalise every field of ``sheet`` per standards.md and report every failing cell."""
+    """Normalise every field of ``sheet`` per standards.md and report every failing cell. The fields
+    report admission added are checked apart (:func:`hub.extension.values.check_sheet`)."""
+    import pyarrow as pa
+
+    from hub.extension.values import check_sheet
     from hub.validate.engine import findings_sql, rows_sql, start
 
-    run = start(db, sheet, schema, today)
+    run = start(db, sheet, schema.core(), today)
     try:
         rows = db.arrow(rows_sql(run))
         findings = db.arrow(
@@ -52,7 +58,12 @@ def validate_sheet(db: Database, sheet: StagedSheet, schema: Schema, today: date
         )
     finally:
         run.close()
-    return Validated(rows=rows, findings=findings)
+    if not schema.extensions():
+        return Validated(rows=rows, findings=findings)
+    extras, more = check_sheet(sheet, schema, findings.schema)
+    if more.num_rows:
+        findings = pa.concat_tables([findings, more]).sort_by([("row_no", "ascending")])
+    return Validated(rows=rows, findings=findings, extras=extras)
 
 
 def rule_failures(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> dict[str, set[int]]:
@@ -60,7 +71,7 @@ def rule_failures(db: Database, sheet: StagedSheet, schema: Schema, today: date)
     for (codes with no failure map to an empty set). Same SQL as :func:`validate_sheet`."""
     from hub.validate.engine import findings_sql, start
 
-    run = start(db, sheet, schema, today)
+    run = start(db, sheet, schema.core(), today)
     try:
         out: dict[str, set[int]] = {c.code: set() for c in run.plan.checks}
         for code, row_nos in db.rows(
@@ -83,7 +94,7 @@ def normalised_batch(db: Database, sheet: StagedSheet, schema: Schema, today: da
     from hub.validate.batch import clean_batch
 
     del db, today
-    return clean_batch(sheet, schema, with_raw=False, all_fields=False)
+    return clean_batch(sheet, schema.core(), with_raw=False, all_fields=False)
 
 
 def catalogue(schema: Schema) -> list[dict[str, Any]]:

@@ -73,6 +73,8 @@ def validation_report(
     from hub.validate import normalised_batch, rule_failures
     from hub.validate.gx_suite import run_suite, write_data_docs
 
+    schema = schema.core()  # the suite covers the model's own fields (admitted ones: hub.extension)
+
     out: dict[str, Any] = {"submission_id": submission_id, "sheets": []}
     index: Path | None = None
     for i, sheet in enumerate(staged_from_store(db, submission_id)):

@@ -61,6 +61,12 @@ class HeaderMatcher:
                 for key in {full_header(s), split_header(s)[0]}:
                     if key:
                         self.synonyms.setdefault(key, name)
+        for code, header in schema.element_codes.items():  # XBDM reads as 性别代码 (fields.yaml)
+            field = self.synonyms.get(full_header(header)) or self.synonyms.get(
+                full_header(header.removesuffix("代码"))
+            )
+            if field:
+                self.synonyms.setdefault(full_header(code), field)
         self.terms = {
             split_header(t)[0]: name for name, spec in schema.fields.items() for t in spec.terms if t
         }
