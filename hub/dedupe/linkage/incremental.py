@@ -279,4 +279,6 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
         "AND pair_id NOT IN (SELECT pair_id FROM hub_link_decisions)"))  # fmt: skip
     clusters = int(db.scalar("SELECT count(DISTINCT cluster_key) FROM hub_link_clusters"))
     fill = FillResult(filled, fill.with_candidates, fill.without_candidates)
-    return LinkSummary(records, pairs, review, misused, fill, clusters, codes, False, [], True, incremental=True)
+    return LinkSummary(
+        records, pairs, review, misused, fill, clusters, codes, False, [], True, incremental=True
+    )
