@@ -21,36 +21,46 @@ from hub.dedupe.linkage.engine import load_model, predict
 from hub.dedupe.linkage.fill import FillResult, resolve_rejected
 from hub.dedupe.linkage.graph import MERGE_EDGES, cluster_records
 from hub.dedupe.linkage.guard import rule_keys
-from hub.dedupe.linkage.misuse import flag_id_misuse
+from hub.dedupe.linkage.misuse import flag_id_misuse, misuse_scope
 from hub.dedupe.linkage.pipeline import _PAIRS, MAX_PASSES, LinkSummary
 from hub.dedupe.linkage.records import INPUT, build_source
 from hub.dedupe.linkage.stable import assign_codes
 from hub.store.db import Database
 
-# Every input of a linkage run, hashed row by row and folded order-independently. The findings that
-# linkage itself rewrites on every run (candidates) are not inputs.
-_FP = """
-SELECT hash(
-  (SELECT coalesce(bit_xor(hash(submission_id, sheet, row_no, accepted, kind, id_number, name, sex, birth_date,
-                                birth_precision, village_code, phone)), 0) FROM hub_rows),
-  (SELECT coalesce(bit_xor(hash(submission_id, sheet, row_no, field, code, severity, value)), 0)
-   FROM hub_findings WHERE code NOT IN ('id-match-candidates')),
-  (SELECT coalesce(bit_xor(hash(submission_id, sha256)), 0) FROM hub_submissions),
-  (SELECT count(*) FROM hub_rows), (SELECT count(*) FROM hub_findings WHERE code NOT IN ('id-match-candidates'))
-)
+# Every input of a linkage run, hashed row by row and folded order-independently per submission. The
+# findings that linkage itself rewrites on every run (candidates) are not inputs.
+_SUBFP = """
+SELECT submission_id, hash(r.h, r.n, f.h, f.n, s.sha256) AS fp
+FROM (SELECT submission_id, bit_xor(hash(sheet, row_no, accepted, kind, id_number, name, sex, birth_date,
+                                         birth_precision, village_code, phone)) AS h, count(*) AS n
+      FROM hub_rows GROUP BY submission_id) r
+FULL JOIN (SELECT submission_id, bit_xor(hash(sheet, row_no, field, code, severity, value)) AS h, count(*) AS n
+           FROM hub_findings WHERE code NOT IN ('id-match-candidates') GROUP BY submission_id) f USING (submission_id)
+FULL JOIN (SELECT submission_id, sha256 FROM hub_submissions) s USING (submission_id)
 """
+
+_FOLD = "SELECT hash(coalesce(bit_xor(hash(submission_id, fp)), 0), count(*)) FROM ({subfp}) q"
 
 
 def inputs_fp(db: Database) -> int:
-    return int(db.scalar(_FP))
+    """The linkage inputs as they are now, one hash (see :data:`_SUBFP`)."""
+    return int(db.scalar(_FOLD.format(subfp=_SUBFP)))
 
 
 def record_state(db: Database, plain: bool, now: datetime | None = None) -> None:
-    """After a complete linkage run: what it saw, and whether a decision may be applied without it."""
+    """After a complete linkage run: what it saw (per submission, and folded), and whether a decision
+    or an upload may be applied without scoring the store again."""
     with db.transaction():
+        db.execute("DELETE FROM hub_link_subfp")
+        db.execute(f"INSERT INTO hub_link_subfp {_SUBFP}")
         db.execute("DELETE FROM hub_link_state")
         db.execute(
-            "INSERT INTO hub_link_state VALUES (?, ?, ?)", [inputs_fp(db), plain, now or datetime.now()]
+            "INSERT INTO hub_link_state VALUES (?, ?, ?)",
+            [
+                int(db.scalar(_FOLD.format(subfp="SELECT * FROM hub_link_subfp"))),
+                plain,
+                now or datetime.now(),
+            ],
         )
 
 
@@ -76,6 +86,7 @@ def apply_decisions(db: Database, cfg: LinkageConfig, now: datetime | None = Non
 
 # --- an upload linked against the store (issue 12: score only what is new) -----------------------
 
+CHANGED = "__inc_changed"  # submissions whose linkage inputs changed since they were last linked
 NEW = "__inc_new"  # source rows new or changed since the last run
 OLD = "__inc_old"  # the last run's source rows that are gone or changed (their uids)
 PREP = "__inc_prep"  # NEW as linkage records
@@ -88,21 +99,42 @@ MAX_SCOPE = 200_000
 
 
 def _plain_state(db: Database, cfg: LinkageConfig) -> bool:
-    state = db.rows("SELECT plain FROM hub_link_state") if db.table_exists("hub_link_state") else []
+    state = db.rows("SELECT plain FROM hub_link_state")
     tables = all(db.table_exists(t) for t in (INPUT, "hub_link_source"))
-    return bool(state and state[0][0] and tables and cfg.model_path.exists())
+    seen = bool(db.rows("SELECT 1 FROM hub_link_subfp LIMIT 1")) or not db.rows(
+        "SELECT 1 FROM hub_rows LIMIT 1"
+    )
+    return bool(state and state[0][0] and tables and seen and cfg.model_path.exists())
+
+
+def _changed_submissions(db: Database) -> int:
+    """:data:`CHANGED`: the submissions whose linkage inputs differ from what was linked (new, gone or
+    changed: rows, findings, file). Returns how many."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE __inc_cur AS {_SUBFP}")
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE {CHANGED} AS SELECT submission_id FROM __inc_cur c "
+        "FULL JOIN __inc_seen s USING (submission_id) WHERE c.fp IS DISTINCT FROM s.fp"
+    )
+    return int(db.scalar(f"SELECT count(*) FROM {CHANGED}"))
+
+
+def _flag_misuse(db: Database, now: datetime) -> int:
+    """``id-misused`` decided again for the numbers the changed submissions carry or carried."""
+    changed = f"""SELECT id_number FROM hub_rows WHERE submission_id IN (SELECT submission_id FROM {CHANGED})
+        UNION SELECT id_valid FROM hub_link_source WHERE submission_id IN (SELECT submission_id FROM {CHANGED})
+        UNION SELECT id_number FROM hub_link_misuse WHERE submission_id IN (SELECT submission_id FROM {CHANGED})"""
+    return flag_id_misuse(db, now, misuse_scope(db, changed))
 
 
 def _source_delta(db: Database) -> tuple[int, int]:
-    """The source rows as they are now against those the last run linked: :data:`NEW` (new or
-    changed rows) and :data:`OLD` (uids of rows gone or changed). Returns (new, old) counts."""
-    build_source(db, "__inc_source")
+    """The source rows of the changed submissions as they are now against those the last run linked:
+    :data:`NEW` (new or changed rows) and :data:`OLD` (uids of rows gone or changed). Returns counts."""
+    subs = f"SELECT submission_id FROM {CHANGED}"
+    build_source(db, "__inc_source", subs)
+    was = f"(SELECT * FROM hub_link_source WHERE submission_id IN ({subs}))"
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {NEW} AS SELECT * FROM __inc_source EXCEPT SELECT * FROM {was}")
     db.execute(
-        f"CREATE OR REPLACE TEMP TABLE {NEW} AS SELECT * FROM __inc_source EXCEPT SELECT * FROM hub_link_source"
-    )
-    db.execute(
-        f"CREATE OR REPLACE TEMP TABLE {OLD} AS SELECT uid FROM "
-        "(SELECT * FROM hub_link_source EXCEPT SELECT * FROM __inc_source)"
+        f"CREATE OR REPLACE TEMP TABLE {OLD} AS SELECT uid FROM (SELECT * FROM {was} EXCEPT SELECT * FROM __inc_source)"
     )
     db.execute("DROP TABLE IF EXISTS __inc_source")
     return int(db.scalar(f"SELECT count(*) FROM {NEW}")), int(db.scalar(f"SELECT count(*) FROM {OLD}"))
@@ -242,11 +274,15 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
     db.execute("UPDATE hub_link_state SET plain = false")
     db.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCH} (uid VARCHAR)")
     db.execute("CREATE OR REPLACE TEMP TABLE __inc_gone (uid VARCHAR)")
+    db.execute("CREATE OR REPLACE TEMP TABLE __inc_seen AS SELECT * FROM hub_link_subfp")
     filled = 0
     fill = FillResult(0, 0, 0)
-    misused = 0
     for _ in range(MAX_PASSES):
-        misused = flag_id_misuse(db, now)
+        if not _changed_submissions(db):
+            break  # nothing changed since the last pass (a fill's next pass, or nothing at all)
+        _flag_misuse(db, now)
+        _changed_submissions(db)  # a row flagged or restored in another submission
+        db.execute("CREATE OR REPLACE TEMP TABLE __inc_seen AS SELECT * FROM __inc_cur")
         new, old = _source_delta(db)
         if new or old:
             with db.transaction():
@@ -270,7 +306,20 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
         cluster_records(db, INPUT)
         with db.transaction():
             codes = assign_codes(db, "__link_clusters", now)
-    for t in (NEW, OLD, PREP, SUB, TOUCH, SCOPE, "__inc_gone", "__link_clusters"):
+    misused = int(db.scalar("SELECT count(*) FROM hub_link_misuse"))
+    for t in (
+        NEW,
+        OLD,
+        PREP,
+        SUB,
+        TOUCH,
+        SCOPE,
+        CHANGED,
+        "__inc_gone",
+        "__inc_seen",
+        "__inc_cur",
+        "__link_clusters",
+    ):
         db.execute(f"DROP TABLE IF EXISTS {t}")
     records = int(db.scalar(f"SELECT count(*) FROM {INPUT}"))
     pairs = int(db.scalar("SELECT count(*) FROM hub_link_pairs"))
