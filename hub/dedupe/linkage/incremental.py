@@ -120,10 +120,17 @@ def _changed_submissions(db: Database) -> int:
 
 def _flag_misuse(db: Database, now: datetime) -> int:
     """``id-misused`` decided again for the numbers the changed submissions carry or carried."""
-    changed = f"""SELECT id_number FROM hub_rows WHERE submission_id IN (SELECT submission_id FROM {CHANGED})
-        UNION SELECT id_valid FROM hub_link_source WHERE submission_id IN (SELECT submission_id FROM {CHANGED})
-        UNION SELECT id_number FROM hub_link_misuse WHERE submission_id IN (SELECT submission_id FROM {CHANGED})"""
-    return flag_id_misuse(db, now, misuse_scope(db, changed))
+    subs = f"SELECT submission_id FROM {CHANGED}"
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __inc_ids AS
+        SELECT id_number FROM hub_rows WHERE submission_id IN ({subs}) AND id_number IS NOT NULL
+        UNION SELECT id_valid FROM hub_link_source WHERE submission_id IN ({subs}) AND id_valid IS NOT NULL
+        UNION SELECT id_number FROM hub_link_misuse WHERE submission_id IN ({subs})"""
+    )
+    try:
+        return flag_id_misuse(db, now, misuse_scope(db, "SELECT id_number FROM __inc_ids"))
+    finally:
+        db.execute("DROP TABLE IF EXISTS __inc_ids")
 
 
 def _source_delta(db: Database) -> tuple[int, int]:
@@ -145,7 +152,9 @@ def _blocks_bounded(db: Database, cfg: LinkageConfig) -> bool:
     guard (:mod:`hub.dedupe.linkage.guard`) would collapse or leave unscored: then the whole store
     links as itself, as the last (plain) run did, and scoring the new records alone is exact."""
     feats = [c for c, _ in db.columns(INPUT) if c != "uid"]
-    on = " AND ".join(f"i.{c} IS NOT DISTINCT FROM p.{c}" for c in feats)
+    on = "i.name = p.name AND " + " AND ".join(
+        f"i.{c} IS NOT DISTINCT FROM p.{c}" for c in feats if c != "name"
+    )
     twins = db.scalar(
         f"SELECT count(*) FROM (SELECT p.uid FROM {PREP} p JOIN {INPUT} i ON {on} GROUP BY p.uid "
         "HAVING count(*) > $k)",
@@ -186,12 +195,15 @@ def _score_new(db: Database, cfg: LinkageConfig, model: dict[str, object], now: 
         left, right = rule_keys(rule)
         if not left:
             continue
-        for mine, theirs in {(tuple(left), tuple(right)), (tuple(right), tuple(left))}:
-            on = " AND ".join(f"i.{t} = p.{m}" for m, t in zip(mine, theirs, strict=True))
-            reach.append(f"SELECT i.uid FROM {INPUT} i JOIN {PREP} p ON {on}")
+        for mine, theirs in sorted({(tuple(left), tuple(right)), (tuple(right), tuple(left))}):
+            # one scan of the store, one hash probe per rule and side; a NULL key meets nothing
+            notnull = " AND ".join(f"i.{t} IS NOT NULL" for t in theirs)
+            mine_t = ", ".join(f"p.{m}" for m in mine)
+            theirs_t = ", ".join(f"i.{t}" for t in theirs)
+            reach.append(f"({notnull} AND ({theirs_t}) IN (SELECT ({mine_t}) FROM {PREP} p))")
     db.execute(
-        f"CREATE OR REPLACE TABLE {SUB} AS SELECT * FROM {INPUT} WHERE uid IN "
-        f"(SELECT uid FROM {PREP} UNION " + " UNION ".join(reach) + ")"
+        f"CREATE OR REPLACE TABLE {SUB} AS SELECT * FROM {INPUT} i WHERE i.uid IN (SELECT uid FROM {PREP}) OR "
+        + " OR ".join(reach)
     )
     db.execute(
         f"INSERT INTO {TOUCH} SELECT uid_l FROM hub_link_pairs WHERE uid_l IN (SELECT uid FROM {OLD}) "

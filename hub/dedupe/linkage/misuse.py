@@ -126,7 +126,11 @@ def misuse_scope(db: Database, changed: str, out: str = "__misuse_scope") -> str
     every clean row of the same simplified name (the ``stated`` rule), so the numbers of every row
     sharing a simplified name with a changed row or with such a row are in. Names are looked up in
     ``hub_name_keys``, which holds every name a linkage run has seen. Returns the SQL of it."""
-    mine = f"SELECT DISTINCT name FROM hub_rows WHERE kind IN ({_KINDS}) AND id_number IN ({changed})"
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE __misuse_mine AS SELECT DISTINCT name FROM hub_rows "
+        f"WHERE kind IN ({_KINDS}) AND id_number IN ({changed}) AND name IS NOT NULL"
+    )
+    mine = "SELECT name FROM __misuse_mine"
     stored_name_keys(db, [r[0] for r in db.rows(mine)])  # the new names among them
     db.execute(f"""CREATE OR REPLACE TEMP TABLE {out} AS
         WITH bad AS (SELECT DISTINCT r.name FROM hub_rows r JOIN hub_findings f USING (submission_id, sheet, row_no)
@@ -136,6 +140,7 @@ def misuse_scope(db: Database, changed: str, out: str = "__misuse_scope") -> str
         SELECT DISTINCT id_number FROM hub_rows
         WHERE kind IN ({_KINDS}) AND id_number IS NOT NULL AND name IN (SELECT name FROM raw)
         UNION SELECT id_number FROM ({changed}) c WHERE id_number IS NOT NULL""")  # fmt: skip
+    db.execute("DROP TABLE IF EXISTS __misuse_mine")
     return f"SELECT id_number FROM {out}"
 
 
