@@ -75,13 +75,27 @@ def apply_decisions(db: Database, cfg: LinkageConfig, now: datetime | None = Non
         return False
     fill = resolve_rejected(db, None, cfg, now)
     if fill.filled:
-        return False  # a record changed: re-score from here (what the full run's next pass does)
-    cluster_records(db, INPUT)
-    with db.transaction():
-        assign_codes(db, "__link_clusters", now)
-    db.execute("DROP TABLE IF EXISTS __link_clusters")
+        return False  # a record changed: linked again from here (link_delta, or the full run)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCH} (uid VARCHAR)")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {OLD} (uid VARCHAR)")
+    _touch_decided(db)
+    if _recluster(db, now) is None:
+        cluster_records(db, INPUT)
+        with db.transaction():
+            assign_codes(db, "__link_clusters", now)
+    for t in (TOUCH, OLD, SCOPE, "__link_clusters"):
+        db.execute(f"DROP TABLE IF EXISTS {t}")
     record_state(db, True, now)
     return True
+
+
+def _touch_decided(db: Database) -> None:
+    """The two records of every pair a steward decided since the last run go to :data:`TOUCH`: a
+    decision makes or unmakes a merge edge."""
+    db.execute(
+        f"INSERT INTO {TOUCH} SELECT uid_l FROM hub_link_decisions d, hub_link_state s WHERE d.decided_at >= s.linked_at "
+        "UNION SELECT uid_r FROM hub_link_decisions d, hub_link_state s WHERE d.decided_at >= s.linked_at"
+    )
 
 
 # --- an upload linked against the store (issue 12: score only what is new) -----------------------
@@ -313,6 +327,7 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
         if not fill.filled:
             break
     db.execute(f"CREATE OR REPLACE TEMP TABLE {OLD} AS SELECT DISTINCT uid FROM __inc_gone")
+    _touch_decided(db)
     codes = _recluster(db, now)
     if codes is None:
         cluster_records(db, INPUT)
