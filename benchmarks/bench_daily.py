@@ -54,7 +54,9 @@ def _q(home: Path, sql: str, params: list[object] | None = None) -> list[tuple[o
 def small_ledger(home: Path, path: Path, rows: int, seed: int = 7) -> str:
     """A clerk's daily roster of the busiest township: 60 % residents already known (a new phone),
     40 % new residents with valid IDs. Returns the township code."""
-    town = str(_q(home, "SELECT township_code FROM hub_person GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0][0])
+    town = str(
+        _q(home, "SELECT township_code FROM hub_person GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0][0]
+    )
     known = _q(
         home,
         """SELECT p.name, p.id_number, p.sex, p.birth_date, d.name FROM hub_person p
@@ -80,7 +82,11 @@ def small_ledger(home: Path, path: Path, rows: int, seed: int = 7) -> str:
                 if idn not in taken:
                     taken.add(idn)
                     break
-            name = rng.choice("赵钱孙李周吴郑王冯陈") + rng.choice("建国秀英丽华志强桂兰") + rng.choice("明芳军静")
+            name = (
+                rng.choice("赵钱孙李周吴郑王冯陈")
+                + rng.choice("建国秀英丽华志强桂兰")
+                + rng.choice("明芳军静")
+            )
             w.writerow([name, idn, "男" if male else "女", born, village, f"138{i:08d}", "正常"])
     return town
 
@@ -129,7 +135,7 @@ def main() -> int:
         rows = [
             measure(f"{args.rows}-row upload of {town}: `hub ingest` (validated, linked against the store)",
                     [HUB, "ingest", str(ledger), "--no-annotate", "--json"], env=env),  # fmt: skip
-            measure("the merge it triggers (`hub status`: merged as a pull does first)", [HUB, "status", "--json"], env=env),
+            measure("the merge (`hub conflicts`: merged as a pull or an export does first)", [HUB, "conflicts", "--json"], env=env),
         ]  # fmt: skip
         mode = _q(inc, "SELECT plain FROM hub_link_state")
         shutil.copytree(inc, full)
@@ -148,7 +154,10 @@ def main() -> int:
         upload = rows[0].seconds + rows[1].seconds
         print(f"\nupload linked + merged: {upload:.1f} s; full rebuild: {rows[2].seconds:.1f} s; "
               f"ratio {rows[2].seconds / upload:.1f}×; store left plain: {mode}")  # fmt: skip
-        print("incremental == full rebuild: " + ("yes, every table" if not differ else "NO: " + ", ".join(differ)))
+        print(
+            "incremental == full rebuild: "
+            + ("yes, every table" if not differ else "NO: " + ", ".join(differ))
+        )
         return 0 if not differ else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

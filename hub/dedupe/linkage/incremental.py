@@ -1,14 +1,15 @@
-"""A steward's review decision applied without re-scoring the store.
+"""Linkage without scoring the store again: an upload linked against it, a review decision applied.
 
-A decision changes no record and no score: only which pairs are merge edges (and so which rejected
-rows a match may fill). When the linkage inputs (rows, findings, files: :func:`inputs_fp`) are those
-the last full run saw, and that run scored with the saved model every record as itself
-(``LinkSummary.plain``), its pairs are exactly what a new run would score. Then
-:func:`apply_decisions` runs only the steps a decision can change: filling rejected rows
-(:func:`hub.dedupe.linkage.fill.resolve_rejected`), the clusters and the stable codes. A fill changes
-a record, so the caller then runs the full linkage (which continues from there exactly as a full run
-would); so does any other case (a store changed since, a default model, collapsed twins, an oversized
-block).
+* :func:`link_delta` (an upload, a withdrawal, anything that changed rows): only the submissions whose
+  inputs changed since the last run are looked at; their new and changed records are scored against
+  the records they can meet, misuse decided for the numbers they touch, and the clusters they reach
+  coded again. Exact against the full run (docs/linkage.md, "What is incremental").
+* :func:`apply_decisions` (a steward's decision changes no record and no score, only which pairs are
+  merge edges): fills, then the clusters of the decided pairs.
+
+Both need the last run to have been *plain* (``LinkSummary.plain``: the saved model, every record
+linked as itself, no collapsed twins or guarded block) and return None / False when they cannot be
+exact; the caller then runs the full linkage.
 """
 
 from __future__ import annotations
