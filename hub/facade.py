@@ -597,19 +597,27 @@ class Hub:
         pause_point("stored")
         return report
 
-    def link(self) -> Any:
-        """Entity resolution over the whole store (idempotent); submission counts re-synced after.
+    def link(self, full: bool = False) -> Any:
+        """Entity resolution (idempotent): what changed since the last run is linked against the store
+        (:func:`hub.dedupe.linkage.incremental.link_delta`), or, when that cannot be exact or ``full``,
+        the whole store again; submission counts re-synced after.
         Scratch tables (Splink's ``__splink__*``, the stage's ``__link_*``…) are dropped before and
         after, whatever happens (:mod:`hub.store.scratch`)."""
         from hub.dedupe.linkage import LinkageConfig, run_linkage
+        from hub.dedupe.linkage.incremental import link_delta
         from hub.store.scratch import drop_scratch
         from hub.store.submissions import sync_counts
 
         model = self.home / "linkage" / "model.json"
         _drop_broken_model(model)
         drop_scratch(self.db)
+        cfg = LinkageConfig(model_path=model)
         try:
-            summary = run_linkage(self.db, LinkageConfig(model_path=model))
+            # what changed since the last run, against the store; the whole store when that cannot be exact
+            summary = None if full else link_delta(self.db, cfg)
+            if summary is None:
+                drop_scratch(self.db)
+                summary = run_linkage(self.db, cfg)
         except BaseException:
             with contextlib.suppress(Exception):  # the error in flight is the one to report
                 drop_scratch(self.db)
@@ -761,7 +769,7 @@ class Hub:
                 self.db.scalar("SELECT count(*) FROM hub_submission_state WHERE link")
             )
             if linked:
-                self.link()
+                self.link(full=True)
             link_s = perf_counter() - clock
             merged = merge(self.db)
             bump(self.db, "重建")

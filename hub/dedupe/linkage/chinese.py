@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.dedupe.linkage.engine import LinkSpec
-from hub.dedupe.linkage.names import name_key_table
+from hub.dedupe.linkage.names import stored_name_keys
 from hub.store.db import Database
 
 #: What a source query must give (one row per record; ``uid`` unique).
@@ -53,7 +53,7 @@ LATERAL (SELECT CASE WHEN regexp_full_match(s.id_text, '\d+(\.\d+)?[eE]\+?\d+')
 def prepare(db: Database, source_sql: str, out: str = "hub_link_input") -> int:
     """Build the linkage input table ``out`` from ``source_sql``; returns its row count."""
     names = [r[0] for r in db.rows(f"SELECT DISTINCT name FROM ({source_sql}) q WHERE name IS NOT NULL")]
-    db.register("__hub_link_names", name_key_table(names))
+    db.register("__hub_link_names", stored_name_keys(db, names))
     try:
         db.execute(_FEATURES_SQL.format(out=out, source=source_sql))
     finally:

@@ -1,51 +1,67 @@
-"""A steward's review decision applied without re-scoring the store.
+"""Linkage without scoring the store again: an upload linked against it, a review decision applied.
 
-A decision changes no record and no score: only which pairs are merge edges (and so which rejected
-rows a match may fill). When the linkage inputs (rows, findings, files: :func:`inputs_fp`) are those
-the last full run saw, and that run scored with the saved model every record as itself
-(``LinkSummary.plain``), its pairs are exactly what a new run would score. Then
-:func:`apply_decisions` runs only the steps a decision can change: filling rejected rows
-(:func:`hub.dedupe.linkage.fill.resolve_rejected`), the clusters and the stable codes. A fill changes
-a record, so the caller then runs the full linkage (which continues from there exactly as a full run
-would); so does any other case (a store changed since, a default model, collapsed twins, an oversized
-block).
+* :func:`link_delta` (an upload, a withdrawal, anything that changed rows): only the submissions whose
+  inputs changed since the last run are looked at; their new and changed records are scored against
+  the records they can meet, misuse decided for the numbers they touch, and the clusters they reach
+  coded again. Exact against the full run (docs/linkage.md, "What is incremental").
+* :func:`apply_decisions` (a steward's decision changes no record and no score, only which pairs are
+  merge edges): fills, then the clusters of the decided pairs.
+
+Both need the last run to have been *plain* (``LinkSummary.plain``: the saved model, every record
+linked as itself, no collapsed twins or guarded block) and return None / False when they cannot be
+exact; the caller then runs the full linkage.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from hub.dedupe.linkage.chinese import PERSON_SPEC, prepare
 from hub.dedupe.linkage.config import LinkageConfig
-from hub.dedupe.linkage.fill import resolve_rejected
-from hub.dedupe.linkage.graph import cluster_records
-from hub.dedupe.linkage.records import INPUT
+from hub.dedupe.linkage.engine import load_model, predict
+from hub.dedupe.linkage.fill import FillResult, resolve_rejected
+from hub.dedupe.linkage.graph import MERGE_EDGES, cluster_records
+from hub.dedupe.linkage.guard import rule_keys
+from hub.dedupe.linkage.misuse import flag_id_misuse, misuse_scope
+from hub.dedupe.linkage.pipeline import _PAIRS, MAX_PASSES, LinkSummary
+from hub.dedupe.linkage.records import INPUT, build_source
 from hub.dedupe.linkage.stable import assign_codes
 from hub.store.db import Database
 
-# Every input of a linkage run, hashed row by row and folded order-independently. The findings that
-# linkage itself rewrites on every run (candidates) are not inputs.
-_FP = """
-SELECT hash(
-  (SELECT coalesce(bit_xor(hash(submission_id, sheet, row_no, accepted, kind, id_number, name, sex, birth_date,
-                                birth_precision, village_code, phone)), 0) FROM hub_rows),
-  (SELECT coalesce(bit_xor(hash(submission_id, sheet, row_no, field, code, severity, value)), 0)
-   FROM hub_findings WHERE code NOT IN ('id-match-candidates')),
-  (SELECT coalesce(bit_xor(hash(submission_id, sha256)), 0) FROM hub_submissions),
-  (SELECT count(*) FROM hub_rows), (SELECT count(*) FROM hub_findings WHERE code NOT IN ('id-match-candidates'))
-)
+# Every input of a linkage run, hashed row by row and folded order-independently per submission. The
+# findings that linkage itself rewrites on every run (candidates) are not inputs.
+_SUBFP = """
+SELECT submission_id, hash(r.h, r.n, f.h, f.n, s.sha256) AS fp
+FROM (SELECT submission_id, bit_xor(hash(sheet, row_no, accepted, kind, id_number, name, sex, birth_date,
+                                         birth_precision, village_code, phone)) AS h, count(*) AS n
+      FROM hub_rows GROUP BY submission_id) r
+FULL JOIN (SELECT submission_id, bit_xor(hash(sheet, row_no, field, code, severity, value)) AS h, count(*) AS n
+           FROM hub_findings WHERE code NOT IN ('id-match-candidates') GROUP BY submission_id) f USING (submission_id)
+FULL JOIN (SELECT submission_id, sha256 FROM hub_submissions) s USING (submission_id)
 """
+
+_FOLD = "SELECT hash(coalesce(bit_xor(hash(submission_id, fp)), 0), count(*)) FROM ({subfp}) q"
 
 
 def inputs_fp(db: Database) -> int:
-    return int(db.scalar(_FP))
+    """The linkage inputs as they are now, one hash (see :data:`_SUBFP`)."""
+    return int(db.scalar(_FOLD.format(subfp=_SUBFP)))
 
 
 def record_state(db: Database, plain: bool, now: datetime | None = None) -> None:
-    """After a complete linkage run: what it saw, and whether a decision may be applied without it."""
+    """After a complete linkage run: what it saw (per submission, and folded), and whether a decision
+    or an upload may be applied without scoring the store again."""
     with db.transaction():
+        db.execute("DELETE FROM hub_link_subfp")
+        db.execute(f"INSERT INTO hub_link_subfp {_SUBFP}")
         db.execute("DELETE FROM hub_link_state")
         db.execute(
-            "INSERT INTO hub_link_state VALUES (?, ?, ?)", [inputs_fp(db), plain, now or datetime.now()]
+            "INSERT INTO hub_link_state VALUES (?, ?, ?)",
+            [
+                int(db.scalar(_FOLD.format(subfp="SELECT * FROM hub_link_subfp"))),
+                plain,
+                now or datetime.now(),
+            ],
         )
 
 
@@ -60,10 +76,286 @@ def apply_decisions(db: Database, cfg: LinkageConfig, now: datetime | None = Non
         return False
     fill = resolve_rejected(db, None, cfg, now)
     if fill.filled:
-        return False  # a record changed: re-score from here (what the full run's next pass does)
-    cluster_records(db, INPUT)
-    with db.transaction():
-        assign_codes(db, "__link_clusters", now)
-    db.execute("DROP TABLE IF EXISTS __link_clusters")
+        return False  # a record changed: linked again from here (link_delta, or the full run)
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCH} (uid VARCHAR)")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {OLD} (uid VARCHAR)")
+    _touch_decided(db)
+    if _recluster(db, now) is None:
+        cluster_records(db, INPUT)
+        with db.transaction():
+            assign_codes(db, "__link_clusters", now)
+    for t in (TOUCH, OLD, SCOPE, "__link_clusters"):
+        db.execute(f"DROP TABLE IF EXISTS {t}")
     record_state(db, True, now)
     return True
+
+
+def _touch_decided(db: Database) -> None:
+    """The two records of every pair a steward decided since the last run go to :data:`TOUCH`: a
+    decision makes or unmakes a merge edge."""
+    db.execute(
+        f"INSERT INTO {TOUCH} SELECT uid_l FROM hub_link_decisions d, hub_link_state s WHERE d.decided_at >= s.linked_at "
+        "UNION SELECT uid_r FROM hub_link_decisions d, hub_link_state s WHERE d.decided_at >= s.linked_at"
+    )
+
+
+# --- an upload linked against the store (issue 12: score only what is new) -----------------------
+
+CHANGED = "__inc_changed"  # submissions whose linkage inputs changed since they were last linked
+NEW = "__inc_new"  # source rows new or changed since the last run
+OLD = "__inc_old"  # the last run's source rows that are gone or changed (their uids)
+PREP = "__inc_prep"  # NEW as linkage records
+SUB = "__link_sub"  # the records a new record can meet in a block (persistent: Splink reads it)
+TOUCH = "__inc_touch"  # uids whose cluster may change
+SCOPE = "__inc_scope"  # whole clusters, old and new, around TOUCH
+
+#: A scope larger than this re-clusters the whole store (cheaper than growing the closure further).
+MAX_SCOPE = 200_000
+
+
+def _plain_state(db: Database, cfg: LinkageConfig) -> bool:
+    state = db.rows("SELECT plain FROM hub_link_state")
+    tables = all(db.table_exists(t) for t in (INPUT, "hub_link_source"))
+    seen = bool(db.rows("SELECT 1 FROM hub_link_subfp LIMIT 1")) or not db.rows(
+        "SELECT 1 FROM hub_rows LIMIT 1"
+    )
+    return bool(state and state[0][0] and tables and seen and cfg.model_path.exists())
+
+
+def _changed_submissions(db: Database) -> int:
+    """:data:`CHANGED`: the submissions whose linkage inputs differ from what was linked (new, gone or
+    changed: rows, findings, file). Returns how many."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE __inc_cur AS {_SUBFP}")
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE {CHANGED} AS SELECT submission_id FROM __inc_cur c "
+        "FULL JOIN __inc_seen s USING (submission_id) WHERE c.fp IS DISTINCT FROM s.fp"
+    )
+    return int(db.scalar(f"SELECT count(*) FROM {CHANGED}"))
+
+
+def _flag_misuse(db: Database, now: datetime) -> int:
+    """``id-misused`` decided again for the numbers the changed submissions carry or carried."""
+    subs = f"SELECT submission_id FROM {CHANGED}"
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __inc_ids AS
+        SELECT id_number FROM hub_rows WHERE submission_id IN ({subs}) AND id_number IS NOT NULL
+        UNION SELECT id_valid FROM hub_link_source WHERE submission_id IN ({subs}) AND id_valid IS NOT NULL
+        UNION SELECT id_number FROM hub_link_misuse WHERE submission_id IN ({subs})"""
+    )
+    try:
+        return flag_id_misuse(db, now, misuse_scope(db, "SELECT id_number FROM __inc_ids"))
+    finally:
+        db.execute("DROP TABLE IF EXISTS __inc_ids")
+
+
+def _source_delta(db: Database) -> tuple[int, int]:
+    """The source rows of the changed submissions as they are now against those the last run linked:
+    :data:`NEW` (new or changed rows) and :data:`OLD` (uids of rows gone or changed). Returns counts."""
+    subs = f"SELECT submission_id FROM {CHANGED}"
+    build_source(db, "__inc_source", subs)
+    was = f"(SELECT * FROM hub_link_source WHERE submission_id IN ({subs}))"
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {NEW} AS SELECT * FROM __inc_source EXCEPT SELECT * FROM {was}")
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE {OLD} AS SELECT uid FROM (SELECT * FROM {was} EXCEPT SELECT * FROM __inc_source)"
+    )
+    db.execute("DROP TABLE IF EXISTS __inc_source")
+    return int(db.scalar(f"SELECT count(*) FROM {NEW}")), int(db.scalar(f"SELECT count(*) FROM {OLD}"))
+
+
+def _blocks_bounded(db: Database, cfg: LinkageConfig) -> bool:
+    """True when no record of :data:`PREP` sits in a group of exact duplicates or a block that the
+    guard (:mod:`hub.dedupe.linkage.guard`) would collapse or leave unscored: then the whole store
+    links as itself, as the last (plain) run did, and scoring the new records alone is exact."""
+    feats = [c for c, _ in db.columns(INPUT) if c != "uid"]
+    on = "i.name = p.name AND " + " AND ".join(
+        f"i.{c} IS NOT DISTINCT FROM p.{c}" for c in feats if c != "name"
+    )
+    twins = db.scalar(
+        f"SELECT count(*) FROM (SELECT p.uid FROM {PREP} p JOIN {INPUT} i ON {on} GROUP BY p.uid "
+        "HAVING count(*) > $k)",
+        {"k": cfg.max_identical},
+    )
+    if twins:
+        return False
+    limit = cfg.max_block * (cfg.max_block - 1) // 2
+    for rule in PERSON_SPEC.blocking_rules:
+        left, right = rule_keys(rule)
+        if not left:
+            continue
+        # the block sizes of the keys a new record has on either side of the rule
+        wanted = f"SELECT ({', '.join(left)}) FROM {PREP} UNION SELECT ({', '.join(right)}) FROM {PREP}"
+
+        def sizes(cols: list[str], wanted: str = wanted) -> str:
+            keys, notnull = ", ".join(cols), " AND ".join(f"{c} IS NOT NULL" for c in cols)
+            return (
+                f"(SELECT {keys}, count(*) AS n FROM {INPUT} WHERE {notnull} AND ({keys}) IN ({wanted}) "
+                "GROUP BY ALL)"
+            )
+
+        if left == right:
+            big = f"SELECT count(*) FROM {sizes(left)} a WHERE a.n * (a.n - 1) // 2 > $limit"
+        else:
+            on_keys = " AND ".join(f"a.{x} = b.{y}" for x, y in zip(left, right, strict=True))
+            big = f"SELECT count(*) FROM {sizes(left)} a JOIN {sizes(right)} b ON {on_keys} WHERE a.n * b.n > $limit"
+        if db.scalar(big, {"limit": limit}):
+            return False
+    return True
+
+
+def _score_new(db: Database, cfg: LinkageConfig, model: dict[str, object], now: datetime) -> None:
+    """Pairs of the new records (with the store and among themselves) replace the pairs of the records
+    they replace; the endpoints of every pair dropped or added go to :data:`TOUCH`."""
+    reach = []
+    for rule in PERSON_SPEC.blocking_rules:
+        left, right = rule_keys(rule)
+        if not left:
+            continue
+        for mine, theirs in sorted({(tuple(left), tuple(right)), (tuple(right), tuple(left))}):
+            # one scan of the store, one hash probe per rule and side; a NULL key meets nothing
+            notnull = " AND ".join(f"i.{t} IS NOT NULL" for t in theirs)
+            mine_t = ", ".join(f"p.{m}" for m in mine)
+            theirs_t = ", ".join(f"i.{t}" for t in theirs)
+            reach.append(f"({notnull} AND ({theirs_t}) IN (SELECT ({mine_t}) FROM {PREP} p))")
+    db.execute(
+        f"CREATE OR REPLACE TABLE {SUB} AS SELECT * FROM {INPUT} i WHERE i.uid IN (SELECT uid FROM {PREP}) OR "
+        + " OR ".join(reach)
+    )
+    db.execute(
+        f"INSERT INTO {TOUCH} SELECT uid_l FROM hub_link_pairs WHERE uid_l IN (SELECT uid FROM {OLD}) "
+        f"OR uid_r IN (SELECT uid FROM {OLD}) UNION SELECT uid_r FROM hub_link_pairs "
+        f"WHERE uid_l IN (SELECT uid FROM {OLD}) OR uid_r IN (SELECT uid FROM {OLD})"
+    )
+    db.execute(
+        f"DELETE FROM hub_link_pairs WHERE uid_l IN (SELECT uid FROM {OLD}) OR uid_r IN (SELECT uid FROM {OLD})"
+    )
+    if int(db.scalar(f"SELECT count(*) FROM {SUB}")) < 2:
+        return
+    predict(db, [SUB], dict(model), "__link_scored", cfg.lower)
+    db.execute(
+        f"DELETE FROM __link_scored WHERE uid_l NOT IN (SELECT uid FROM {PREP}) "
+        f"AND uid_r NOT IN (SELECT uid FROM {PREP})"
+    )
+    wcols = [c for c, _ in db.columns("__link_scored") if c.startswith("mw_")]
+    gammas = (
+        "json_object(" + ", ".join(f"'{c[3:]}', round(p.{c}, 2)" for c in wcols) + ")" if wcols else "NULL"
+    )
+    db.execute(_PAIRS.format(gammas=gammas, input=INPUT), {"upper": cfg.upper, "now": now})
+    db.execute(f"INSERT INTO {TOUCH} SELECT uid_l FROM __link_scored UNION SELECT uid_r FROM __link_scored")
+    db.execute("DROP TABLE IF EXISTS __link_scored")
+
+
+_GROW = f"""
+INSERT INTO {SCOPE}
+WITH s AS (SELECT uid FROM {SCOPE}),
+keys AS (SELECT cluster_key AS k FROM hub_link_clusters WHERE uid IN (SELECT uid FROM s)
+         UNION SELECT id_valid FROM {INPUT} WHERE uid IN (SELECT uid FROM s) AND id_valid IS NOT NULL),
+edges AS (SELECT a, b FROM ({MERGE_EDGES}) e)
+SELECT uid FROM hub_link_clusters WHERE cluster_key IN (SELECT k FROM keys)
+UNION SELECT uid FROM {INPUT} WHERE id_valid IN (SELECT k FROM keys)
+UNION SELECT b FROM edges WHERE a IN (SELECT uid FROM s)
+UNION SELECT a FROM edges WHERE b IN (SELECT uid FROM s)
+EXCEPT SELECT uid FROM s
+"""
+
+
+def _recluster(db: Database, now: datetime) -> dict[str, int] | None:
+    """Cluster again, and code, the records of :data:`TOUCH` with everything their clusters can reach:
+    old clusters, records of the same ID, merge edges, to the closure. Returns the code counts, or
+    None when the closure grew past :data:`MAX_SCOPE` (the caller clusters the whole store)."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE} AS SELECT DISTINCT uid FROM {TOUCH}")
+    while True:
+        size = int(db.scalar(f"SELECT count(*) FROM {SCOPE}"))
+        if size > MAX_SCOPE:
+            return None
+        db.execute(_GROW)
+        if int(db.scalar(f"SELECT count(*) FROM {SCOPE}")) == size:
+            break
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE __inc_records AS SELECT uid, id_valid FROM {INPUT} "
+        f"WHERE uid IN (SELECT uid FROM {SCOPE})"
+    )
+    cluster_records(db, "__inc_records")
+    with db.transaction():
+        codes = assign_codes(
+            db, "__link_clusters", now, replace=f"SELECT uid FROM {SCOPE} UNION SELECT uid FROM {OLD}"
+        )
+    db.execute("DROP TABLE IF EXISTS __inc_records")
+    return codes
+
+
+def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) -> LinkSummary | None:
+    """Link what changed since the last run against the store, without scoring the store again.
+
+    Exact (the tables end as :func:`hub.dedupe.linkage.pipeline.run_linkage` leaves them, creation
+    times aside) when the last run was plain (saved model, no collapsed twins, no guarded block) and
+    the new records stay so. Returns None, having changed nothing a full run does not redo, when it
+    cannot be exact: the caller then runs the full linkage."""
+    now = now or datetime.now()
+    if not _plain_state(db, cfg):
+        return None
+    model = load_model(cfg.model_path, PERSON_SPEC)
+    if model is None:
+        return None
+    # until this run ends, the linkage tables are not what a full run leaves: a run killed half-way
+    # is followed by a full one (record_state marks the store plain again at the end)
+    db.execute("UPDATE hub_link_state SET plain = false")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCH} (uid VARCHAR)")
+    db.execute("CREATE OR REPLACE TEMP TABLE __inc_gone (uid VARCHAR)")
+    db.execute("CREATE OR REPLACE TEMP TABLE __inc_seen AS SELECT * FROM hub_link_subfp")
+    filled = 0
+    fill = FillResult(0, 0, 0)
+    for _ in range(MAX_PASSES):
+        if not _changed_submissions(db):
+            break  # nothing changed since the last pass (a fill's next pass, or nothing at all)
+        _flag_misuse(db, now)
+        _changed_submissions(db)  # a row flagged or restored in another submission
+        db.execute("CREATE OR REPLACE TEMP TABLE __inc_seen AS SELECT * FROM __inc_cur")
+        new, old = _source_delta(db)
+        if new or old:
+            with db.transaction():
+                db.execute(f"INSERT INTO __inc_gone SELECT uid FROM {OLD}")
+                db.execute(f"DELETE FROM hub_link_source WHERE uid IN (SELECT uid FROM {OLD})")
+                db.execute(f"INSERT INTO hub_link_source SELECT * FROM {NEW}")
+            prepare(db, f"SELECT * FROM {NEW}", PREP)
+            db.execute(f"DELETE FROM {INPUT} WHERE uid IN (SELECT uid FROM {OLD})")
+            db.execute(f"INSERT INTO {INPUT} SELECT * FROM {PREP}")
+            if not _blocks_bounded(db, cfg):
+                return None
+            _score_new(db, cfg, model, now)
+            db.execute(f"INSERT INTO {TOUCH} SELECT uid FROM {PREP} UNION SELECT uid FROM {OLD}")
+        fill = resolve_rejected(db, None, cfg, now)
+        filled += fill.filled
+        if not fill.filled:
+            break
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {OLD} AS SELECT DISTINCT uid FROM __inc_gone")
+    _touch_decided(db)
+    codes = _recluster(db, now)
+    if codes is None:
+        cluster_records(db, INPUT)
+        with db.transaction():
+            codes = assign_codes(db, "__link_clusters", now)
+    misused = int(db.scalar("SELECT count(*) FROM hub_link_misuse"))
+    for t in (
+        NEW,
+        OLD,
+        PREP,
+        SUB,
+        TOUCH,
+        SCOPE,
+        CHANGED,
+        "__inc_gone",
+        "__inc_seen",
+        "__inc_cur",
+        "__link_clusters",
+    ):
+        db.execute(f"DROP TABLE IF EXISTS {t}")
+    records = int(db.scalar(f"SELECT count(*) FROM {INPUT}"))
+    pairs = int(db.scalar("SELECT count(*) FROM hub_link_pairs"))
+    review = int(db.scalar(
+        "SELECT count(*) FROM hub_link_pairs p WHERE status = 'review' "
+        "AND pair_id NOT IN (SELECT pair_id FROM hub_link_decisions)"))  # fmt: skip
+    clusters = int(db.scalar("SELECT count(DISTINCT cluster_key) FROM hub_link_clusters"))
+    fill = FillResult(filled, fill.with_candidates, fill.without_candidates)
+    return LinkSummary(
+        records, pairs, review, misused, fill, clusters, codes, False, [], True, incremental=True
+    )

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.dedupe.linkage.config import PERSON_KINDS
-from hub.dedupe.linkage.names import name_key_table
+from hub.dedupe.linkage.names import stored_name_keys
 from hub.standards.dates import parse_date
 from hub.store.db import Database
 
@@ -87,18 +87,25 @@ ORDER BY 4, 1, 2, 3
 """
 
 
-def detect_id_misuse(db: Database) -> list[dict[str, Any]]:
-    """Rows to keep out of the merge: ``submission_id, sheet, row_no, id_number, reason`` (Chinese)."""
+def detect_id_misuse(db: Database, ids: str | None = None) -> list[dict[str, Any]]:
+    """Rows to keep out of the merge: ``submission_id, sheet, row_no, id_number, reason`` (Chinese).
+    ``ids`` (SQL giving ``id_number``): only the rows of those numbers, closed as :func:`misuse_scope`
+    closes them."""
     import pyarrow as pa
 
-    db.execute(f"CREATE OR REPLACE TEMP TABLE __misuse_rows AS {_ROWS}")
+    rows = (
+        _ROWS
+        if ids is None
+        else _ROWS.replace("GROUP BY ALL", f"AND r.id_number IN ({ids})\nGROUP BY ALL", 1)
+    )
+    db.execute(f"CREATE OR REPLACE TEMP TABLE __misuse_rows AS {rows}")
     try:
         names = [r[0] for r in db.rows("SELECT DISTINCT name FROM __misuse_rows")]
         stated = [
             r[0] for r in db.rows("SELECT DISTINCT birth_raw FROM __misuse_rows WHERE birth_raw IS NOT NULL")
         ]
         parsed = [parse_date(v) for v in stated]
-        db.register("__misuse_names", name_key_table(names))
+        db.register("__misuse_names", stored_name_keys(db, names))
         db.register("__misuse_dates", pa.table({
             "raw": pa.array(stated, pa.string()), "birth_date": pa.array([d for d, _ in parsed], pa.date32()),
             "precision": pa.array([p for _, p in parsed], pa.string())}))  # fmt: skip
@@ -111,11 +118,39 @@ def detect_id_misuse(db: Database) -> list[dict[str, Any]]:
         db.execute("DROP TABLE IF EXISTS __misuse_rows")
 
 
-def flag_id_misuse(db: Database, now: datetime | None = None) -> int:
+def misuse_scope(db: Database, changed: str, out: str = "__misuse_scope") -> str:
+    """Write ``out(id_number)``: the numbers whose rows' misuse may change when the rows of the
+    numbers ``changed`` (SQL giving ``id_number``) changed, closed so that detecting on them alone
+    decides exactly as detecting on every row: a number's rows are decided together (the holder is
+    voted among them), and a row whose stated birth date contradicts its number is decided against
+    every clean row of the same simplified name (the ``stated`` rule), so the numbers of every row
+    sharing a simplified name with a changed row or with such a row are in. Names are looked up in
+    ``hub_name_keys``, which holds every name a linkage run has seen. Returns the SQL of it."""
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE __misuse_mine AS SELECT DISTINCT name FROM hub_rows "
+        f"WHERE kind IN ({_KINDS}) AND id_number IN ({changed}) AND name IS NOT NULL"
+    )
+    mine = "SELECT name FROM __misuse_mine"
+    stored_name_keys(db, [r[0] for r in db.rows(mine)])  # the new names among them
+    db.execute(f"""CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH bad AS (SELECT DISTINCT r.name FROM hub_rows r JOIN hub_findings f USING (submission_id, sheet, row_no)
+                     WHERE f.code = 'birthdate-id-mismatch'),
+        n AS (SELECT name_s FROM hub_name_keys WHERE name IN (SELECT name FROM bad UNION {mine})),
+        raw AS (SELECT name FROM hub_name_keys WHERE name_s IN (SELECT name_s FROM n))
+        SELECT DISTINCT id_number FROM hub_rows
+        WHERE kind IN ({_KINDS}) AND id_number IS NOT NULL AND name IN (SELECT name FROM raw)
+        UNION SELECT id_number FROM ({changed}) c WHERE id_number IS NOT NULL""")  # fmt: skip
+    db.execute("DROP TABLE IF EXISTS __misuse_mine")
+    return f"SELECT id_number FROM {out}"
+
+
+def flag_id_misuse(db: Database, now: datetime | None = None, ids: str | None = None) -> int:
     """Synchronise ``hub_link_misuse``, the ``id-misused`` findings and ``hub_rows.accepted`` with
-    :func:`detect_id_misuse`. Idempotent. Returns the number of rows flagged."""
+    :func:`detect_id_misuse`. Idempotent. Returns the number of rows flagged. ``ids`` (SQL giving
+    ``id_number``, closed by :func:`misuse_scope`): the rows of those numbers alone."""
     now = now or datetime.now()
-    found = detect_id_misuse(db)
+    found = detect_id_misuse(db, ids)
+    only = "" if ids is None else f" AND id_number IN ({ids})"
     import pyarrow as pa
 
     table = pa.Table.from_pylist(
@@ -126,15 +161,18 @@ def flag_id_misuse(db: Database, now: datetime | None = None) -> int:
     db.register("__misuse_found", table)
     try:
         with db.transaction():
-            db.execute(f"DELETE FROM hub_findings WHERE code = '{CODE}'")
-            db.execute("DELETE FROM hub_link_misuse")
+            db.execute(
+                f"DELETE FROM hub_findings WHERE code = '{CODE}'"
+                + ("" if ids is None else f" AND value IN ({ids})")
+            )
+            db.execute("DELETE FROM hub_link_misuse WHERE true" + only)
             db.execute("INSERT INTO hub_link_misuse SELECT *, ? FROM __misuse_found", [now])
             db.execute(
                 f"""INSERT INTO hub_findings
                 SELECT m.submission_id, m.sheet, m.row_no, c.header, 'id_number', m.id_number, '{CODE}', 'error',
                        '“' || m.id_number || '”：' || m.reason || '。该号码可能是抄录了他人（如户主）的身份证号码，'
                        || '本行暂不合并，请核对后填写本人的身份证号码。'
-                FROM hub_link_misuse m
+                FROM __misuse_found m
                 LEFT JOIN (SELECT submission_id, sheet, min(header) AS header FROM hub_columns
                            WHERE field = 'id_number' GROUP BY ALL) c USING (submission_id, sheet)"""
             )
@@ -143,6 +181,7 @@ def flag_id_misuse(db: Database, now: datetime | None = None) -> int:
                        SELECT 1 FROM hub_findings f WHERE f.submission_id = r.submission_id
                        AND f.sheet = r.sheet AND f.row_no = r.row_no AND f.severity = 'error')
                    WHERE r.id_number IS NOT NULL"""
+                + only
             )
     finally:
         db.unregister("__misuse_found")

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from hub.store.db import Database
+
 #: Cap on the readings kept per name (a 4-character name of heteronyms would otherwise explode).
 MAX_READINGS = 32
 
@@ -62,3 +64,26 @@ def name_key_table(names: Iterable[str | None]) -> pa.Table:
             "py_set": pa.array([k[2] for k in keys], pa.list_(pa.string())),
         }
     )
+
+
+def stored_name_keys(db: Database, names: Iterable[str | None]) -> pa.Table:
+    """:func:`name_key_table` of ``names``, computing only the names the store has not seen
+    (``hub_name_keys``): the rest are read back. Loading pypinyin and OpenCC alone takes seconds,
+    and a daily upload brings a handful of new names."""
+    import pyarrow as pa
+
+    distinct = sorted({n for n in names if n})
+    db.register("__nk_want", pa.table({"name": pa.array(distinct, pa.string())}))
+    try:
+        missing = [r[0] for r in db.rows("SELECT name FROM __nk_want ANTI JOIN hub_name_keys USING (name)")]
+        if missing:
+            db.register("__nk_new", name_key_table(missing))
+            try:
+                db.execute(
+                    "INSERT OR IGNORE INTO hub_name_keys SELECT name, name_s, py_key, py_set FROM __nk_new"
+                )
+            finally:
+                db.unregister("__nk_new")
+        return db.arrow("SELECT k.* FROM hub_name_keys k SEMI JOIN __nk_want USING (name) ORDER BY name")
+    finally:
+        db.unregister("__nk_want")

@@ -68,6 +68,8 @@ class LinkSummary:
     #: The run scored with the saved model, every record as itself (no collapsed twins, no guarded
     #: block): a review decision may then be applied without re-scoring (hub.dedupe.linkage.incremental).
     plain: bool = False
+    #: Only what changed since the last run was scored (hub.dedupe.linkage.incremental.link_delta).
+    incremental: bool = False
 
 
 @dataclass(frozen=True)

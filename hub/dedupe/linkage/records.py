@@ -61,8 +61,9 @@ WHERE r.kind IN ({_KINDS}) AND r.name IS NOT NULL
 """
 
 
-def build_input(db: Database) -> int:
-    """(Re)build :data:`INPUT` from hub_rows. Returns the number of records."""
+def build_source(db: Database, out: str = "hub_link_source", submissions: str | None = None) -> None:
+    """(Re)build ``out`` (:data:`SOURCE_SQL`: one row per linkage record, as the rows are now); only
+    the rows of ``submissions`` (SQL giving ``submission_id``) when given."""
     import pyarrow as pa
 
     db.execute(f"CREATE OR REPLACE TEMP TABLE __link_errors AS {_ERRORS}")
@@ -85,10 +86,16 @@ def build_input(db: Database) -> int:
         "raw": pa.array(stated, pa.string()), "birth_date": pa.array([d for d, _ in parsed], pa.date32()),
         "precision": pa.array([p for _, p in parsed], pa.string())}))  # fmt: skip
     try:
-        db.execute(f"CREATE OR REPLACE TABLE hub_link_source AS {SOURCE_SQL}")
-        return prepare(db, "SELECT * FROM hub_link_source", INPUT)
+        where = "" if submissions is None else f" AND r.submission_id IN ({submissions})"
+        db.execute(f"CREATE OR REPLACE TABLE {out} AS {SOURCE_SQL}{where}")
     finally:
         db.unregister("__link_raw_ids")
         db.unregister("__link_stated_dates")
         db.execute("DROP TABLE IF EXISTS __link_errors")
         db.execute("DROP TABLE IF EXISTS __link_stated")
+
+
+def build_input(db: Database) -> int:
+    """(Re)build ``hub_link_source`` and :data:`INPUT` from hub_rows. Returns the number of records."""
+    build_source(db)
+    return prepare(db, "SELECT * FROM hub_link_source", INPUT)

@@ -22,37 +22,46 @@ LEFT JOIN hub_submissions b USING (submission_id) LEFT JOIN hub_divisions v ON v
 """
 
 
-def _drivers(db: Database, gammas: Any) -> list[dict[str, Any]]:
+def _drivers(levels: dict[str, list[tuple[str, float]]], gammas: Any) -> list[dict[str, Any]]:
     """The fields of a pair with the weight each contributed (log2 Bayes factor) and the level it
-    reached, strongest first."""
+    reached (the level of the comparison whose weight is nearest), strongest first."""
     import json
 
-    levels = json.loads(gammas) if isinstance(gammas, str) else (gammas or {})
+    got = json.loads(gammas) if isinstance(gammas, str) else (gammas or {})
     out = []
-    for comp, weight in levels.items():
-        row = db.rows("SELECT label FROM hub_link_levels WHERE comparison = ? ORDER BY abs(weight - ?) LIMIT 1",
-                      [comp, weight])  # fmt: skip
-        out.append({"field": comp, "level": row[0][0] if row else None, "weight": weight})
+    for comp, weight in got.items():
+        near = min(levels.get(comp, []), key=lambda lv: abs(lv[1] - weight), default=None)
+        out.append({"field": comp, "level": near[0] if near else None, "weight": weight})
     return sorted(out, key=lambda d: -abs(d["weight"]))
 
 
 def _pairs(db: Database, where: str, params: list[Any]) -> list[dict[str, Any]]:
-    rows = db.dicts(
-        f"""SELECT p.pair_id, p.match_probability, p.match_weight, p.status, p.rule, p.gammas, p.uid_l, p.uid_r,
+    """The pairs of ``where`` with both records: one query for the pairs, one for all their records
+    (never a query per pair: a county's review list has thousands)."""
+    db.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __review_pairs AS
+            SELECT p.pair_id, p.match_probability, p.match_weight, p.status, p.rule, p.gammas, p.uid_l, p.uid_r,
                    d.decision, d.decided_by, d.decided_at
-            FROM hub_link_pairs p LEFT JOIN hub_link_decisions d USING (pair_id) WHERE {where}
-            ORDER BY p.match_probability DESC, p.pair_id""",
+            FROM hub_link_pairs p LEFT JOIN hub_link_decisions d USING (pair_id) WHERE {where}""",
         params,
     )
-    for row in rows:
+    try:
+        rows = db.dicts("SELECT * FROM __review_pairs ORDER BY match_probability DESC, pair_id")
         recs = {
             r["uid"]: r
             for r in db.dicts(
-                f"SELECT * FROM ({_RECORD}) q WHERE uid IN (?, ?)", [row["uid_l"], row["uid_r"]]
+                f"SELECT * FROM ({_RECORD}) q WHERE uid IN "
+                "(SELECT uid_l FROM __review_pairs UNION SELECT uid_r FROM __review_pairs)"
             )
         }
+    finally:
+        db.execute("DROP TABLE IF EXISTS __review_pairs")
+    levels: dict[str, list[tuple[str, float]]] = {}
+    for comp, label, weight in db.rows("SELECT comparison, label, weight FROM hub_link_levels ORDER BY ALL"):
+        levels.setdefault(comp, []).append((label, weight))
+    for row in rows:
         row["left"], row["right"] = recs.get(row.pop("uid_l")), recs.get(row.pop("uid_r"))
-        row["drivers"] = _drivers(db, row.pop("gammas"))
+        row["drivers"] = _drivers(levels, row.pop("gammas"))
     return rows
 
 

@@ -42,9 +42,13 @@ FROM __sc_kept k JOIN hub_codes c ON c.entity = 'person' AND c.code = k.code GRO
 """
 
 
-def assign_codes(db: Database, clusters: str, now: datetime) -> dict[str, int]:
+def assign_codes(db: Database, clusters: str, now: datetime, replace: str | None = None) -> dict[str, int]:
     """Give every cluster of ``clusters`` (``uid, cluster_key``) its surviving code; update redirects
-    and ``hub_link_clusters``. Returns counts: ``created``, ``redirected``, ``restored``."""
+    and ``hub_link_clusters``. Returns counts: ``created``, ``redirected``, ``restored``.
+
+    ``replace`` (SQL giving ``uid``): only those records' rows of ``hub_link_clusters`` are replaced,
+    the rest kept; ``clusters`` must then hold whole clusters, old and new, closed over the records
+    whose codes they hold (:func:`hub.dedupe.linkage.incremental.link_delta`). ``None``: all of it."""
     db.execute(_KEPT.format(clusters=clusters))
     created = allocate(
         db, "person",
@@ -72,7 +76,10 @@ def assign_codes(db: Database, clusters: str, now: datetime) -> dict[str, int]:
         "UPDATE hub_codes h SET redirect_to = t.redirect_to FROM hub_codes t "
         "WHERE h.redirect_to = t.code AND t.redirect_to IS NOT NULL"
     )
-    db.execute("DELETE FROM hub_link_clusters")
+    if replace is None:
+        db.execute("DELETE FROM hub_link_clusters")
+    else:
+        db.execute(f"DELETE FROM hub_link_clusters WHERE uid IN ({replace})")
     db.execute(
         f"""INSERT INTO hub_link_clusters
         SELECT c.uid, s.submission_id, s.sheet, s.row_no, c.cluster_key, w.winner
