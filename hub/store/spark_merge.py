@@ -77,7 +77,7 @@ class SparkStatements:
         result: Any = None
         for tree in sqlglot.parse(query, read="duckdb"):
             if tree is not None:
-                result = self._run(tree, params)
+                result = self._run(tree, params, count=True)
         if result is None or isinstance(result, int):
             return result  # an INSERT: how many rows, as DuckDB answers
         row = result.first()
@@ -99,7 +99,7 @@ class SparkStatements:
         self.spark.catalog.dropTempView(name)
         self.tables.pop(name, None)
 
-    def _run(self, tree: exp.Expr, params: Params) -> Any:
+    def _run(self, tree: exp.Expr, params: Params, count: bool = False) -> Any:
         if isinstance(tree, exp.Drop):
             for table in tree.args.get("tables") or [tree.this]:
                 self._drop(table.name)
@@ -107,7 +107,7 @@ class SparkStatements:
         if isinstance(tree, exp.Create):
             return self._create(tree, params)
         if isinstance(tree, exp.Insert):
-            return self._insert(tree, params)
+            return self._insert(tree, params, count)
         if isinstance(tree, exp.Query):
             return self._df(tree, params)
         raise StoreError(f"Spark 引擎不能执行此语句（{tree.key}）：{tree.sql(dialect='duckdb')[:200]}")
@@ -126,7 +126,8 @@ class SparkStatements:
         schema = ", ".join(f"{to_spark(c.this)} {to_spark(c.args['kind'])}" for c in columns)
         self._set(name, self.spark.createDataFrame([], schema))
 
-    def _insert(self, tree: exp.Insert, params: Params) -> int:
+    def _insert(self, tree: exp.Insert, params: Params, count: bool) -> int | None:
+        """Append the rows of the INSERT's query; ``count``: say how many (as DuckDB answers)."""
         target = tree.this
         name = (target.this if isinstance(target, exp.Schema) else target).name
         table = self.tables[name]
@@ -141,12 +142,12 @@ class SparkStatements:
         new = new.select(
             *[(F.col(f"`{c}`") if c in given else F.lit(None)).cast(types[c]).alias(c) for c in table.columns]
         )
-        # the rows before and after, counted on checkpointed data (a checkpoint of the new rows
-        # alone keeps constraints on columns it no longer has, which Spark's union then trips on)
-        before = int(table.count())
+        # (a checkpoint of the new rows alone keeps constraints on columns it no longer has, which
+        # Spark's union then trips on: the union is checkpointed)
+        before = int(table.count()) if count else 0
         both = table.unionByName(new).localCheckpoint(eager=True)
         self._set(name, both)
-        return int(both.count()) - before
+        return int(both.count()) - before if count else None
 
     def _df(self, tree: exp.Expr, params: Params) -> Any:
         tree = _bind(tree.copy(), params)
@@ -160,19 +161,32 @@ class SparkStatements:
                 self._drop(name)
 
     def _materialise_ctes(self, tree: exp.Expr, with_: exp.With, scratch: list[str]) -> None:
-        """Each CTE of ``with_`` computed once as a temporary table, its readers renamed to it:
-        Spark inlines a CTE into every place that reads it (the provenance query reads one 16
-        times, once per field, each a window over every row)."""
-        scope = with_.parent
+        """Each CTE of ``with_`` read more than once computed once as a temporary table, its
+        readers renamed to it: Spark inlines a CTE into every place that reads it (the provenance
+        query reads one 16 times, once per field, each a window over every row). A CTE read once
+        stays inline (in the CTE that reads it, if that one is computed)."""
+        scope = with_.parent or tree
+        kept: list[exp.CTE] = []
         for cte in list(with_.expressions):
+            readers = [t for t in scope.find_all(exp.Table) if _reads(t, cte.alias, with_)]
+            if len(readers) < 2:
+                kept.append(cte)
+                continue
+            body = cte.this.copy()
+            inline = [
+                k.copy() for k in kept if any(_reads(t, k.alias, with_) for t in cte.this.find_all(exp.Table))
+            ]
+            if inline:
+                body.set("with_", exp.With(expressions=inline))
             name = f"_cte_{uuid.uuid4().hex[:8]}_{cte.alias}"
-            body = cte.this
             self._set(name, self.spark.sql(to_spark(body)).localCheckpoint(eager=True))
             scratch.append(name)
-            for table in list((scope or tree).find_all(exp.Table)):
-                if table.name == cte.alias and not table.args.get("db") and _defined_by(table, with_):
-                    table.replace(exp.to_table(name).as_(table.alias_or_name))
-        with_.pop()
+            for table in readers:
+                table.replace(exp.to_table(name).as_(table.alias_or_name))
+        if kept:
+            with_.set("expressions", kept)
+        else:
+            with_.pop()
 
 
 def _in_cte(node: exp.Expr) -> bool:
@@ -186,6 +200,10 @@ def _ancestors(node: exp.Expr) -> list[exp.Expr]:
         out.append(parent)
         parent = parent.parent
     return out
+
+
+def _reads(table: exp.Table, name: str, with_: exp.With) -> bool:
+    return table.name == name and not table.args.get("db") and _defined_by(table, with_)
 
 
 def _defined_by(table: exp.Table, with_: exp.With) -> bool:
