@@ -137,10 +137,8 @@ class SparkStatements:
         )
         new = new.toDF(*given)  # INSERT matches columns by position
         types = dict(table.dtypes)
-        from pyspark.sql import functions as F
-
-        new = new.select(
-            *[(F.col(f"`{c}`") if c in given else F.lit(None)).cast(types[c]).alias(c) for c in table.columns]
+        new = new.selectExpr(
+            *[f"CAST({f'`{c}`' if c in given else 'NULL'} AS {types[c]}) AS `{c}`" for c in table.columns]
         )
         # (a checkpoint of the new rows alone keeps constraints on columns it no longer has, which
         # Spark's union then trips on: the union is checkpointed)

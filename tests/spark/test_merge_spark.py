@@ -51,6 +51,13 @@ def differences(store: Path, other: Path) -> dict[str, tuple[int, int, int]]:
         con.close()
 
 
+def copy_store(home: Path, path: Path) -> None:
+    """The fixture's store (still open in this process: its rows are partly in the WAL) at ``path``."""
+    shutil.copy(home / "hub.duckdb", path)
+    if (home / "hub.duckdb.wal").exists():
+        shutil.copy(home / "hub.duckdb.wal", path.with_name(path.name + ".wal"))
+
+
 def tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     with Database(path, read_only=True) as db:
         return {t: sorted(db.rows(f"SELECT {c} FROM {t}"), key=repr) for t, c in COMPARED.items()}
@@ -62,9 +69,7 @@ def test_sample_data_merged_on_spark_equals_duckdb(
     home, _ = sample_ingested
     on_duckdb, on_spark = tmp_path / "duckdb.duckdb", tmp_path / "spark.duckdb"
     for path in (on_duckdb, on_spark):
-        shutil.copy(home / "hub.duckdb", path)
-        if (home / "hub.duckdb.wal").exists():  # the fixture's store is still open
-            shutil.copy(home / "hub.duckdb.wal", path.with_name(path.name + ".wal"))
+        copy_store(home, path)
         with Database(path) as db:  # every code allocated again, by each engine
             db.execute("DELETE FROM hub_codes")
     with Database(on_duckdb) as db:
@@ -140,7 +145,7 @@ def test_a_dedupe_sequence_merged_on_spark_equals_duckdb(spark_engine: Any, tmp_
                     _apply(db, op, n)
         expected = merge(stores[1], NOW)
         before = {t: sorted(stores[0].rows(f"SELECT {c} FROM {t}"), key=repr) for t, c in COMPARED.items()}
-        outputs = [spark_engine.warehouse / t for t in COMPARED]
+        outputs = [spark_engine.warehouse / t for t in COMPARED if t != "hub_codes"]  # codes: an input too
         warehouse_before = {p.name: p.stat().st_ino for p in outputs if p.exists()}
         import hub.store.spark_merge as spark_merge
 
@@ -159,6 +164,10 @@ def test_a_dedupe_sequence_merged_on_spark_equals_duckdb(spark_engine: Any, tmp_
         assert after == before  # the store's last good tables, and no code of the failed run
         assert {p.name: p.stat().st_ino for p in outputs if p.exists()} == warehouse_before
         assert not list(spark_engine.warehouse.glob(".*"))  # no staging folder left
+        codes = spark_engine.warehouse / "hub_codes" / "*.parquet"
+        assert sorted(
+            stores[0].rows(f"SELECT {COMPARED['hub_codes']} FROM read_parquet('{codes}')")
+        ) == sorted(before["hub_codes"])  # the warehouse's codes are the store's: none of the failed run
         assert spark_engine.merge(stores[0], NOW) == expected
     finally:
         for db in stores:
@@ -170,11 +179,14 @@ def test_a_dedupe_sequence_merged_on_spark_equals_duckdb(spark_engine: Any, tmp_
     assert any(redirect for *_, redirect in got["hub_codes"])  # a redirect was followed
 
 
-def test_a_township_query_reads_one_partition(spark_engine: Any, sample_ingested: tuple[Path, Any]) -> None:
+def test_a_township_query_reads_one_partition(
+    spark_engine: Any, sample_ingested: tuple[Path, Any], tmp_path: Path
+) -> None:
     """The warehouse is partitioned by ``township_code`` (not an underscore-prefixed folder name):
     Spark prunes, a township's rows are read from its folder only."""
     home, _ = sample_ingested
-    with Database(home / "hub.duckdb", read_only=True) as db:
+    copy_store(home, tmp_path / "hub.duckdb")
+    with Database(tmp_path / "hub.duckdb", read_only=True) as db:
         spark_engine.publish(db, "hub_rows", "township_code")
         town, count = db.rows(
             "SELECT township_code, count(*) FROM hub_rows GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
