@@ -147,9 +147,9 @@ def test_a_dedupe_sequence_merged_on_spark_equals_duckdb(spark_engine: Any, tmp_
         before = {t: sorted(stores[0].rows(f"SELECT {c} FROM {t}"), key=repr) for t, c in COMPARED.items()}
         outputs = [spark_engine.warehouse / t for t in COMPARED if t != "hub_codes"]  # codes: an input too
         warehouse_before = {p.name: p.stat().st_ino for p in outputs if p.exists()}
-        import hub.store.spark_merge as spark_merge
+        import hub.store.spark_statements as spark_statements
 
-        insert = spark_merge.SparkStatements._insert
+        insert = spark_statements.SparkStatements._insert
 
         def executor_lost(self: Any, tree: Any, params: Any, count: bool) -> Any:
             if tree.this.name == "hub_person":  # the codes are allocated on Spark by now
@@ -157,7 +157,7 @@ def test_a_dedupe_sequence_merged_on_spark_equals_duckdb(spark_engine: Any, tmp_
             return insert(self, tree, params, count)
 
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(spark_merge.SparkStatements, "_insert", executor_lost)
+            mp.setattr(spark_statements.SparkStatements, "_insert", executor_lost)
             with pytest.raises(RuntimeError):
                 spark_engine.merge(stores[0], NOW)
         after = {t: sorted(stores[0].rows(f"SELECT {c} FROM {t}"), key=repr) for t, c in COMPARED.items()}
