@@ -62,7 +62,7 @@ DateOpt = Annotated[
 EngineOpt = Annotated[
     str | None,
     typer.Option(
-        "--engine", help="报表查询的计算引擎：duckdb（内置，默认）或 spark；也可用环境变量 HUB_ENGINE。"
+        "--engine", help="合并与报表查询的计算引擎：duckdb（内置，默认）或 spark；也可用环境变量 HUB_ENGINE。"
     ),
 ]
 

@@ -111,7 +111,9 @@ class Hub:
         self._read_only = read_only
         from hub.store.engine import engine_name
 
-        self.engine_name = engine_name(engine)  # where the report queries run (HUB_ENGINE, --engine)
+        self.engine_name = engine_name(
+            engine
+        )  # where the merge and report queries run (HUB_ENGINE, --engine)
         self._engine: Any = None
         from hub.retention import secure_home
 
@@ -197,11 +199,16 @@ class Hub:
 
     def query_engine(self) -> Any:
         """The configured engine, attached to the store's current merged tables."""
+        engine = self.engine()
+        engine.attach(self.db)
+        return engine
+
+    def engine(self) -> Any:
+        """The configured engine (``HUB_ENGINE``, ``--engine``), not yet attached to the store."""
         from hub.store.engine import open_engine
 
         if self._engine is None:
             self._engine = open_engine(self.db, self.home, self.engine_name)
-        self._engine.attach(self.db)
         return self._engine
 
     def close(self) -> None:
@@ -749,18 +756,16 @@ class Hub:
         """Bring the merged records up to date: only the entities whose rows or codes changed since the
         last merge are recomputed (docs/merging.md, "Incremental merge"); then a new data version, on
         which the feed's snapshots and cursors key (docs/exchange.md)."""
-        from hub.dedupe.incremental import merge_incremental
         from hub.exchange.versions import bump
 
         with self._unit("合并"):
-            result = merge_incremental(self.db)
+            result = self.engine().merge(self.db)
             bump(self.db, cause)
             return result
 
     def rebuild(self) -> dict[str, Any]:
         """The full path, kept as the oracle of the incremental one: entity resolution over the whole
         store, then every person, household and business merged again from all rows in force."""
-        from hub.dedupe import merge
         from hub.exchange.versions import bump
 
         with self._unit("重建"):
@@ -771,7 +776,7 @@ class Hub:
             if linked:
                 self.link(full=True)
             link_s = perf_counter() - clock
-            merged = merge(self.db)
+            merged = self.engine().merge(self.db, full=True)
             bump(self.db, "重建")
         return {
             "linked": linked,

@@ -11,39 +11,58 @@ surviving code and every reader follows it (:data:`RESOLVED`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from hub.store.db import Database
+if TYPE_CHECKING:
+    from hub.store.engine import Statements
 
 PREFIX = {"person": "P", "household": "H", "business": "B"}
 WIDTH = 9
+# Characters of a natural key that name its numbering bucket (:func:`allocate`): an ID number's
+# region and birth year, a USCC's issuer, type and region, a household's kind and head's region and
+# birth year or its township; enough buckets in one county to spread the numbering over executors.
+BUCKET = {"person": 10, "business": 10, "household": 16}
 
 # hub_codes with redirects followed (one level: a redirect target is never itself redirected).
 RESOLVED = "(SELECT entity, natural_key, coalesce(redirect_to, code) AS code FROM hub_codes)"
 
 
-def allocate(db: Database, entity: str, keys_sql: str, now: datetime) -> int:
+def allocate(db: Statements, entity: str, keys_sql: str, now: datetime) -> int:
     """Give a code to every natural key of ``keys_sql`` (a query with one column ``natural_key``)
     that has none yet: one anti-join against ``hub_codes``, numbered over the new keys only.
-    Returns how many codes were created."""
+    Returns how many codes were created.
+
+    No step sees every new key at once: the keys are numbered per bucket (the first
+    :data:`BUCKET` characters of the key, so the buckets are in natural-key order too), each bucket
+    offset by the count of the buckets before it, a window over the small table of bucket counts.
+    The codes are those of one ``row_number() OVER (ORDER BY natural_key)``, on every engine."""
     prefix = PREFIX[entity]
     created = db.scalar(
         f"""
         INSERT INTO hub_codes (entity, natural_key, code, created_at)
         WITH fresh AS (
-            SELECT DISTINCT q.natural_key FROM ({keys_sql}) q
+            SELECT DISTINCT q.natural_key, substr(q.natural_key, 1, {BUCKET[entity]}) AS bucket
+            FROM ({keys_sql}) q
             ANTI JOIN (SELECT natural_key FROM hub_codes WHERE entity = $entity) c
                 ON c.natural_key = q.natural_key
             WHERE q.natural_key IS NOT NULL
+        ),
+        buckets AS (
+            SELECT bucket,
+                   coalesce(sum(n) OVER (ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                            0) AS before
+            FROM (SELECT bucket, count(*) AS n FROM fresh GROUP BY bucket) counts
         ),
         base AS (
             SELECT coalesce(max(CAST(substr(code, 2) AS BIGINT)), 0) AS n
             FROM hub_codes WHERE entity = $entity
         )
-        SELECT $entity, natural_key,
-               $prefix || lpad(CAST(base.n + row_number() OVER (ORDER BY natural_key) AS VARCHAR),
-                               {WIDTH}, '0'),
+        SELECT $entity, f.natural_key,
+               $prefix || lpad(CAST(base.n + b.before
+                                    + row_number() OVER (PARTITION BY f.bucket ORDER BY f.natural_key)
+                                    AS VARCHAR), {WIDTH}, '0'),
                $now
-        FROM fresh, base
+        FROM fresh f JOIN buckets b ON b.bucket = f.bucket CROSS JOIN base
         """,
         {"entity": entity, "prefix": prefix, "now": now},
     )

@@ -15,12 +15,15 @@ no longer a member); ``seq`` is their order in that ledger, the head's relation 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hub.dedupe.codes import RESOLVED
 from hub.dedupe.rules import HOUSEHOLD_FIELDS
 from hub.dedupe.survive import survive
 from hub.dedupe.values import household_src
-from hub.store.db import Database
+
+if TYPE_CHECKING:
+    from hub.store.engine import Statements
 
 # Members of each household's latest submission, one row per person (the latest row), in ledger order.
 # The head's relation is stored as '02'; no other member can have it ('01'/'02' make a head).
@@ -40,7 +43,7 @@ FROM (
 """
 
 
-def merge_households(db: Database, now: datetime, keys: str | None = None) -> None:
+def merge_households(db: Statements, now: datetime, keys: str | None = None) -> None:
     """Rebuild hub_household and hub_membership (persons' codes must exist already; ``_m_rows`` is
     the merge's view of the accepted rows). ``keys``: a query of natural keys (``natural_key``) to
     restrict the households to (the incremental merge: ``_m_rows`` then holds every row of them)."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hub.dedupe.households import merge_households
 from hub.dedupe.rules import BUSINESS_FIELDS, DISABILITY_FIELDS, PERSON_FIELDS
@@ -40,6 +41,9 @@ from hub.dedupe.values import (
 )
 from hub.extension import merge_values
 from hub.store.db import DDL_DIR, Database
+
+if TYPE_CHECKING:
+    from hub.store.engine import Statements
 
 # Rebuilt by every merge (hub_values is a view, replaced; hub_codes is never dropped).
 OUTPUT_TABLES = (
@@ -68,18 +72,7 @@ def merge(db: Database, now: datetime | None = None) -> MergeSummary:
     and is checked against this one."""
     stamp = now or datetime.now()
     with db.transaction():
-        # Drop and re-create rather than DELETE; the rebuilt tables carry no index (uniqueness of
-        # their keys is what the merge computes, and what its tests assert).
-        for table in OUTPUT_TABLES:
-            db.execute(f"DROP TABLE IF EXISTS {table}")
-        db.execute((DDL_DIR / "20_merge.sql").read_text(encoding="utf-8"))
-        db.execute(f"CREATE OR REPLACE TEMP TABLE _m_keys AS {KEYS_SQL}")
-        db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS {rows_sql('_m_keys')}")
-        db.execute(CONF_DDL)
-        _merge_persons(db, stamp)
-        _merge_businesses(db, stamp)
-        merge_households(db, stamp)
-        write_conflicts(db, "_m_keys", "_m_hsrc")
+        merge_tables(db, stamp)
         db.execute(hub_values_view_sql())
         merge_values(db)  # the values of fields report admission added (hub.extension)
         from hub.dedupe.incremental import write_snapshot
@@ -88,6 +81,34 @@ def merge(db: Database, now: datetime | None = None) -> MergeSummary:
         summary = summarise(db)
         drop_temps(db)
     return summary
+
+
+def merge_tables(db: Statements, stamp: datetime) -> None:
+    """The full merge's statements: hub_person … hub_conflicts rebuilt, new codes in hub_codes.
+    Set-based SQL in DuckDB's dialect and nothing else, so that another engine can run it
+    (:mod:`hub.store.spark_merge` transpiles each statement to Spark). Leaves the temp tables
+    (``_m_keys``, ``_m_hsrc``…) for the caller, who drops them (:func:`drop_temps`)."""
+    # Drop and re-create rather than DELETE; the rebuilt tables carry no index (uniqueness of
+    # their keys is what the merge computes, and what its tests assert).
+    for table in OUTPUT_TABLES:
+        db.execute(f"DROP TABLE IF EXISTS {table}")
+    db.execute((DDL_DIR / "20_merge.sql").read_text(encoding="utf-8"))
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _m_keys AS {KEYS_SQL}")
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS {rows_sql('_m_keys')}")
+    db.execute(CONF_DDL)
+    _merge_persons(db, stamp)
+    _merge_businesses(db, stamp)
+    merge_households(db, stamp)
+    write_conflicts(db, "_m_keys", "_m_hsrc")
+
+
+def adopt(db: Database) -> MergeSummary:
+    """The store's merged tables were just computed by another engine and loaded: define the
+    ``hub_values`` view over them and forget the last merge's snapshot, so the next incremental
+    merge on the store starts with a full one (its row fingerprints are the store's own)."""
+    db.execute(hub_values_view_sql())
+    db.execute("DELETE FROM hub_merge_state")
+    return summarise(db)
 
 
 def summarise(db: Database) -> MergeSummary:
@@ -109,7 +130,7 @@ def drop_temps(db: Database) -> None:
         db.execute(f"DROP TABLE IF EXISTS {temp}")
 
 
-def _merge_persons(db: Database, stamp: datetime, keys: str | None = None) -> None:
+def _merge_persons(db: Statements, stamp: datetime, keys: str | None = None) -> None:
     """hub_person and hub_disability from ``_m_rows``; ``keys``: only these ID numbers (incremental)."""
     src = person_src("SELECT * FROM _m_rows")
     if keys is not None:
@@ -137,7 +158,7 @@ def _merge_persons(db: Database, stamp: datetime, keys: str | None = None) -> No
     )
 
 
-def _merge_businesses(db: Database, stamp: datetime, keys: str | None = None) -> None:
+def _merge_businesses(db: Statements, stamp: datetime, keys: str | None = None) -> None:
     """hub_business from ``_m_rows``; ``keys``: only these USCCs (incremental)."""
     src = business_src("SELECT * FROM _m_rows")
     if keys is not None:

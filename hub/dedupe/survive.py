@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hub.dedupe.codes import RESOLVED, allocate
 from hub.dedupe.rules import DUPLICATE_REGISTRATION_RULE, FieldRule, pick, single
-from hub.store.db import Database
+
+if TYPE_CHECKING:
+    from hub.store.engine import Statements
 
 CONF_DDL = """
 CREATE OR REPLACE TEMP TABLE _m_conf (
@@ -30,7 +33,7 @@ CREATE OR REPLACE TEMP TABLE _m_conf (
 
 
 def survive(
-    db: Database,
+    db: Statements,
     entity: str,
     src: str,
     key: str,
@@ -44,7 +47,8 @@ def survive(
     one row per code (the single-row keys projected, UNION the aggregated ones): the caller writes
     it where it belongs, so the million single-row entities are not copied through a temp table.
     The query reads the temp tables ``_m_<entity>_m`` and ``_m_<entity>_multi``, which the caller
-    drops. ``extra_agg`` / ``extra_one`` add columns (aggregate / single-row form)."""
+    drops. ``extra_agg`` / ``extra_one`` add columns (aggregate / single-row form), in the same order:
+    the two halves are united by position (``UNION ALL``, which every engine has)."""
     t = f"_m_{entity}"
     db.execute(
         f"CREATE OR REPLACE TEMP TABLE {t}_n AS SELECT {key} AS nk, count(*) AS n FROM {src} GROUP BY ALL"
@@ -94,6 +98,6 @@ def survive(
         SELECT c.code, {ones}, s.submitted_at AS updated_at{"," if extra_one else ""} {extra_one}
         FROM {src} s ANTI JOIN {t}_m m ON m.nk = s.{key}
         JOIN hub_codes c ON c.entity = '{entity}' AND c.natural_key = s.{key}
-        UNION ALL BY NAME
+        UNION ALL
         SELECT * FROM {t}_multi
     """

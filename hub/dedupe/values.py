@@ -17,6 +17,7 @@ header it was written under is in ``hub_columns``). This module generates the SQ
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from hub.dedupe.codes import RESOLVED
 from hub.dedupe.rules import (
@@ -27,7 +28,9 @@ from hub.dedupe.rules import (
     FieldRule,
     as_text,
 )
-from hub.store.db import Database
+
+if TYPE_CHECKING:
+    from hub.store.engine import Statements
 
 # The canonical content of a row: two rows of one submission equal on all of these are one row.
 CONTENT = [
@@ -88,17 +91,23 @@ def rows_sql(keys: str | None = None, where: str = "", dedup: bool = False) -> s
 
 
 _META = "submission_id, sheet, row_no, kind, submitted_at, k"
+# What a 低保 roster says of a head named only in its head columns (the other person fields: NULL).
+_HEAD_COLUMNS = {
+    "id_number": "head_id_number", "name": "head_name", "township_code": "township_code",
+    "village_code": "village_code", "address": "address",
+}  # fmt: skip
 
 
 def person_src(rows: str) -> str:
     """Person source rows: every non-business row carrying an ID, plus the heads a 低保 roster names
     only in its head columns (one row per submission, household and head). Key: ``id_number``."""
-    cols = ", ".join(["id_number", *(f.source for f in ENTITY_FIELDS["person"])])
+    names = ["id_number", *(f.source for f in ENTITY_FIELDS["person"])]
+    heads = ", ".join(f"{_HEAD_COLUMNS.get(c, 'NULL')} AS {c}" for c in names)
     return f"""
     WITH r AS ({rows})
-    SELECT {cols}, {_META} FROM r WHERE id_number IS NOT NULL AND kind <> 'business'
-    UNION ALL BY NAME
-    SELECT head_id_number AS id_number, head_name AS name, township_code, village_code, address, {_META}
+    SELECT {", ".join(names)}, {_META} FROM r WHERE id_number IS NOT NULL AND kind <> 'business'
+    UNION ALL
+    SELECT {heads}, {_META}
     FROM r d
     WHERE kind = 'dibao' AND head_id_number IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM r m
@@ -133,7 +142,7 @@ def household_src(rows: str) -> str:
     )
     SELECT 'dibao:' || h.head_id AS natural_key, '低保家庭' AS hkind, h.head_id, {cols}
     FROM d JOIN heads h USING (submission_id, grp)
-    UNION ALL BY NAME
+    UNION ALL
     SELECT 'hukou:' || township_code || ':' || household_no AS natural_key, '户籍户' AS hkind,
            CAST(NULL AS VARCHAR) AS head_id, {cols}
     FROM r
@@ -189,7 +198,7 @@ def hub_values_view_sql() -> str:
     return "CREATE OR REPLACE VIEW hub_values AS\n" + "\nUNION ALL\n".join(parts)
 
 
-def write_conflicts(db: Database, keys: str, household_src_table: str) -> None:
+def write_conflicts(db: Statements, keys: str, household_src_table: str) -> None:
     """One hub_conflicts row per flagged (entity, field) of ``_m_conf``, its sources as JSON, latest
     first. The sources are the hub_values rows of the flagged entities only, read from ``hub_rows``
     restricted to their natural keys (``keys``: the merge's table of :data:`KEYS_SQL`)."""
@@ -220,7 +229,7 @@ def write_conflicts(db: Database, keys: str, household_src_table: str) -> None:
                    to_json(list({{
                        'value': v.value, 'submission_id': v.submission_id, 'file': s.file_name,
                        'sheet': v.sheet, 'row': v.row_no, 'kind': v.kind,
-                       'submitted_at': strftime(v.submitted_at, '%Y-%m-%dT%H:%M:%S')
+                       'submitted_at': strftime(v.submitted_at, '%Y-%m-%d') || 'T' || strftime(v.submitted_at, '%H:%M:%S')
                    }} ORDER BY v.submitted_at DESC, v.submission_id DESC, v.sheet, v.row_no))
             FROM _m_conf c
             JOIN ({values_sql(entity, src, key)}) v USING (entity, entity_code, field)

@@ -21,6 +21,7 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,6 +32,7 @@ from hub.store.db import DDL_DIR
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from hub.dedupe.merge import MergeSummary
     from hub.store.db import Database
 
 Params = Sequence[Any] | dict[str, Any] | None
@@ -45,6 +47,16 @@ class EngineCapabilities:
     identify: bool = False  # quote every identifier (Spark refuses unquoted non-ASCII names)
     inline_macros: bool = False  # the hub's macros (30_views.sql) are not defined in the engine
     reads_store: bool = True  # the engine reads the embedded store itself (nothing to publish)
+
+
+class Statements(Protocol):
+    """What a set-based stage written as DuckDB statements needs of where it runs (the merge's
+    ``merge_tables``): the store itself, or an engine that transpiles each statement
+    (:class:`hub.store.spark_merge.SparkStatements`)."""
+
+    def execute(self, query: str, params: Params = None) -> None: ...
+
+    def scalar(self, query: str, params: Params = None) -> Any: ...
 
 
 class QueryEngine(Protocol):
@@ -69,6 +81,9 @@ class QueryEngine(Protocol):
     ) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
         """The rows of ``sql`` readable in the embedded store (where the writers render them):
         yields (SQL over the store, its parameters), valid inside the ``with``."""
+
+    def merge(self, db: Database, now: datetime | None = None, full: bool = False) -> MergeSummary:
+        """Bring the store's merged tables up to date (``full``: rebuild them all)."""
 
     def close(self) -> None: ...
 
@@ -101,6 +116,13 @@ class StoreEngine:
     @contextlib.contextmanager
     def in_store(self, db: Database, sql: str, params: Bound = None) -> Iterator[tuple[str, Bound]]:
         yield sql, params
+
+    def merge(self, db: Database, now: datetime | None = None, full: bool = False) -> MergeSummary:
+        """Only what changed since the last merge (:mod:`hub.dedupe.incremental`), or all."""
+        from hub.dedupe import merge
+        from hub.dedupe.incremental import merge_incremental
+
+        return merge(db, now) if full else merge_incremental(db, now)
 
     def close(self) -> None:
         """The store belongs to the Hub; nothing of the engine's own to close."""

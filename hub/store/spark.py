@@ -1,11 +1,12 @@
 """The Spark engine: the store's merged tables as Parquet in a warehouse, the report queries on Spark.
 
 ``attach(db)`` publishes the tables the canonical views read (``PUBLISHED``) from the embedded store
-to ``HUB_HOME/warehouse/<table>/`` as Parquet, partitioned by township (``_township=<code>``), each
+to ``HUB_HOME/warehouse/<table>/`` as Parquet, partitioned by township (``township_code=<code>``), each
 written beside the last good copy and swapped in only when complete (a failed publish leaves the
 last good tables). Spark reads them and defines the canonical views (``30_views.sql``,
 ``35_flagged.sql``, transpiled from DuckDB by sqlglot) as temporary views; the report trees are
 rendered in the ``spark`` dialect with every identifier quoted and the hub's macros inlined.
+``merge(db)`` runs the merge on Spark over the same warehouse (:mod:`hub.store.spark_merge`).
 
 Configuration: ``HUB_SPARK_MASTER`` (``local[2]`` by default; ``spark://host:7077`` for a
 standalone cluster), ``HUB_SPARK_DRIVER_MEMORY`` (default ``2g``), ``HUB_SPARK_CONF`` (extra
@@ -20,6 +21,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ from hub.store.engine import Bound, EngineCapabilities, Params, arrow_in_store, 
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from hub.dedupe.merge import MergeSummary
     from hub.store.db import Database
 
 CAPABILITIES = EngineCapabilities("spark", "spark", identify=True, inline_macros=True, reads_store=False)
@@ -46,6 +49,7 @@ PUBLISHED: dict[str, str | None] = {
     "hub_findings": None,
     "hub_rows": "township_code",
 }
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # the folder name Spark reads as a NULL partition value
 # views computed once per attach (every list sheet of every township reads them)
 CHECKPOINTED = ("flagged_value",)
 VIEW_FILES = ("30_views.sql", "35_flagged.sql")
@@ -80,6 +84,7 @@ class SparkEngine:
     def __init__(self, warehouse: Path):
         self.warehouse = Path(warehouse)
         self._cached: dict[str, Any] = {}
+        self._columns: dict[str, list[str]] = {}  # published table → the store's column order
         try:
             from pyspark.sql import SparkSession
         except ImportError as exc:
@@ -99,36 +104,58 @@ class SparkEngine:
     # -- the warehouse ---------------------------------------------------------------------------
     def attach(self, db: Database) -> None:
         """Publish the store's tables to the warehouse and define the canonical views on Spark."""
-        self.warehouse.mkdir(parents=True, exist_ok=True)
         for table, part in PUBLISHED.items():
-            self._publish(db, table, part)
+            self.publish(db, table, part)
         for table in PUBLISHED:
-            self.spark.read.parquet(str(self.warehouse / table)).createOrReplaceTempView(table)
+            self.read(table).createOrReplaceTempView(table)
         for statement in self.view_statements():
             self.spark.sql(statement)
         for view in CHECKPOINTED:
             self.materialise(view, f"SELECT * FROM `{view}`")
 
-    def _publish(self, db: Database, table: str, part: str | None) -> None:
-        final = self.warehouse / table
+    def publish(self, db: Database, table: str, part: str | None) -> None:
+        """The store's ``table`` as Parquet at ``warehouse/<table>/``, partitioned by ``part``
+        (``township_code=<code>/`` folders, which Spark prunes: a township's query reads its folder
+        only; a NULL township is Hive's default partition). Written beside the last good copy and
+        swapped in when complete."""
+        self.warehouse.mkdir(parents=True, exist_ok=True)
+        self._columns[table] = [c for c, _ in db.columns(table)]
         staging = self.warehouse / f".{table}.{uuid.uuid4().hex[:8]}"
         target = str(staging).replace("'", "''")
         if part:
             db.execute(
-                f"COPY (SELECT *, coalesce({part}, '_') AS _township FROM {table}) TO '{target}' "
-                "(FORMAT parquet, PARTITION_BY (_township), WRITE_PARTITION_COLUMNS false)"
+                f"COPY (SELECT * REPLACE (coalesce({part}, '{NULL_PARTITION}') AS {part}) FROM {table}) "
+                f"TO '{target}' (FORMAT parquet, PARTITION_BY ({part}), WRITE_PARTITION_COLUMNS false)"
             )
         else:
             staging.mkdir()
             db.execute(f"COPY {table} TO '{target}/part-0.parquet' (FORMAT parquet)")
         if not any(staging.rglob("*.parquet")):  # an empty table: one file that keeps its schema
             db.execute(f"COPY (SELECT * FROM {table} LIMIT 0) TO '{target}/part-0.parquet' (FORMAT parquet)")
+        self.swap(staging, table)
+
+    def swap(self, staging: Path, table: str) -> None:
+        """``staging`` becomes the warehouse's ``table`` (the old copy removed once replaced)."""
+        final = self.warehouse / table
         old = self.warehouse / f".{table}.old"
         shutil.rmtree(old, ignore_errors=True)
         if final.exists():
             final.rename(old)
         staging.rename(final)
         shutil.rmtree(old, ignore_errors=True)
+
+    def read(self, table: str) -> Any:
+        """The warehouse's ``table`` in Spark, its columns in the store's order (a partition column
+        is read from the folder names, last)."""
+        df = self.spark.read.parquet(str(self.warehouse / table))
+        cols = self._columns.get(table)
+        return df.select(*[f"`{c}`" for c in cols]) if cols else df
+
+    def merge(self, db: Database, now: datetime | None = None, full: bool = False) -> MergeSummary:
+        """The full merge on Spark (:mod:`hub.store.spark_merge`): every merge is the full one."""
+        from hub.store.spark_merge import merge
+
+        return merge(self, db, now)
 
     @staticmethod
     def view_statements() -> list[str]:

@@ -1,0 +1,90 @@
+"""Dialect data of the Spark engine: the store's DuckDB statements as Spark SQL.
+
+sqlglot's ``spark`` dialect, with what the hub's set-based SQL needs of it:
+
+* ``QUALIFY`` is kept (Spark 4 has it). sqlglot's Spark generator rewrites it into a subquery that
+  selects ``*, <the qualify columns>`` again, which repeats a column when the inner select lists it
+  after a star (``r.* EXCLUDE (accepted), kt.submitted_at``) and Spark then refuses the reference.
+* ``list(x ORDER BY a DESC, b)`` (an ordered list aggregate) becomes a ``collect_list`` of structs
+  sorted by a comparator: Spark's ``collect_list`` takes no ``ORDER BY`` and sqlglot drops it.
+* ``arg_max(x, k)`` / ``arg_min`` skip the rows where ``x`` is NULL, as DuckDB's do (Spark's
+  ``max_by`` would return the NULL of the latest row: a source that left a field empty must not win it).
+* ``to_json`` keeps NULL fields (``{"file": null}``), as DuckDB writes them.
+* ``JSON`` columns are Spark strings.
+
+Every identifier is quoted (``identify=True``): Spark refuses unquoted non-ASCII names.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp, transforms
+from sqlglot.dialects.spark import Spark
+from sqlglot.generators.spark import SparkGenerator
+
+DIALECT = "hubspark"
+
+
+def _ordered_list(self: SparkGenerator, e: exp.ArrayAgg) -> str:
+    order = e.this
+    if not isinstance(order, exp.Order):
+        return self.func("COLLECT_LIST", e.this)
+    keys = list(order.expressions)
+    fields = [f"{self.sql(k.this)} AS `k{i}`" for i, k in enumerate(keys)]
+    value = self.sql(order.this)
+    cases = []
+    for i, k in enumerate(keys):
+        lo, hi = ("1", "-1") if k.args.get("desc") else ("-1", "1")
+        left, right = f"l.`k{i}`", f"r.`k{i}`"
+        cases.append(f"WHEN {left} IS NULL AND {right} IS NOT NULL THEN 1")
+        cases.append(f"WHEN {left} IS NOT NULL AND {right} IS NULL THEN -1")
+        cases.append(f"WHEN {left} < {right} THEN {lo} WHEN {left} > {right} THEN {hi}")
+    comparator = f"(l, r) -> CASE {' '.join(cases)} ELSE 0 END"
+    items = f"COLLECT_LIST(STRUCT({', '.join(fields)}, {value} AS `v`))"
+    return f"TRANSFORM(ARRAY_SORT({items}, {comparator}), e -> e.`v`)"
+
+
+def _arg_extreme(name: str):  # type: ignore[no-untyped-def]
+    def render(self: SparkGenerator, e: exp.Expr) -> str:
+        value, order = self.sql(e.this), self.sql(e.expression)
+        return f"{name}({value}, CASE WHEN {value} IS NOT NULL THEN {order} END)"
+
+    return render
+
+
+def _to_json(self: SparkGenerator, e: exp.Expr) -> str:
+    args = [self.sql(a) for a in e.expressions]
+    return f"TO_JSON({', '.join(args)}, MAP('ignoreNullFields', 'false'))"
+
+
+def _anonymous(self: SparkGenerator, e: exp.Anonymous) -> str:
+    if e.name.lower() == "to_json" and len(e.expressions) == 1:
+        return _to_json(self, e)
+    return SparkGenerator.anonymous_sql(self, e)
+
+
+class HubSparkGenerator(SparkGenerator):
+    TRANSFORMS = {
+        **SparkGenerator.TRANSFORMS,
+        exp.Select: transforms.preprocess(
+            [transforms.eliminate_distinct_on, transforms.unnest_to_explode, transforms.any_to_exists]
+        ),
+        exp.ArrayAgg: _ordered_list,
+        exp.ArgMax: _arg_extreme("MAX_BY"),
+        exp.ArgMin: _arg_extreme("MIN_BY"),
+        exp.JSONFormat: _to_json,
+    }
+    TYPE_MAPPING = {**SparkGenerator.TYPE_MAPPING, exp.DataType.Type.JSON: "STRING"}
+
+    def anonymous_sql(self, expression: exp.Anonymous) -> str:
+        return _anonymous(self, expression)
+
+
+class HubSpark(Spark):
+    """Registered with sqlglot as ``hubspark``."""
+
+    Generator = HubSparkGenerator
+
+
+def to_spark(tree: exp.Expr) -> str:
+    """One parsed DuckDB statement (or expression) in Spark SQL, every identifier quoted."""
+    return tree.sql(dialect=DIALECT, identify=True)

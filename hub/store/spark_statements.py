@@ -1,0 +1,213 @@
+"""DuckDB statements run on Spark (:class:`SparkStatements`): what a stage written as set-based
+DuckDB SQL (the merge's :func:`hub.dedupe.merge.merge_tables`) needs of an engine, the
+:class:`hub.store.engine.Statements` protocol.
+
+Each statement is parsed from DuckDB's dialect and rendered for Spark (:mod:`hub.store.spark_sql`),
+with its ``$name`` / ``?`` parameters bound as literals. The tables are Spark temporary views of
+DataFrames: a ``CREATE TEMP TABLE/VIEW … AS`` is computed at once and its lineage cut
+(``localCheckpoint``), an ``INSERT`` appends (columns by position, cast to the table's types), a
+``CREATE TABLE`` with columns is an empty DataFrame of that schema, ``DROP`` forgets the name. A CTE
+read more than once is computed once (Spark inlines a CTE into every reader).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from hub.errors import StoreError
+from hub.store.engine import Params
+from hub.store.spark_sql import to_spark
+
+
+class SparkStatements:
+    """DuckDB statements run on Spark: the tables are Spark temporary views of DataFrames."""
+
+    def __init__(self, spark: Any, tables: dict[str, Any]):
+        self.spark = spark
+        self.tables: dict[str, Any] = {}
+        for name, df in tables.items():
+            self._set(name, df)
+
+    # -- the Statements protocol (hub.store.engine) --------------------------------------------
+    def execute(self, query: str, params: Params = None) -> None:
+        for tree in sqlglot.parse(query, read="duckdb"):
+            if tree is not None:
+                self._run(tree, params)
+
+    def scalar(self, query: str, params: Params = None) -> Any:
+        result: Any = None
+        for tree in sqlglot.parse(query, read="duckdb"):
+            if tree is not None:
+                result = self._run(tree, params, count=True)
+        if result is None or isinstance(result, int):
+            return result  # an INSERT: how many rows, as DuckDB answers
+        row = result.first()
+        return None if row is None else row[0]
+
+    # -- tables ----------------------------------------------------------------------------------
+    def frame(self, name: str) -> Any:
+        return self.tables[name]
+
+    def close(self) -> None:
+        for name in list(self.tables):
+            self._drop(name)
+
+    def _set(self, name: str, df: Any) -> None:
+        df.createOrReplaceTempView(name)
+        self.tables[name] = df
+
+    def _drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+        self.tables.pop(name, None)
+
+    def _run(self, tree: exp.Expr, params: Params, count: bool = False) -> Any:
+        if isinstance(tree, exp.Drop):
+            for table in tree.args.get("tables") or [tree.this]:
+                self._drop(table.name)
+            return None
+        if isinstance(tree, exp.Create):
+            return self._create(tree, params)
+        if isinstance(tree, exp.Insert):
+            return self._insert(tree, params, count)
+        if isinstance(tree, exp.Query):
+            return self._df(tree, params)
+        raise StoreError(f"Spark 引擎不能执行此语句（{tree.key}）：{tree.sql(dialect='duckdb')[:200]}")
+
+    def _create(self, tree: exp.Create, params: Params) -> None:
+        target = tree.this
+        name = (target.this if isinstance(target, exp.Schema) else target).name
+        if tree.args.get("exists") and name in self.tables:
+            return
+        if tree.expression is not None:
+            # a table or a view: computed now, its lineage cut (the merge reads each of them
+            # several times; DuckDB keeps its views lazy, Spark would compute them every time)
+            self._set(name, self._df(tree.expression, params).localCheckpoint(eager=True))
+            return
+        columns = [c for c in target.expressions if isinstance(c, exp.ColumnDef)]
+        schema = ", ".join(f"{to_spark(c.this)} {to_spark(c.args['kind'])}" for c in columns)
+        self._set(name, self.spark.createDataFrame([], schema))
+
+    def _insert(self, tree: exp.Insert, params: Params, count: bool) -> int | None:
+        """Append the rows of the INSERT's query; ``count``: say how many (as DuckDB answers)."""
+        target = tree.this
+        name = (target.this if isinstance(target, exp.Schema) else target).name
+        table = self.tables[name]
+        new = self._df(tree.expression, params)
+        given = (
+            [c.name for c in target.expressions] if isinstance(target, exp.Schema) else list(table.columns)
+        )
+        new = new.toDF(*given)  # INSERT matches columns by position
+        types = dict(table.dtypes)
+        new = new.selectExpr(
+            *[f"CAST({f'`{c}`' if c in given else 'NULL'} AS {types[c]}) AS `{c}`" for c in table.columns]
+        )
+        # (a checkpoint of the new rows alone keeps constraints on columns it no longer has, which
+        # Spark's union then trips on: the union is checkpointed)
+        before = int(table.count()) if count else 0
+        both = table.unionByName(new).localCheckpoint(eager=True)
+        self._set(name, both)
+        return int(both.count()) - before if count else None
+
+    def _df(self, tree: exp.Expr, params: Params) -> Any:
+        tree = _bind(tree.copy(), params)
+        scratch: list[str] = []
+        try:
+            for with_ in [w for w in tree.find_all(exp.With) if not _in_cte(w)]:
+                self._materialise_ctes(tree, with_, scratch)
+            return self.spark.sql(to_spark(tree))  # analysed now: the names may go
+        finally:
+            for name in scratch:
+                self._drop(name)
+
+    def _materialise_ctes(self, tree: exp.Expr, with_: exp.With, scratch: list[str]) -> None:
+        """Each CTE of ``with_`` read more than once computed once as a temporary table, its
+        readers renamed to it: Spark inlines a CTE into every place that reads it (the provenance
+        query reads one 16 times, once per field, each a window over every row). A CTE read once
+        stays inline (in the CTE that reads it, if that one is computed)."""
+        scope = with_.parent or tree
+        kept: list[exp.CTE] = []
+        for cte in list(with_.expressions):
+            readers = [t for t in scope.find_all(exp.Table) if _reads(t, cte.alias, with_)]
+            if len(readers) < 2:
+                kept.append(cte)
+                continue
+            body = cte.this.copy()
+            inline = [
+                k.copy() for k in kept if any(_reads(t, k.alias, with_) for t in cte.this.find_all(exp.Table))
+            ]
+            if inline:
+                body.set("with_", exp.With(expressions=inline))
+            name = f"_cte_{uuid.uuid4().hex[:8]}_{cte.alias}"
+            self._set(name, self.spark.sql(to_spark(body)).localCheckpoint(eager=True))
+            scratch.append(name)
+            for table in readers:
+                table.replace(exp.to_table(name).as_(table.alias_or_name))
+        if kept:
+            with_.set("expressions", kept)
+        else:
+            with_.pop()
+
+
+def _in_cte(node: exp.Expr) -> bool:
+    return any(isinstance(a, exp.CTE) for a in _ancestors(node))
+
+
+def _ancestors(node: exp.Expr) -> list[exp.Expr]:
+    out = []
+    parent = node.parent
+    while parent is not None:
+        out.append(parent)
+        parent = parent.parent
+    return out
+
+
+def _reads(table: exp.Table, name: str, with_: exp.With) -> bool:
+    return table.name == name and not table.args.get("db") and _defined_by(table, with_)
+
+
+def _defined_by(table: exp.Table, with_: exp.With) -> bool:
+    """``table`` names a CTE of ``with_``, not one of the same name of a WITH nested closer to it."""
+    for node in _ancestors(table):
+        if node is with_.parent:
+            return True
+        inner = node.args.get("with") or node.args.get("with_")
+        if (
+            isinstance(inner, exp.With)
+            and inner is not with_
+            and any(c.alias == table.name for c in inner.expressions)
+        ):
+            return False
+    return False
+
+
+def _bind(tree: exp.Expr, params: Params) -> exp.Expr:
+    """``$name`` / ``?`` parameters as literals of the statement (Spark binds neither in DDL)."""
+    if not params:
+        return tree
+    positional = iter(params) if not isinstance(params, dict) else None
+
+    def literal(value: Any) -> exp.Expr:
+        if value is None:
+            return exp.Null()
+        if isinstance(value, bool):
+            return exp.Boolean(this=value)
+        if isinstance(value, int | float):
+            return exp.Literal.number(value)
+        if isinstance(value, datetime):
+            return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build("timestamp"))
+        return exp.Literal.string(str(value))
+
+    def bind(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Placeholder):
+            if positional is not None:
+                return literal(next(positional))
+            assert isinstance(params, dict)
+            return literal(params[node.name])
+        return node
+
+    return tree.transform(bind)
