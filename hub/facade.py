@@ -111,9 +111,8 @@ class Hub:
         self._read_only = read_only
         from hub.store.engine import engine_name
 
-        self.engine_name = engine_name(
-            engine
-        )  # where the merge and report queries run (HUB_ENGINE, --engine)
+        # where the merge and the report queries run (HUB_ENGINE, --engine)
+        self.engine_name = engine_name(engine)
         self._engine: Any = None
         from hub.retention import secure_home
 
