@@ -135,7 +135,9 @@ def main() -> int:
         rows = [
             measure(f"{args.rows}-row upload of {town}: `hub ingest` (validated, linked against the store)",
                     [HUB, "ingest", str(ledger), "--no-annotate", "--json"], env=env),  # fmt: skip
-            measure("the merge (`hub conflicts`: merged as a pull or an export does first)", [HUB, "conflicts", "--json"], env=env),
+            measure(f"the merge and {town}'s WJ-ELDERLY65 file (`hub export --report WJ-ELDERLY65 --township`)",
+                    [HUB, "export", "--report", "WJ-ELDERLY65", "--township", town, "--date", "2026-11-30",
+                     "--out", str(work / "exp"), "--json"], env=env),
         ]  # fmt: skip
         mode = _q(inc, "SELECT plain FROM hub_link_state")
         shutil.copytree(inc, full)
