@@ -45,8 +45,15 @@ from hub.store.db import Database
 _TEMPS = (
     "_i_cur", "_i_diff", "_i_subs", "_i_old", "_i_now", "_i_redir", "_i_seed_person", "_i_seed_business",
     "_i_seed_household", "_i_codes_person", "_i_codes_business", "_i_codes_household", "_i_keys_person",
-    "_i_keys_business", "_i_keys_household", "_i_hh",
+    "_i_keys_business", "_i_keys_household", "_i_hh", "_i_rows",
 )  # fmt: skip
+
+
+def _rows(db: Database, select: str) -> None:
+    """``_m_rows`` (what the merge's SQL reads) over the rows of ``select``, read once."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _i_rows AS {select}")
+    db.execute("CREATE OR REPLACE TEMP VIEW _m_rows AS SELECT * FROM _i_rows")
+
 
 # hub_rows columns that are not content (the hash covers every other column, plus submitted_at).
 _NOT_CONTENT = {"accepted"}
@@ -212,10 +219,11 @@ def _incremental(db: Database, stamp: datetime) -> tuple[int, int, int] | None:
     pkeys, bkeys, hkeys = (
         f"SELECT natural_key FROM _i_keys_{e}" for e in ("person", "business", "household")
     )
-    rows = rows_sql("_m_keys", f"r.id_number IN ({pkeys}) OR r.head_id_number IN ({pkeys})")
-    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS {rows}")
+    # the affected rows are read once into a table: the merge's SQL reads _m_rows several times, and a
+    # view would scan the million rows of hub_rows each time
+    _rows(db, rows_sql("_m_keys", f"r.id_number IN ({pkeys}) OR r.head_id_number IN ({pkeys})"))
     _merge_persons(db, stamp, pkeys)
-    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS {rows_sql('_m_keys', f'r.uscc IN ({bkeys})')}")
+    _rows(db, rows_sql("_m_keys", f"r.uscc IN ({bkeys})"))
     _merge_businesses(db, stamp, bkeys)
     # Every row that fed an affected household (the snapshot is current): whole 低保 groups, so their
     # heads come out as in the full merge.
@@ -228,7 +236,7 @@ def _incremental(db: Database, stamp: datetime) -> tuple[int, int, int] | None:
         "EXISTS (SELECT 1 FROM _i_hh x WHERE x.submission_id = r.submission_id AND x.sheet = r.sheet "
         "AND x.row_no = r.row_no)",
     )
-    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS {hh_rows}")
+    _rows(db, hh_rows)
     merge_households(db, stamp, hkeys)
     write_conflicts(db, "_m_keys", "_m_hsrc")
     return tuple(
