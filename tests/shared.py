@@ -1,0 +1,41 @@
+"""What keeps `make test` fast without proving less: a workspace built once for the whole run (all
+xdist workers), and property tests that run a share of their examples unless the full profile is on.
+
+``make test-all`` passes ``--hypothesis-profile=full``: every property test then runs its full count.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+settings.register_profile("full")  # the defaults; the counts come from examples()
+
+
+def examples(fast: int, full: int) -> int:
+    """``max_examples`` of a property test: ``fast`` in `make test`, ``full`` under the full profile."""
+    return full if settings.get_current_profile_name() == "full" else fast
+
+
+def build_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A directory ``build(path)`` fills, built once per test run and shared by every xdist worker
+    (the first worker to need it builds it under a file lock; the others wait, then reuse it). It is a
+    template: copy it before changing anything in it."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's directory, above every worker's own
+    target = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".built").exists():  # built where it stays: a store may hold its own path
+            shutil.rmtree(target, ignore_errors=True)  # what a failed build left
+            target.mkdir()
+            build(target)
+            (target / ".built").touch()
+    return target
