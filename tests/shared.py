@@ -30,12 +30,12 @@ def build_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path
     root = factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the run's directory, above every worker's own
-    target = root / f"shared-{name}"
+    target, done = root / f"shared-{name}", root / f"shared-{name}.built"
     with open(root / f"shared-{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / ".built").exists():  # built where it stays: a store may hold its own path
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():  # built where it stays: a store may hold its own path
             shutil.rmtree(target, ignore_errors=True)  # what a failed build left
             target.mkdir()
             build(target)
-            (target / ".built").touch()
+            done.touch()
     return target
