@@ -21,6 +21,11 @@ LEDGERS = sorted(p for p in SAMPLE.iterdir() if p.suffix in {".xlsx", ".csv"} an
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests.shared.group_for_xdist(config, items)  # xdist_group across pytest 9 (see its docstring)
+
+
 @pytest.fixture
 def hub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "hub-data"

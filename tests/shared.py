@@ -39,3 +39,17 @@ def build_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path
             build(target)
             done.touch()
     return target
+
+
+def group_for_xdist(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put a test's ``xdist_group`` into its node id (``…@group``), which is what `--dist loadgroup`
+    sends to one worker. pytest-xdist does this by setting ``item._nodeid``, which pytest 9 no longer
+    reads (the id is ``item._id``): without this every group was spread over the workers, and each
+    worker built the group's session fixture again. Does nothing when xdist's own renaming worked."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})  # fmt: skip
+        if names and "@" not in item.nodeid and hasattr(item, "_id"):
+            item._id = type(item._id).parse(f"{item.nodeid}@{'_'.join(names)}")
