@@ -130,10 +130,14 @@ def test_a_second_run_changes_nothing_and_exports_identical_cells(
 
 
 def test_mappings_check_through_the_cli(cli: Cli, tmp_path: Path) -> None:
-    ok = cli("mappings", "check")
+    # one spec per directory: that every shipped spec passes is tests/export/test_spec_check.py's
+    # test_shipped_specs_pass (the same check_mappings), here the command's output and exit code
+    shipped, broken = tmp_path / "shipped", tmp_path / "mappings"
+    for directory in (shipped, broken):
+        directory.mkdir()
+        shutil.copy(SAMPLE.parent / "mappings" / "CL-LXBT.yaml", directory)
+    ok = cli("mappings", "check", shipped)
     assert ok.exit_code == 0 and "通过" in ok.stdout
-    broken = tmp_path / "mappings"
-    shutil.copytree(SAMPLE.parent / "mappings", broken)
     spec = broken / "CL-LXBT.yaml"
     spec.write_text(spec.read_text(encoding="utf-8").replace("p.sex", "p.sexx", 1), encoding="utf-8")
     bad = cli("mappings", "check", broken)
