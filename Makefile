@@ -41,9 +41,9 @@ spark-setup: $(STAMP)
 test-spark: spark-setup
 	$(BIN)/pytest -m spark tests/spark
 
-## Everything: slow tests, benchmarks-as-tests, browser journeys.
+## Everything: slow tests, benchmarks-as-tests, browser journeys, every property test at its full count.
 test-all: $(STAMP) browser-deps
-	$(BIN)/pytest -n 2 -m ''
+	$(BIN)/pytest -n 2 -m '' --hypothesis-profile=full
 
 lint: $(STAMP)
 	$(BIN)/ruff check hub cli.py tests benchmarks

@@ -12,11 +12,18 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import tests.shared  # noqa: F401  (registers the hypothesis profile "full" before the plugin loads it)
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 LEDGERS = sorted(p for p in SAMPLE.iterdir() if p.suffix in {".xlsx", ".csv"} and p.name != "divisions.csv")
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests.shared.group_for_xdist(config, items)  # xdist_group across pytest 9 (see its docstring)
 
 
 @pytest.fixture

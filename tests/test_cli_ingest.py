@@ -14,7 +14,6 @@ import pytest
 from tests.conftest import SAMPLE, Cli, use_workspace
 
 LEDGERS = sorted(p for p in SAMPLE.iterdir() if p.suffix in {".xlsx", ".csv"} and p.name != "divisions.csv")
-pytestmark = pytest.mark.xdist_group("sample_ingest")  # shares test_cli_linkage's ingested samples
 
 
 @pytest.fixture
@@ -49,6 +48,7 @@ def test_every_sample_row_is_accepted_or_reported_with_the_expected_codes(loaded
             assert f["message"] and f["column"] is not None or f["code"] == "duplicate-row"
 
 
+@pytest.mark.xdist_group("sample_ingest")  # shares test_cli_linkage's ingested samples, on one worker
 def test_entity_resolution_fills_ids_only_with_the_true_person(
     cli: Cli, hub_home: Path, sample_ingested: tuple[Path, list[dict[str, Any]]]
 ) -> None:

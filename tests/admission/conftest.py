@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from hub.paths import REPO_ROOT
+from tests.shared import build_once
 
 SAMPLE = REPO_ROOT / "sample_data"
 DRAFTS = REPO_ROOT / "tests" / "data" / "admission"
@@ -33,14 +34,14 @@ def _store(home: Path, files: list[Path]) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session")  # built once per run for every worker, copied per test
 def bare_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _store(tmp_path_factory.mktemp("adm-bare") / "home", [])
+    return build_once(tmp_path_factory, "admission-bare", lambda home: _store(home, []))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session")  # built once per run for every worker, copied per test
 def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _store(tmp_path_factory.mktemp("adm-seeded") / "home", SEEDED)
+    return build_once(tmp_path_factory, "admission-seeded", lambda home: _store(home, SEEDED))
 
 
 def _env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Path) -> Path:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from hub.dedupe import explain_person, merge
 from hub.store.db import Database
+from tests.shared import examples
 
 IDS = [ID_A, ID_B, ID_C, ID_D, "330702200002029876", "110101194912310011", "81000019800101123X"]
 
@@ -97,7 +98,11 @@ def _merged(order: list[int]) -> tuple[dict[str, str], dict[str, str]]:
 BASELINE = _merged([0, 1, 2, 3])
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(fast=6, full=24),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.permutations([0, 1, 2, 3]))
 def test_new_codes_independent_of_submission_order(order: list[int]) -> None:
     assert _merged(order) == BASELINE

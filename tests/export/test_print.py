@@ -111,6 +111,11 @@ def flagged_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
     hub.close()
 
 
+# the two tests of the store on one xdist worker (--dist loadgroup), so that it is built once
+FLAGGED = pytest.mark.xdist_group("export_flagged")
+
+
+@FLAGGED
 def test_a_flagged_phone_reaches_the_report_marked(flagged_store: Any, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
@@ -140,6 +145,7 @@ def test_a_flagged_phone_reaches_the_report_marked(flagged_store: Any, tmp_path:
     assert "未通过" in note and "联系电话" in note and str(len(marked)) in note
 
 
+@FLAGGED
 def test_a_corrected_value_is_not_flagged(flagged_store: Any) -> None:
     """The view flags only values kept as written: a sex or birth date the hub took from the ID
     (sex-id-mismatch, birthdate-id-mismatch) is not 'invalid' in the report."""

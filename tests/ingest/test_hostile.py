@@ -51,7 +51,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
 }
 
 
-@pytest.fixture(scope="module")
+# its module fixtures are built once: every test of the file on one xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("ingest_hostile")
+
+
+@pytest.fixture(scope="module")  # module: it sets HUB_HOME and the working directory while it lives
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, Path]]:
     base = tmp_path_factory.mktemp("hostile")
     with pytest.MonkeyPatch.context() as mp:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from hub.dedupe.linkage.graph import cluster_records, connected_components
 from hub.store.db import Database
+from tests.shared import examples
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_components_match_networkx(db: Database, seed: int) -> None:
 records = st.lists(st.sampled_from([None, "A", "B", "C"]), min_size=1, max_size=30)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(fast=15, full=60), deadline=None)
 @given(ids=records, data=st.data())
 def test_clusters_partition_and_hard_rules(db: Database, ids: list[str | None], data: st.DataObject) -> None:
     n = len(ids)

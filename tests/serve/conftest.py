@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from hub.paths import REPO_ROOT
 from hub.serve.accounts import add_user
 from hub.serve.app import create_app
+from tests.shared import build_once
 
 SAMPLE = REPO_ROOT / "sample_data"
 QINGSHAN, CHENGGUAN = "331099101", "331099001"
@@ -59,14 +60,15 @@ def _workspace(home: Path, files: list[Path]) -> Path:
 
 @pytest.fixture(scope="session")
 def bare_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Divisions and accounts, no data (built once, copied per test)."""
-    return _workspace(tmp_path_factory.mktemp("bare"), [])
+    """Divisions and accounts, no data (built once per run for every worker, copied per test)."""
+    return build_once(tmp_path_factory, "serve-bare", lambda home: _workspace(home, []))
 
 
 @pytest.fixture(scope="session")
 def seeded_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Divisions, accounts and 青山镇's population, 低保 and disability ledgers, merged."""
-    return _workspace(tmp_path_factory.mktemp("seeded"), SEEDED)
+    """Divisions, accounts and 青山镇's population, 低保 and disability ledgers, merged (built once per
+    run for every worker, copied per test)."""
+    return build_once(tmp_path_factory, "serve-seeded", lambda home: _workspace(home, SEEDED))
 
 
 def _app(source: Path, target: Path) -> Iterator[Any]:

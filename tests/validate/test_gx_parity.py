@@ -156,6 +156,10 @@ SHEETS: dict[str, dict[str, str]] = {
 }
 
 
+# its session fixture is built once: every test of the file on one xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("gx_parity")
+
+
 @pytest.fixture(scope="session")  # not module: xdist interleaves modules on a worker, which rebuilt it
 def compared() -> dict[str, tuple[dict[str, set[int]], dict[str, set[int]]]]:
     """kind → (SQL failures, GX failures) for one generated sheet of each kind."""

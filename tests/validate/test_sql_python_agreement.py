@@ -20,10 +20,15 @@ from hub.store.db import Database
 from hub.validate.batch import clean_array
 from hub.validate.rules import schema_macros
 from hub.validate.sql import macros
+from tests.shared import examples
 
 TODAY = date(2026, 11, 25)
+#: 150 examples under `make test-all` (--hypothesis-profile=full), 20 in `make test`: each *_edges test
+#: runs its curated cases in both
 SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(fast=20, full=150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 #: whitespace that survives cleaning but Python's ``\s`` matches, and what cleaning folds
