@@ -16,10 +16,17 @@ EXCLUDED = {
 }
 
 
+# Spellings the model reads that this generator does not write: the 公安 export spellings of an
+# address came into the model with report admission's vocabulary (2026-12). The generator's choices
+# are seeded; writing them would change every sample ledger and its truth.json.
+NOT_WRITTEN = {"居住处所", "居住场所", "住所地", "居住地"}
+
+
 def pick_header(field: str, rng: random.Random, role: str = "person") -> str:
     """A spelling of the field's header from schemas/fields.yaml, brackets half- or full-width."""
     spec = load_schema().fields[field]
-    options = [s for s in (spec.label, *spec.synonyms) if s not in EXCLUDED.get(role, set())]
+    excluded = EXCLUDED.get(role, set()) | NOT_WRITTEN
+    options = [s for s in (spec.label, *spec.synonyms) if s not in excluded]
     if field == "address" and role == "business":
         options = [s for s in spec.synonyms if s in ("经营场所", "经营地址", "地址")]
     text = rng.choice(options)
