@@ -7,6 +7,8 @@ import os
 import threading
 from types import TracebackType
 
+from hub.ingest.bounded import rss_mb
+
 
 def _children(pid: int) -> list[int]:
     out: list[int] = []
@@ -17,17 +19,6 @@ def _children(pid: int) -> list[int]:
     except OSError:
         pass
     return out
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
 
 
 class TreePeak:
@@ -46,7 +37,7 @@ class TreePeak:
             todo, total = [self.pid], 0.0
             while todo:
                 pid = todo.pop()
-                rss = _rss_mb(pid)
+                rss = rss_mb(pid)
                 self.one_mb, total = max(self.one_mb, rss), total + rss
                 todo += _children(pid)
             self.tree_mb = max(self.tree_mb, total)
