@@ -96,3 +96,30 @@ def test_a_store_not_left_plain_is_linked_in_full(tmp_path: Path) -> None:
     record_state(db, summary.plain)
     db.execute("UPDATE hub_link_state SET plain = false")  # as a run killed half-way leaves it
     assert link_delta(db, cfg) is None
+
+
+def test_an_upload_of_identical_rows_is_linked_in_full(tmp_path: Path) -> None:
+    """A file of one row repeated (issue 11's hostile upload) is decided by grouping, and the full run,
+    which collapses the copies, takes over."""
+    data = generate(300, seed=5)
+    db = Database(None)
+    load(db, data)
+    cfg = LinkageConfig(model_path=tmp_path / "model.json", max_identical=5)
+    record_state(db, run_linkage(db, cfg).plain)
+    sub = max(s["submission_id"] for s in data["hub_submissions"]) + 1
+    db.execute(
+        "INSERT INTO hub_submissions (submission_id, file_name, sha256, township_code, kind, submitted_at, "
+        "submitted_by, rows, accepted, rejected, errors, warnings) "
+        "SELECT ?, 'dup.xlsx', 'dup', township_code, kind, submitted_at, 'clerk', 30, 30, 0, 0, 0 "
+        "FROM hub_submissions WHERE submission_id = 1",
+        [sub],
+    )
+    db.execute(
+        "INSERT INTO hub_rows SELECT r.* REPLACE (? AS submission_id, r.row_no + g.i AS row_no) "
+        "FROM (SELECT * FROM hub_rows WHERE submission_id = 1 AND accepted ORDER BY row_no LIMIT 1) r, "
+        "range(30) g(i)",
+        [sub],
+    )
+    assert link_delta(db, cfg) is None
+    full = run_linkage(db, cfg)
+    assert not full.plain  # the copies are collapsed: the next upload is linked in full too
