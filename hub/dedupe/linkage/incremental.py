@@ -23,7 +23,7 @@ from hub.dedupe.linkage.fill import FillResult, resolve_rejected
 from hub.dedupe.linkage.graph import MERGE_EDGES, cluster_records
 from hub.dedupe.linkage.guard import rule_keys
 from hub.dedupe.linkage.misuse import flag_id_misuse, misuse_scope
-from hub.dedupe.linkage.pipeline import _PAIRS, MAX_PASSES, LinkSummary
+from hub.dedupe.linkage.pipeline import MAX_PASSES, LinkSummary, store_pairs
 from hub.dedupe.linkage.records import INPUT, build_source
 from hub.dedupe.linkage.stable import assign_codes
 from hub.store.db import Database
@@ -80,10 +80,7 @@ def apply_decisions(db: Database, cfg: LinkageConfig, now: datetime | None = Non
     db.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCH} (uid VARCHAR)")
     db.execute(f"CREATE OR REPLACE TEMP TABLE {OLD} (uid VARCHAR)")
     _touch_decided(db)
-    if _recluster(db, now) is None:
-        cluster_records(db, INPUT)
-        with db.transaction():
-            assign_codes(db, "__link_clusters", now)
+    _recluster(db, now)
     for t in (TOUCH, OLD, SCOPE, "__link_clusters"):
         db.execute(f"DROP TABLE IF EXISTS {t}")
     record_state(db, True, now)
@@ -234,11 +231,7 @@ def _score_new(db: Database, cfg: LinkageConfig, model: dict[str, object], now: 
         f"DELETE FROM __link_scored WHERE uid_l NOT IN (SELECT uid FROM {PREP}) "
         f"AND uid_r NOT IN (SELECT uid FROM {PREP})"
     )
-    wcols = [c for c, _ in db.columns("__link_scored") if c.startswith("mw_")]
-    gammas = (
-        "json_object(" + ", ".join(f"'{c[3:]}', round(p.{c}, 2)" for c in wcols) + ")" if wcols else "NULL"
-    )
-    db.execute(_PAIRS.format(gammas=gammas, input=INPUT), {"upper": cfg.upper, "now": now})
+    store_pairs(db, cfg, now)
     db.execute(f"INSERT INTO {TOUCH} SELECT uid_l FROM __link_scored UNION SELECT uid_r FROM __link_scored")
     db.execute("DROP TABLE IF EXISTS __link_scored")
 
@@ -257,15 +250,17 @@ EXCEPT SELECT uid FROM s
 """
 
 
-def _recluster(db: Database, now: datetime) -> dict[str, int] | None:
+def _recluster(db: Database, now: datetime) -> dict[str, int]:
     """Cluster again, and code, the records of :data:`TOUCH` with everything their clusters can reach:
-    old clusters, records of the same ID, merge edges, to the closure. Returns the code counts, or
-    None when the closure grew past :data:`MAX_SCOPE` (the caller clusters the whole store)."""
+    old clusters, records of the same ID, merge edges, to the closure; the whole store when the
+    closure grows past :data:`MAX_SCOPE`. Returns the code counts."""
     db.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE} AS SELECT DISTINCT uid FROM {TOUCH}")
     while True:
         size = int(db.scalar(f"SELECT count(*) FROM {SCOPE}"))
         if size > MAX_SCOPE:
-            return None
+            cluster_records(db, INPUT)
+            with db.transaction():
+                return assign_codes(db, "__link_clusters", now)
         db.execute(_GROW)
         if int(db.scalar(f"SELECT count(*) FROM {SCOPE}")) == size:
             break
@@ -329,10 +324,6 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
     db.execute(f"CREATE OR REPLACE TEMP TABLE {OLD} AS SELECT DISTINCT uid FROM __inc_gone")
     _touch_decided(db)
     codes = _recluster(db, now)
-    if codes is None:
-        cluster_records(db, INPUT)
-        with db.transaction():
-            codes = assign_codes(db, "__link_clusters", now)
     misused = int(db.scalar("SELECT count(*) FROM hub_link_misuse"))
     for t in (
         NEW,

@@ -132,13 +132,19 @@ def link_records(
         model = {**model, "blocking_rules_to_generate_predictions": [
             {**r, "blocking_rule": guarded.rules.get(r["blocking_rule"], r["blocking_rule"])} for r in rules]}  # fmt: skip
     predict(db, [input_table], model, "__link_scored", cfg.lower)
+    store_pairs(db, cfg, now, input_table)
+    db.execute("DROP TABLE IF EXISTS __link_scored")
+    return int(db.scalar("SELECT count(*) FROM hub_link_pairs")), choice
+
+
+def store_pairs(db: Database, cfg: LinkageConfig, now: datetime, input_table: str = INPUT) -> None:
+    """Insert the scored pairs of ``__link_scored`` into ``hub_link_pairs`` with their status and the
+    weight each comparison contributed (ids looked up in ``input_table``)."""
     wcols = [c for c, _ in db.columns("__link_scored") if c.startswith("mw_")]
     gammas = (
         "json_object(" + ", ".join(f"'{c[3:]}', round(p.{c}, 2)" for c in wcols) + ")" if wcols else "NULL"
     )
     db.execute(_PAIRS.format(gammas=gammas, input=input_table), {"upper": cfg.upper, "now": now})
-    db.execute("DROP TABLE IF EXISTS __link_scored")
-    return int(db.scalar("SELECT count(*) FROM hub_link_pairs")), choice
 
 
 def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id: int | None = None,
