@@ -3,6 +3,7 @@ pulls through `hub serve` on loopback (p95 ≤ 2 s), on the sample data or on a 
 
     .venv/bin/python benchmarks/bench_pulls.py                      # the sample ledgers
     .venv/bin/python benchmarks/bench_pulls.py --persons 1000000    # bench_run.py's generator, `hub run --no-link`
+    .venv/bin/python benchmarks/bench_pulls.py --home /path/to/HUB_HOME   # a store of yours (copied)
 
 What it does, timing each step (the server is `hub serve`, a process of its own; the clients are
 threads of this one):
@@ -77,6 +78,16 @@ def _token(home: Path) -> dict[str, str]:
         tokens[dept] = create_token(hub.db, user, "bench")
     hub.close()
     return tokens
+
+
+def _persons(home: Path) -> str:
+    import duckdb
+
+    con = duckdb.connect(str(home / "hub.duckdb"), read_only=True)
+    try:
+        return f"{con.execute('SELECT count(*) FROM hub_person').fetchone()[0]:,} persons"  # type: ignore[index]
+    finally:
+        con.close()
 
 
 def _busiest_township(home: Path) -> str:
@@ -209,19 +220,26 @@ def main() -> int:
     ap.add_argument("--pulls", type=int, default=50)
     ap.add_argument("--report", default="WJ-ELDERLY65")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--home", type=Path, help="a merged HUB_HOME to start from (copied, never changed)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hub-bench-pulls-"))
     home = work / "home"
     lines = _Lines()
     try:
-        seed = _seed(home, args.persons, args.townships, work)
+        if args.home:
+            started = time.perf_counter()
+            shutil.copytree(args.home, home)
+            seed = time.perf_counter() - started
+        else:
+            seed = _seed(home, args.persons, args.townships, work)
         tokens = _token(home)
         town = _busiest_township(home)
         wj, ga = tokens["卫健"], tokens["公安"]
         path = f"/api/v1/reports/{args.report}"
         feed = f"/api/v1/changes/{args.report}"
         what = f"{args.persons:,} persons" if args.persons else "sample data"
-        lines.append(f"| store ({what}) built by `hub run --no-link` | {seed:.1f} s | |")
+        how = f"copied from {args.home}" if args.home else "built by `hub run --no-link`"
+        lines.append(f"| store ({what if not args.home else _persons(home)}) {how} | {seed:.1f} s | |")
 
         server = Server(home)
         try:

@@ -38,21 +38,21 @@ from hub.dedupe.merge import (
     summarise,
 )
 from hub.dedupe.survive import CONF_DDL
-from hub.dedupe.values import KEYS_SQL, household_src, rows_sql, write_conflicts
+from hub.dedupe.values import KEYS_SQL, household_src, rows_sql, rows_within, write_conflicts
 from hub.extension import merge_values
 from hub.store.db import Database
 
 _TEMPS = (
-    "_i_cur", "_i_diff", "_i_subs", "_i_old", "_i_now", "_i_redir", "_i_seed_person", "_i_seed_business",
+    "_i_subfp", "_i_chg", "_i_cur", "_i_diff", "_i_subs", "_i_old", "_i_now", "_i_redir", "_i_seed_person", "_i_seed_business",
     "_i_seed_household", "_i_codes_person", "_i_codes_business", "_i_codes_household", "_i_keys_person",
-    "_i_keys_business", "_i_keys_household", "_i_hh", "_i_rows",
+    "_i_keys_business", "_i_keys_household", "_i_hh", "_i_all", "_i_prows", "_i_brows", "_i_hrows",
 )  # fmt: skip
 
 
-def _rows(db: Database, select: str) -> None:
-    """``_m_rows`` (what the merge's SQL reads) over the rows of ``select``, read once."""
-    db.execute(f"CREATE OR REPLACE TEMP TABLE _i_rows AS {select}")
-    db.execute("CREATE OR REPLACE TEMP VIEW _m_rows AS SELECT * FROM _i_rows")
+def _rows(db: Database, select: str, table: str) -> None:
+    """``_m_rows`` (what the merge's SQL reads) over the rows of ``select``, read once into ``table``."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
+    db.execute(f"CREATE OR REPLACE TEMP VIEW _m_rows AS SELECT * FROM {table}")
 
 
 # hub_rows columns that are not content (the hash covers every other column, plus submitted_at).
@@ -73,6 +73,20 @@ def _fp_rows(db: Database, where: str = "") -> str:
     )
 
 
+def _subfp(db: Database) -> str:
+    """Per submission, one hash of everything that decides its rows in force and their fingerprints
+    (:func:`_fp_rows`): its rows (every column, acceptance too), its time, whether it is superseded
+    and which departures keep rows of it in force (:data:`hub.dedupe.values.IN_FORCE`)."""
+    cols = ", ".join(f'"{c}"' for c, _ in db.columns("hub_rows"))
+    return f"""
+    SELECT submission_id, hash(r.h, r.n, s.submitted_at, s.submission_id IN (SELECT submission_id FROM hub_superseded),
+                               k.h) AS fp
+    FROM (SELECT submission_id, bit_xor(hash({cols})) AS h, count(*) AS n FROM hub_rows GROUP BY submission_id) r
+    FULL JOIN (SELECT submission_id, submitted_at FROM hub_submissions) s USING (submission_id)
+    LEFT JOIN (SELECT submission_id, bit_xor(hash(id_number)) AS h FROM hub_departures_kept GROUP BY submission_id) k
+      USING (submission_id)"""
+
+
 def write_snapshot(db: Database, now: datetime, mode: str, subs: str | None) -> None:
     """Record what this merge read: every row in force (``subs`` None, the full merge; ``_m_hsrc``
     then holds every household source row) or the rows of the submissions of ``subs`` (a query of
@@ -88,6 +102,7 @@ def write_snapshot(db: Database, now: datetime, mode: str, subs: str | None) -> 
     else:
         db.execute(f"DELETE FROM hub_merge_rows WHERE submission_id IN ({subs})")
         db.execute("INSERT INTO hub_merge_rows SELECT * FROM _i_now")
+    _write_subfp(db, "_i_subfp" if subs is not None else None)
     db.execute("DELETE FROM hub_merge_redirects")
     db.execute(
         "INSERT INTO hub_merge_redirects SELECT entity, natural_key, redirect_to FROM hub_codes "
@@ -100,6 +115,13 @@ def write_snapshot(db: Database, now: datetime, mode: str, subs: str | None) -> 
         else [db.scalar(f"SELECT count(*) FROM hub_{t}") for t in ("person", "household", "business")]
     )
     db.execute("INSERT INTO hub_merge_state VALUES (?, ?, ?, ?, ?)", [now, mode, *counts])
+
+
+def _write_subfp(db: Database, table: str | None) -> None:
+    """hub_merge_subfp as the store is now: from ``table`` (this merge's :func:`_subfp`, the store
+    has not changed since) or computed."""
+    db.execute("DELETE FROM hub_merge_subfp")
+    db.execute(f"INSERT INTO hub_merge_subfp {f'SELECT * FROM {table}' if table else _subfp(db)}")
 
 
 def has_snapshot(db: Database) -> bool:
@@ -135,14 +157,24 @@ def _incremental(db: Database, stamp: datetime) -> tuple[int, int, int] | None:
     """The incremental merge's steps (inside a transaction). Returns the number of persons,
     households and businesses recomputed, or None when nothing changed."""
     db.execute(f"CREATE OR REPLACE TEMP TABLE _m_keys AS {KEYS_SQL}")
-    # 1. What changed: rows in force now vs the snapshot, on (row, content hash).
-    db.execute(f"CREATE OR REPLACE TEMP TABLE _i_cur AS {_fp_rows(db)}")
+    # 1. What changed: rows in force now vs the snapshot, on (row, content hash); only in the
+    # submissions whose hash changed (all of them when the last merge left no hashes: an older store).
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _i_subfp AS {_subfp(db)}")
+    where, snap = "", "hub_merge_rows"
+    if db.scalar("SELECT count(*) FROM hub_merge_subfp"):
+        db.execute(
+            "CREATE OR REPLACE TEMP TABLE _i_chg AS SELECT submission_id FROM _i_subfp c "
+            "FULL JOIN hub_merge_subfp s USING (submission_id) WHERE c.fp IS DISTINCT FROM s.fp"
+        )
+        where = "r.submission_id IN (SELECT submission_id FROM _i_chg)"
+        snap = "(SELECT * FROM hub_merge_rows WHERE submission_id IN (SELECT submission_id FROM _i_chg))"
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _i_cur AS {_fp_rows(db, where)}")
     db.execute(
-        """CREATE OR REPLACE TEMP TABLE _i_diff AS
+        f"""CREATE OR REPLACE TEMP TABLE _i_diff AS
         SELECT c.submission_id, c.sheet, c.row_no, c.id_number, c.head_id_number, c.uscc FROM _i_cur c
-        ANTI JOIN hub_merge_rows s USING (submission_id, sheet, row_no, fp)
+        ANTI JOIN {snap} s USING (submission_id, sheet, row_no, fp)
         UNION ALL
-        SELECT s.submission_id, s.sheet, s.row_no, s.id_number, s.head_id_number, s.uscc FROM hub_merge_rows s
+        SELECT s.submission_id, s.sheet, s.row_no, s.id_number, s.head_id_number, s.uscc FROM {snap} s
         ANTI JOIN _i_cur c USING (submission_id, sheet, row_no, fp)"""
     )
     db.execute(
@@ -154,6 +186,7 @@ def _incremental(db: Database, stamp: datetime) -> tuple[int, int, int] | None:
          EXCEPT SELECT entity, natural_key, redirect_to FROM hub_codes WHERE redirect_to IS NOT NULL)"""
     )
     if not db.scalar("SELECT count(*) FROM _i_diff") and not db.scalar("SELECT count(*) FROM _i_redir"):
+        _write_subfp(db, "_i_subfp")
         return None
     # The changed submissions: their rows are re-keyed (household keys) and replace the snapshot's.
     db.execute("CREATE OR REPLACE TEMP TABLE _i_subs AS SELECT DISTINCT submission_id FROM _i_diff")
@@ -219,26 +252,29 @@ def _incremental(db: Database, stamp: datetime) -> tuple[int, int, int] | None:
     pkeys, bkeys, hkeys = (
         f"SELECT natural_key FROM _i_keys_{e}" for e in ("person", "business", "household")
     )
-    # the affected rows are read once into a table: the merge's SQL reads _m_rows several times, and a
-    # view would scan the million rows of hub_rows each time
-    _rows(db, rows_sql("_m_keys", f"r.id_number IN ({pkeys}) OR r.head_id_number IN ({pkeys})"))
-    _merge_persons(db, stamp, pkeys)
-    _rows(db, rows_sql("_m_keys", f"r.uscc IN ({bkeys})"))
-    _merge_businesses(db, stamp, bkeys)
     # Every row that fed an affected household (the snapshot is current): whole 低保 groups, so their
     # heads come out as in the full merge.
     db.execute(
         f"CREATE OR REPLACE TEMP TABLE _i_hh AS SELECT submission_id, sheet, row_no FROM hub_merge_rows "
         f"WHERE hh_key IN ({hkeys})"
     )
-    hh_rows = rows_sql(
-        "_m_keys",
-        "EXISTS (SELECT 1 FROM _i_hh x WHERE x.submission_id = r.submission_id AND x.sheet = r.sheet "
-        "AND x.row_no = r.row_no)",
+    person = f"r.id_number IN ({pkeys}) OR r.head_id_number IN ({pkeys})"
+    business = f"r.uscc IN ({bkeys})"
+    household = "(r.submission_id, r.sheet, r.row_no) IN (SELECT submission_id, sheet, row_no FROM _i_hh)"
+    # The affected rows are read from hub_rows in one scan (every column of a million rows: the
+    # costliest read of the merge), then split; the merge's SQL reads _m_rows several times, and a
+    # view would scan hub_rows each time.
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE _i_all AS {rows_sql('_m_keys', f'{person} OR {business} OR {household}')}"
     )
-    _rows(db, hh_rows)
+    _rows(db, rows_within("_i_all", person), "_i_prows")
+    _merge_persons(db, stamp, pkeys)
+    _rows(db, rows_within("_i_all", business), "_i_brows")
+    _merge_businesses(db, stamp, bkeys)
+    _rows(db, rows_within("_i_all", household), "_i_hrows")
     merge_households(db, stamp, hkeys)
-    write_conflicts(db, "_m_keys", "_m_hsrc")
+    # a flagged person's or business's rows are all among the affected rows read above
+    write_conflicts(db, "_m_keys", "_m_hsrc", within={"person": "_i_prows", "business": "_i_brows"})
     return tuple(
         int(db.scalar(f"SELECT count(*) FROM _i_codes_{e}")) for e in ("person", "household", "business")
     )  # type: ignore[return-value]

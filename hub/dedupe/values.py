@@ -16,7 +16,7 @@ header it was written under is in ``hub_columns``). This module generates the SQ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from hub.dedupe.codes import RESOLVED
@@ -83,11 +83,17 @@ def rows_sql(keys: str | None = None, where: str = "", dedup: bool = False) -> s
     )
     if where:
         sql += f" AND ({where})"
-    if dedup:
-        sql += (
-            f" QUALIFY k = max(k) OVER (PARTITION BY r.submission_id, {', '.join('r.' + c for c in CONTENT)})"
-        )
-    return sql
+    return sql + (_DEDUP if dedup else "")
+
+
+#: rows_sql's ``dedup``: of exact duplicates within a submission, the last row only.
+_DEDUP = f" QUALIFY k = max(k) OVER (PARTITION BY r.submission_id, {', '.join('r.' + c for c in CONTENT)})"
+
+
+def rows_within(table: str, where: str, dedup: bool = False) -> str:
+    """:func:`rows_sql` over ``table``, rows already read by it (a superset of the rows ``where``
+    selects: the incremental merge's affected rows), instead of the whole of ``hub_rows``."""
+    return f"SELECT * FROM {table} r WHERE ({where})" + (_DEDUP if dedup else "")
 
 
 _META = "submission_id, sheet, row_no, kind, submitted_at, k"
@@ -198,10 +204,18 @@ def hub_values_view_sql() -> str:
     return "CREATE OR REPLACE VIEW hub_values AS\n" + "\nUNION ALL\n".join(parts)
 
 
-def write_conflicts(db: Statements, keys: str, household_src_table: str) -> None:
+def write_conflicts(
+    db: Statements, keys: str, household_src_table: str, within: Mapping[str, str] | None = None
+) -> None:
     """One hub_conflicts row per flagged (entity, field) of ``_m_conf``, its sources as JSON, latest
     first. The sources are the hub_values rows of the flagged entities only, read from ``hub_rows``
-    restricted to their natural keys (``keys``: the merge's table of :data:`KEYS_SQL`)."""
+    restricted to their natural keys (``keys``: the merge's table of :data:`KEYS_SQL`), or from the
+    table ``within[entity]`` that already holds every row of the flagged entities (:func:`rows_within`)."""
+
+    def rows(entity: str, where: str) -> str:
+        table = (within or {}).get(entity)
+        return rows_within(table, where, dedup=True) if table else rows_sql(keys, where, dedup=True)
+
     for entity in ("person", "business", "household"):
         if not db.scalar("SELECT count(*) FROM _m_conf WHERE entity = ?", [entity]):
             continue
@@ -214,12 +228,10 @@ def write_conflicts(db: Statements, keys: str, household_src_table: str) -> None
         )
         flagged = "SELECT natural_key FROM _m_conf_keys"
         if entity == "person":
-            rows = rows_sql(
-                keys, f"r.id_number IN ({flagged}) OR r.head_id_number IN ({flagged})", dedup=True
-            )
-            src, key = person_src(rows), "id_number"
+            src = person_src(rows(entity, f"r.id_number IN ({flagged}) OR r.head_id_number IN ({flagged})"))
+            key = "id_number"
         elif entity == "business":
-            src, key = business_src(rows_sql(keys, f"r.uscc IN ({flagged})", dedup=True)), "uscc"
+            src, key = business_src(rows(entity, f"r.uscc IN ({flagged})")), "uscc"
         else:
             src, key = f"SELECT * FROM {household_src_table} WHERE natural_key IN ({flagged})", "natural_key"
         db.execute(

@@ -77,7 +77,7 @@ def test_uploads_linked_against_the_store_equal_the_full_linkage(tmp_path: Path,
         mine, theirs = _tables(inc), _tables(full)
         for table in TABLES:
             assert mine[table] == theirs[table], f"after {what} {arg}: {table} differs from the full linkage"
-        assert (done.pairs, done.review, done.clusters) == (oracle.pairs, oracle.review, oracle.clusters)
+        assert (done.pairs, done.review) == (oracle.pairs, oracle.review)  # clusters: hub_link_clusters above
     assert incremental == len(steps)
     # the steps filled rows by a match, flagged misused IDs and merged new persons: the comparison
     # was not of empty changes

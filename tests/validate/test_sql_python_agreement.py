@@ -496,3 +496,11 @@ def test_comparisons_can_fail(sqldb):
         got = run_sql(sqldb, ["110105194912310021"], "'id-format' AS code, NULL, NULL", identifier=True)
         assert got[0][0] == ids.check_id("110105194912310021", TODAY).code
     assert Decimal("1") == numbers.parse_number("1")[0]
+
+
+def test_whitespace_set_is_pythons():
+    """The date macros delete exactly what Python's ``\\s`` matches (dates.prepare): the set written
+    out in hub.validate.sql is every character ``str.isspace`` accepts in this Python."""
+    from hub.validate.sql import _WS
+
+    assert "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) == _WS

@@ -71,14 +71,19 @@ class LinkSpec:
         }
 
 
-def _linker(db: Database, tables: list[str], settings: dict[str, Any] | str) -> Any:
+def _linker(db: Database, tables: list[str], settings: dict[str, Any] | str, validate: bool = True) -> Any:
+    """A Splink linker over ``tables``. ``validate=False`` for a saved model, whose settings were
+    checked when it was trained: Splink's check only logs, and it was half of an upload's linker cost
+    (it parses every comparison's SQL again)."""
     from splink import DuckDBAPI, Linker
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     # a cursor: a second connection to the same database (the hub connection may hold a pending result)
     api = DuckDBAPI(connection=db.con.cursor())
     frames = [api.register(t) for t in tables]
-    return Linker(frames if len(frames) > 1 else frames[0], settings, log_level=None)
+    return Linker(
+        frames if len(frames) > 1 else frames[0], settings, log_level=None, validate_settings=validate
+    )
 
 
 class TrainingError(Exception):
@@ -346,7 +351,7 @@ def predict(db: Database, tables: list[str], model: dict[str, Any], out_table: s
     ``threshold`` to ``out_table`` (``uid_l, uid_r, match_probability, match_weight, mw_*`` (the weight each comparison
     contributed), with
     ``uid_l < uid_r``). Returns the number of pairs."""
-    linker = _linker(db, tables, {**model, "retain_intermediate_calculation_columns": True})
+    linker = _linker(db, tables, {**model, "retain_intermediate_calculation_columns": True}, validate=False)
     scored = linker.inference.predict(threshold_match_probability=threshold)
     uid = model.get("unique_id_column_name", "uid")
     gammas = [c for c in db.columns(scored.physical_name) if c[0].startswith("mw_")]

@@ -20,6 +20,7 @@ Everything is set-based: one GROUP BY per rule, one window over the records when
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from hub.store.db import Database
 
@@ -44,6 +45,13 @@ class Guarded:
 
 def rule_keys(rule: str) -> tuple[list[str], list[str]]:
     """The equi-join columns of a blocking rule: (``l.`` columns, ``r.`` columns), paired in order."""
+    left, right = _rule_keys(rule)
+    return list(left), list(right)
+
+
+@lru_cache(maxsize=64)
+def _rule_keys(rule: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # parsed once per process (a parse is ~30 ms; an upload asks for every rule several times)
     import sqlglot
     from sqlglot import exp
 
@@ -55,7 +63,7 @@ def rule_keys(rule: str) -> tuple[list[str], list[str]]:
             lcol, rcol = (a, b) if a.table == "l" else (b, a)
             left.append(lcol.name)
             right.append(rcol.name)
-    return left, right
+    return tuple(left), tuple(right)
 
 
 def _features(db: Database, table: str) -> list[str]:

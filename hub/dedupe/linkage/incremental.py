@@ -130,8 +130,9 @@ def _changed_submissions(db: Database) -> int:
     return int(db.scalar(f"SELECT count(*) FROM {CHANGED}"))
 
 
-def _flag_misuse(db: Database, now: datetime) -> int:
-    """``id-misused`` decided again for the numbers the changed submissions carry or carried."""
+def _flag_misuse(db: Database, now: datetime) -> bool:
+    """``id-misused`` decided again for the numbers the changed submissions carry or carried. Returns
+    whether a row's flag changed (then rows of other submissions may have changed too)."""
     subs = f"SELECT submission_id FROM {CHANGED}"
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE __inc_ids AS
@@ -139,10 +140,20 @@ def _flag_misuse(db: Database, now: datetime) -> int:
         UNION SELECT id_valid FROM hub_link_source WHERE submission_id IN ({subs}) AND id_valid IS NOT NULL
         UNION SELECT id_number FROM hub_link_misuse WHERE submission_id IN ({subs})"""
     )
+    flags = (
+        "SELECT submission_id, sheet, row_no, id_number, reason FROM hub_link_misuse WHERE id_number IN ({})"
+    )
     try:
-        return flag_id_misuse(db, now, misuse_scope(db, "SELECT id_number FROM __inc_ids"))
+        scope = misuse_scope(db, "SELECT id_number FROM __inc_ids")
+        db.execute(f"CREATE OR REPLACE TEMP TABLE __inc_flags AS {flags.format(scope)}")
+        flag_id_misuse(db, now, scope)
+        now_flags = flags.format(scope)
+        return bool(db.scalar(
+            f"SELECT count(*) FROM ((SELECT * FROM __inc_flags EXCEPT SELECT * FROM ({now_flags})) "
+            f"UNION ALL (SELECT * FROM ({now_flags}) EXCEPT SELECT * FROM __inc_flags))"))  # fmt: skip
     finally:
         db.execute("DROP TABLE IF EXISTS __inc_ids")
+        db.execute("DROP TABLE IF EXISTS __inc_flags")
 
 
 def _source_delta(db: Database) -> tuple[int, int]:
@@ -165,13 +176,14 @@ def _blocks_bounded(db: Database, cfg: LinkageConfig) -> bool:
     links as itself, as the last (plain) run did, and scoring the new records alone is exact."""
     # grouped, never joined record to record: a file of 200,000 identical rows is one group here,
     # where a join would pair every row with every other (4·10¹⁰ pairs)
-    feats = ", ".join(c for c, _ in db.columns(INPUT) if c != "uid")
-    twins = db.scalar(
-        f"SELECT count(*) FROM (SELECT 1 FROM {INPUT} WHERE name IN (SELECT name FROM {PREP}) "
-        f"GROUP BY {feats} HAVING count(*) > $k AND bool_or(uid IN (SELECT uid FROM {PREP})))",
-        {"k": cfg.max_identical},
-    )
-    if twins:
+    # First on three of the features (reading every feature of the million records costs ~10×): a
+    # group of exact duplicates lies inside a group equal on these, so none here means none at all.
+    twins = "SELECT count(*) FROM (SELECT 1 FROM {input} WHERE name IN (SELECT name FROM {prep}) GROUP BY {feats} "
+    twins += "HAVING count(*) > $k AND bool_or(uid IN (SELECT uid FROM {prep})))"
+    for feats in ("name, sex, birth_date", ", ".join(c for c, _ in db.columns(INPUT) if c != "uid")):
+        if not db.scalar(twins.format(input=INPUT, prep=PREP, feats=feats), {"k": cfg.max_identical}):
+            break
+    else:
         return False
     limit = cfg.max_block * (cfg.max_block - 1) // 2
     for rule in PERSON_SPEC.blocking_rules:
@@ -301,8 +313,8 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
     for _ in range(MAX_PASSES):
         if not _changed_submissions(db):
             break  # nothing changed since the last pass (a fill's next pass, or nothing at all)
-        _flag_misuse(db, now)
-        _changed_submissions(db)  # a row flagged or restored in another submission
+        if _flag_misuse(db, now):
+            _changed_submissions(db)  # a row flagged or restored in another submission
         db.execute("CREATE OR REPLACE TEMP TABLE __inc_seen AS SELECT * FROM __inc_cur")
         new, old = _source_delta(db)
         if new or old:
@@ -344,8 +356,5 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
     review = int(db.scalar(
         "SELECT count(*) FROM hub_link_pairs p WHERE status = 'review' "
         "AND pair_id NOT IN (SELECT pair_id FROM hub_link_decisions)"))  # fmt: skip
-    clusters = int(db.scalar("SELECT count(DISTINCT cluster_key) FROM hub_link_clusters"))
     fill = FillResult(filled, fill.with_candidates, fill.without_candidates)
-    return LinkSummary(
-        records, pairs, review, misused, fill, clusters, codes, False, [], True, incremental=True
-    )
+    return LinkSummary(records, pairs, review, misused, fill, None, codes, False, [], True, incremental=True)

@@ -60,7 +60,9 @@ class LinkSummary:
     review: int  # pairs waiting for a steward
     misused: int  # rows flagged id-misused
     fill: FillResult
-    clusters: int
+    #: Persons (clusters) after the run; None after an incremental run, which does not count them
+    #: (a scan of every record's cluster, and nothing shows the figure after an upload).
+    clusters: int | None
     codes: dict[str, int]
     trained: bool
     #: At most one line (Chinese): the model could not be trained, and what was used instead.

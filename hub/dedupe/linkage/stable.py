@@ -71,10 +71,13 @@ def assign_codes(db: Database, clusters: str, now: datetime, replace: str | None
         [now],
     )
     db.execute("UPDATE hub_codes h SET redirect_to = c.target FROM __sc_change c WHERE h.code = c.code")
-    # keep redirects one level deep (a code that redirected to a code that now redirects)
+    # keep redirects one level deep (a code that redirected to a code that now redirects). Redirects
+    # were one level deep before and winners never redirect, so only codes that redirect from this run
+    # on can be in the middle of a chain: the codes pointing at them, not the whole table, are read.
     db.execute(
         "UPDATE hub_codes h SET redirect_to = t.redirect_to FROM hub_codes t "
-        "WHERE h.redirect_to = t.code AND t.redirect_to IS NOT NULL"
+        "WHERE h.redirect_to = t.code AND t.redirect_to IS NOT NULL "
+        "AND t.code IN (SELECT code FROM __sc_change WHERE target IS NOT NULL)"
     )
     if replace is None:
         db.execute("DELETE FROM hub_link_clusters")
