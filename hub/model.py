@@ -18,6 +18,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hub import yamlio
 from hub.errors import SchemaError
 from hub.paths import schemas_dir
 
@@ -172,7 +173,7 @@ def fold(text: str) -> str:
 
 def _load_yaml(path: Path, model: type[Strict]) -> Strict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise SchemaError(f"无法读取：{exc}", file=str(path)) from exc
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from hub import yamlio
 from hub.admission.burden import POPULATIONS, with_joins
 from hub.admission.classify import Classified
 from hub.errors import HubError
@@ -107,7 +108,7 @@ def build_spec(
 def entitlement_block(report_id: str, department: str, spec_text: str) -> str:
     """The report's entry for schemas/entitlements.yaml: view columns its columns output are
     ``full``, those only its population reads are ``condition``."""
-    spec = yaml.safe_load(spec_text)
+    spec = yamlio.safe_load(spec_text)
     sheet = spec["sheets"][0]
     out: dict[str, dict[str, str]] = {}
     shown = " ".join(c.get("expr", "") for c in sheet["columns"])
@@ -144,7 +145,7 @@ def check_and_write(report_id: str, department: str, spec_text: str) -> Path:
         raise HubError(f"报表 {report_id} 已有映射规格，不能重复准入。", code="admission-exists")
     ent_path = schemas_dir() / "entitlements.yaml"
     before = ent_path.read_text(encoding="utf-8")
-    ents = yaml.safe_load(before)
+    ents = yamlio.safe_load(before)
     if report_id not in (ents.get("reports") or {}):
         block = entitlement_block(report_id, department, spec_text)
         ent_path.write_text(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from hub.ingest.columns import HeaderMatcher, normalise_header, recognise
+from hub.yamlio import LOADER  # libyaml: the specs are read on every review
 
 if TYPE_CHECKING:
     from hub.ingest.divisions import Divisions
@@ -43,7 +44,6 @@ QUESTIONS = {
     "flag": "是/否判定",
     "confirm": "字段确认",
 }
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the specs are read on every review
 SURE = 0.8
 ASK_FROM = 0.45
 # an unsure guess is put to the department only when the header itself points at the field

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from hub import yamlio
 from hub.admission.classify import DraftColumn
 from hub.errors import HubError
 
@@ -138,7 +139,7 @@ def read_draft(
 
 def _read_yaml(path: Path) -> Draft:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise HubError(f"栏目清单不是有效的 YAML（UTF-8）：{exc}", file=path.name, code="draft-bad") from exc
     if not isinstance(data, dict) or not isinstance(data.get("columns"), list):

@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from hub import yamlio
 from hub.export import spec as spec_models
 from hub.export.compile import CompiledReport, compile_spec
 from hub.export.context import context
@@ -61,7 +62,7 @@ def _loc(loc: tuple[int | str, ...]) -> str:
 
 def load_spec_text(text: str, file: str) -> tuple[Spec | None, list[SpecProblem]]:
     try:
-        data = yaml.safe_load(text)
+        data = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, col {mark.column + 1}" if mark else "(yaml)"
@@ -87,7 +88,7 @@ def load_spec_text(text: str, file: str) -> tuple[Spec | None, list[SpecProblem]
 @lru_cache(maxsize=2)
 def load_entitlements(directory: str | None = None) -> EntitlementsFile:
     path = Path(directory or schemas_dir()) / "entitlements.yaml"
-    return EntitlementsFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return EntitlementsFile.model_validate(yamlio.safe_load(path.read_text(encoding="utf-8")))
 
 
 def codes() -> dict[str, dict[str, str]]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from hub import yamlio
 from hub.errors import HubError
 from hub.model import EXTENSIONS_FILE
 from hub.paths import schemas_dir
@@ -89,7 +90,7 @@ def add_fields(fields: list[NewField]) -> str | None:
     before = path.read_text(encoding="utf-8") if path.is_file() else None
     if not fields:
         return before
-    data = (yaml.safe_load(before) if before else None) or {}
+    data = (yamlio.safe_load(before) if before else None) or {}
     current = dict(data.get("fields") or {})
     for f in fields:
         if f.key in current:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from hub import yamlio
 from hub.errors import HubError
 from hub.paths import mappings_dir
 
@@ -73,7 +74,7 @@ def _parse_catalogue(paths: list[Path]) -> list[ReportInfo]:
     out = []
     for path in paths:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamlio.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
             continue
         if not isinstance(data, dict) or not data.get("id") or not data.get("department"):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from hub import yamlio
 from hub.errors import HubError
 from hub.paths import mappings_dir
 
@@ -42,7 +43,7 @@ def check_text(hub: Hub, report_id: str, text: str) -> list[str]:
     """Every problem of the draft, in the words of `hub mappings check`."""
     name = f"{report_id}.yaml"
     try:
-        data = yaml.safe_load(text)
+        data = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" 第{mark.line + 1}行第{mark.column + 1}列" if mark else ""
@@ -144,7 +145,7 @@ def preview_change(
     from hub.export import preview_report
 
     published = published_text(report_id)
-    data = yaml.safe_load(draft) or {}
+    data = yamlio.safe_load(draft) or {}
     scopes = [{"code": None, "name": "全县"}] if data.get("scope") == "county" else towns
     diffs = []
     for town in scopes:

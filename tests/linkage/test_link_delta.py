@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from benchmarks.gen_chinese_linkage import generate, load
-from hub.dedupe.linkage import LinkageConfig, run_linkage
-from hub.dedupe.linkage.incremental import link_delta, record_state
+from hub.dedupe.linkage import LinkageConfig, decide, run_linkage
+from hub.dedupe.linkage.incremental import apply_decisions, link_delta, record_state
 from hub.store.db import Database
 
 pytestmark = pytest.mark.xdist_group("link_delta")
@@ -36,6 +36,18 @@ def _part(data: dict[str, list[dict[str, Any]]], sids: set[int]) -> dict[str, li
 
 def _tables(db: Database) -> dict[str, list[Any]]:
     return {t: sorted(map(tuple, db.rows(f"SELECT {c} FROM {t}")), key=repr) for t, c in TABLES.items()}
+
+
+def _pair_to_decide(db: Database) -> str | None:
+    """A scored pair no steward decided (review pairs first, then one with a record without a valid ID,
+    whose decision may fill or unfill it); None when there is none."""
+    found = db.rows(
+        "SELECT p.pair_id FROM hub_link_pairs p JOIN hub_link_input l ON l.uid = p.uid_l "
+        "JOIN hub_link_input r ON r.uid = p.uid_r WHERE p.status <> 'blocked' "
+        "AND p.pair_id NOT IN (SELECT pair_id FROM hub_link_decisions) "
+        "ORDER BY p.status <> 'review', l.id_valid IS NOT NULL AND r.id_valid IS NOT NULL, p.pair_id LIMIT 1"
+    )
+    return str(found[0][0]) if found else None
 
 
 def _withdraw(db: Database, sid: int) -> None:
@@ -84,6 +96,37 @@ def test_uploads_linked_against_the_store_equal_the_full_linkage(tmp_path: Path,
     assert filled, "no step filled a rejected row"
     assert inc.scalar("SELECT count(*) FROM hub_link_misuse") > 0
     assert inc.scalar("SELECT count(*) FROM hub_codes") > codes_first
+
+
+def test_decisions_applied_to_their_pairs_equal_the_full_linkage(tmp_path: Path) -> None:
+    """A steward's decisions, one after another, each applied to the decided pair's records alone
+    (:func:`apply_decisions`: clusters, codes, fills and candidates of those records), end as the full
+    linkage ends after the same decisions; rejecting an automatic merge splits a person, accepting it
+    again joins them."""
+    data = generate(1200, seed=3)
+    cfg = LinkageConfig(model_path=tmp_path / "model.json")
+    inc, full = Database(None), Database(None)
+    for db in (inc, full):
+        load(db, data)
+        record_state(db, run_linkage(db, cfg).plain)
+    pairs = [
+        str(r[0]) for r in inc.rows("SELECT pair_id FROM hub_link_pairs WHERE status <> 'blocked' ORDER BY 1")
+    ]
+    assert len(pairs) >= 2, "the data must leave pairs to decide"
+    persons = inc.scalar("SELECT count(DISTINCT person_code) FROM hub_link_clusters")
+    steps = [(pairs[0], "reject"), (pairs[1], "reject"), (pairs[0], "accept")]
+    for pair, decision in steps:
+        for db in (inc, full):
+            decide(db, pair, decision, "审核员")
+        assert apply_decisions(inc, cfg), f"{decision} {pair}: not applied on its own"
+        record_state(full, run_linkage(full, cfg).plain)
+        mine, theirs = _tables(inc), _tables(full)
+        for table in TABLES:
+            assert mine[table] == theirs[table], (
+                f"after {decision} {pair}: {table} differs from the full linkage"
+            )
+        if (pair, decision) == steps[1]:  # automatic merges undone: a person split
+            assert inc.scalar("SELECT count(DISTINCT person_code) FROM hub_link_clusters") > persons
 
 
 def test_a_store_not_left_plain_is_linked_in_full(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ _CANDIDATES = """
 CREATE OR REPLACE TEMP TABLE __fill_cand AS
 WITH target AS (
     SELECT s.*, {link_uid} AS link_uid FROM hub_link_source s {twins}
-    WHERE NOT accepted AND id_valid IS NULL AND ($sid IS NULL OR submission_id = $sid)
+    WHERE NOT accepted AND id_valid IS NULL AND ($sid IS NULL OR submission_id = $sid) {scope}
       AND (submission_id, sheet, row_no) NOT IN (SELECT (submission_id, sheet, row_no) FROM hub_link_misuse)),
 ends AS (   -- each pair from both ends: equi-joins only (an IN-list join is a nested loop)
     SELECT pair_id, uid_l AS uid, uid_r AS other, match_probability, status FROM hub_link_pairs
@@ -56,21 +56,27 @@ class FillResult:
 
 
 def resolve_rejected(db: Database, submission_id: int | None = None, config: LinkageConfig | None = None,
-                     now: datetime | None = None, twins: str | None = None) -> FillResult:  # fmt: skip
+                     now: datetime | None = None, twins: str | None = None,
+                     scope: str | None = None) -> FillResult:  # fmt: skip
     """Fill or annotate the rejected rows of ``submission_id`` (all when ``None``). Needs the tables
     of the latest :func:`hub.dedupe.linkage.pipeline.run_linkage` (or of ``link_records``). ``twins``:
     the collapsed records (:mod:`hub.dedupe.linkage.guard`), which take the links of their group's
-    first record."""
+    first record. ``scope`` (SQL giving ``uid``): only those records are looked at again; the rest
+    keep their fill or candidates (an incremental run: every record whose pairs, decisions or row
+    changed is in it, :mod:`hub.dedupe.linkage.incremental`)."""
     cfg, now = config or LinkageConfig(), now or datetime.now()
     join, link_uid = (
         (f"LEFT JOIN {twins} tw USING (uid)", "coalesce(tw.first_uid, s.uid)") if twins else ("", "s.uid")
     )
-    db.execute(_CANDIDATES.format(twins=join, link_uid=link_uid), {"sid": submission_id})
+    within = f"AND s.uid IN ({scope})" if scope else ""
+    db.execute(_CANDIDATES.format(twins=join, link_uid=link_uid, scope=within), {"sid": submission_id})
     db.execute(_FILLS, {"upper": cfg.upper, "lower": cfg.lower})
     key = "(SELECT submission_id, sheet, row_no FROM hub_link_source s JOIN {t} USING (uid))"
+    rows = f" AND (submission_id, sheet, row_no) IN {key.format(t=f'({scope})')}" if scope else ""
     with db.transaction():
         db.execute(
-            "DELETE FROM hub_findings WHERE code = 'id-match-candidates' AND ($sid IS NULL OR submission_id = $sid)",
+            "DELETE FROM hub_findings WHERE code = 'id-match-candidates' AND ($sid IS NULL OR submission_id = $sid)"
+            + rows,
             {"sid": submission_id},
         )
         db.execute(
@@ -118,6 +124,12 @@ def resolve_rejected(db: Database, submission_id: int | None = None, config: Lin
     filled = int(db.scalar("SELECT count(*) FROM __fill_do"))
     listed = int(
         db.scalar("SELECT count(DISTINCT uid) FROM __fill_cand WHERE uid NOT IN (SELECT uid FROM __fill_do)")
+        if not scope  # the rows listing candidates, those looked at now and those kept
+        else db.scalar(
+            "SELECT count(*) FROM (SELECT DISTINCT submission_id, sheet, row_no FROM hub_findings "
+            "WHERE code = 'id-match-candidates' AND ($sid IS NULL OR submission_id = $sid))",
+            {"sid": submission_id},
+        )
     )
     total = int(db.scalar(
         "SELECT count(*) FROM hub_link_source WHERE NOT accepted AND id_valid IS NULL AND ($sid IS NULL OR submission_id = $sid)",

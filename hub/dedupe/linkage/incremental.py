@@ -74,16 +74,19 @@ def apply_decisions(db: Database, cfg: LinkageConfig, now: datetime | None = Non
         return False
     if not cfg.model_path.exists():
         return False
-    fill = resolve_rejected(db, None, cfg, now)
-    if fill.filled:
-        return False  # a record changed: linked again from here (link_delta, or the full run)
     db.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCH} (uid VARCHAR)")
     db.execute(f"CREATE OR REPLACE TEMP TABLE {OLD} (uid VARCHAR)")
     _touch_decided(db)
+    # only the decided pairs' records can gain or lose a fill or a candidate
+    fill = resolve_rejected(db, None, cfg, now, scope=f"SELECT uid FROM {TOUCH}")
+    if fill.filled:
+        return False  # a record changed: linked again from here (link_delta, or the full run)
     _recluster(db, now)
     for t in (TOUCH, OLD, SCOPE, "__link_clusters"):
         db.execute(f"DROP TABLE IF EXISTS {t}")
-    record_state(db, True, now)
+    # no row or finding the fingerprint covers changed (candidates are not covered): the recorded
+    # inputs stand, and the run is now as of this decision
+    db.execute("UPDATE hub_link_state SET plain = true, linked_at = ?", [now])
     return True
 
 
@@ -306,6 +309,7 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
     # is followed by a full one (record_state marks the store plain again at the end)
     db.execute("UPDATE hub_link_state SET plain = false")
     db.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCH} (uid VARCHAR)")
+    _touch_decided(db)  # first: a decision may fill a row (resolve_rejected looks at TOUCH alone)
     db.execute("CREATE OR REPLACE TEMP TABLE __inc_gone (uid VARCHAR)")
     db.execute("CREATE OR REPLACE TEMP TABLE __inc_seen AS SELECT * FROM hub_link_subfp")
     filled = 0
@@ -329,12 +333,12 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
                 return None
             _score_new(db, cfg, model, now)
             db.execute(f"INSERT INTO {TOUCH} SELECT uid FROM {PREP} UNION SELECT uid FROM {OLD}")
-        fill = resolve_rejected(db, None, cfg, now)
+        # the records whose row, pairs or decisions changed: every other keeps its fill or candidates
+        fill = resolve_rejected(db, None, cfg, now, scope=f"SELECT uid FROM {TOUCH}")
         filled += fill.filled
         if not fill.filled:
             break
     db.execute(f"CREATE OR REPLACE TEMP TABLE {OLD} AS SELECT DISTINCT uid FROM __inc_gone")
-    _touch_decided(db)
     codes = _recluster(db, now)
     misused = int(db.scalar("SELECT count(*) FROM hub_link_misuse"))
     for t in (

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from hub import yamlio
 from hub.errors import IngestError
 from hub.model import Schema, fold
 
@@ -95,7 +96,7 @@ def read_mapfile(path: Path, schema: Schema) -> dict[str, dict[str, str | None]]
     IngestError naming the place of every problem at once."""
     name = Path(path).name
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yamlio.safe_load(Path(path).read_text(encoding="utf-8"))
         parsed = _File.model_validate(data)
     except (OSError, yaml.YAMLError) as exc:
         raise IngestError(
