@@ -138,6 +138,15 @@ def through_server(base: Path, work: Path, rows: int) -> list[str]:
         path = "/api/v1/reports/WJ-ELDERLY65"
         first, _ = _get(server.base, path, token, township=town)
         again, _ = _get(server.base, path, token, township=town)
+        # a steward's decision from the command line while the server runs: the CLI hands it to the
+        # server (its admin channel), whose process has linked and merged before
+        pending = json.loads(subprocess.run([HUB, "review", "--json"], env=env, capture_output=True, text=True,
+                                            check=True).stdout or "[]")  # fmt: skip
+        pairs = pending if isinstance(pending, list) else pending.get("pairs", [])
+        decided = None
+        if pairs:
+            decided = measure(f"review decision beside `hub serve` (`hub review accept {pairs[0]['pair_id']}`)",
+                              [HUB, "review", "accept", str(pairs[0]["pair_id"]), "--json"], env=env)  # fmt: skip
     finally:
         server.stop()
     status = [r.get("status") for r in job.get("reports", [])]
@@ -148,7 +157,7 @@ def through_server(base: Path, work: Path, rows: int) -> list[str]:
         f"| then the department's first pull of {town}'s WJ-ELDERLY65 (computed for the new data) "
         f"| {first:.2f} s | date {REF} |",
         f"| the same pull again (served from the cache) | {again:.2f} s | |",
-    ]
+    ] + ([decided.line()] if decided else [])
 
 
 def main() -> int:
