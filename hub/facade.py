@@ -659,8 +659,8 @@ class Hub:
     def _refresh(self, report: FileReport, annotate: bool) -> tuple[FileReport, AnnotateJob] | None:
         """Counts and findings of a submission as the store holds them now; the annotated copy to
         write (when asked and there is a finding)."""
-        from hub.store.submissions import submission_findings
-        from hub.validate.annotate import AnnotateJob
+        from hub.store.submissions import finding_totals, submission_findings
+        from hub.validate.annotate import AnnotateJob, max_marked_rows, truncation_note
 
         sid = report.submission_id
         assert sid is not None  # only ingested files are refreshed
@@ -670,9 +670,13 @@ class Hub:
         report.rows, report.accepted, report.rejected = (
             counts[0][k] for k in ("rows", "accepted", "rejected")
         )
-        findings = submission_findings(self.db, sid)
-        errors = [_finding_item(f) for f in findings if f["severity"] == "error"]
-        warnings = [_finding_item(f) for f in findings if f["severity"] == "warning"]
+        listed = MAX_LISTED_FINDINGS + 1  # one more: whether the list is truncated
+        errors = [_finding_item(f) for f in submission_findings(self.db, sid, severity="error", limit=listed)]
+        warnings = [
+            _finding_item(f) for f in submission_findings(self.db, sid, severity="warning", limit=listed)
+        ]
+        # the copy marks the first rows with a problem (hub.validate.annotate.MAX_MARKED_ROWS)
+        findings = submission_findings(self.db, sid, max_rows=max_marked_rows())
         report.truncated = max(len(errors), len(warnings)) > MAX_LISTED_FINDINGS
         report.errors, report.warnings = errors[:MAX_LISTED_FINDINGS], warnings[:MAX_LISTED_FINDINGS]
         if not (annotate and findings):
@@ -688,6 +692,9 @@ class Hub:
         out_dir = self.home / "annotated"
         out_dir.mkdir(parents=True, exist_ok=True)
         marked = [{**_finding_item(f), "severity": f["severity"]} for f in findings]
+        rows, total = finding_totals(self.db, sid)
+        if rows > max_marked_rows():
+            marked.append(truncation_note(rows, max_marked_rows(), total - len(findings)))
         out = out_dir / f"{path.stem}_{str(sha)[:8]}_批注{PARTIAL}.xlsx"  # renamed when whole
         return report, AnnotateJob(path, marked, columns, out)
 

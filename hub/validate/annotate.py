@@ -338,29 +338,36 @@ def annotate_workbook(
     return target
 
 
-def _max_rows() -> int:
+def max_marked_rows() -> int:
+    """Rows with a problem marked in one copy: ``HUB_ANNOTATE_MAX_ROWS`` or :data:`MAX_MARKED_ROWS`."""
     try:
         return max(1, int(os.environ.get("HUB_ANNOTATE_MAX_ROWS", MAX_MARKED_ROWS)))
     except ValueError:
         return MAX_MARKED_ROWS
 
 
+def truncation_note(rows: int, cap: int, left: int) -> dict[str, Any]:
+    """The last line of a copy marking ``cap`` of its ``rows`` rows with a problem (``left`` findings
+    not marked), as a finding of no row."""
+    message = (
+        f"本文件有问题的行共 {rows:,} 行，只标注了前 {cap:,} 行；其余 {rows - cap:,} 行的 "
+        f"{left:,} 个问题未逐一标注。请先按已标注的问题（多为同类）修改后重新上传。"
+    )
+    return {"sheet": None, "row": None, "column": None, "value": None, "severity": "warning",
+            "code": "annotate-truncated", "message": message}  # fmt: skip
+
+
 def _within_cap(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The findings of the first :data:`MAX_MARKED_ROWS` rows with a problem (sheet and row order, as
-    stored), the file-level ones, and a last line (no row) saying how many were left out."""
-    cap = _max_rows()
+    """The findings of the first :func:`max_marked_rows` rows with a problem (sheet and row order, as
+    stored), the file-level ones, and a last line (no row) saying how many were left out. (The hub
+    passes findings already bounded so, from the store: ``submission_findings(max_rows=...)``.)"""
+    cap = max_marked_rows()
     rows = {(str(f.get("sheet")), f.get("row")) for f in findings if f.get("row") is not None}
     if len(rows) <= cap:
         return findings
     kept_rows = set(sorted(rows, key=lambda k: (k[0], int(k[1] or 0)))[:cap])
     kept = [f for f in findings if f.get("row") is None or (str(f.get("sheet")), f.get("row")) in kept_rows]
-    left = len(findings) - len(kept)
-    note = (
-        f"本文件有问题的行共 {len(rows):,} 行，只标注了前 {cap:,} 行；其余 {len(rows) - cap:,} 行的 "
-        f"{left:,} 个问题未逐一标注。请先按已标注的问题（多为同类）修改后重新上传。"
-    )
-    return [*kept, {"sheet": None, "row": None, "column": None, "value": None, "severity": "warning",
-                    "code": "annotate-truncated", "message": note}]  # fmt: skip
+    return [*kept, truncation_note(len(rows), cap, len(findings) - len(kept))]
 
 
 @dataclass(frozen=True)
