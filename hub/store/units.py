@@ -6,7 +6,9 @@ unit is whoever the scheduler wakes, often the thread that just released it: one
 200,000-row upload then runs its units back to back while another township's 500-row upload waits
 for all of them. :class:`UnitLock` hands the store, whenever it is free, to the waiting unit of the
 smallest *weight* (the cells of the upload it belongs to: :func:`weighing`; 0 for everything else —
-a CLI command, a page's write), ties in arrival order. A unit that has waited longer than
+a CLI command, a page's write), ties to the job that started first (so a job's later units — its
+copies' record, its merge — go before the first unit of a job that started after it, and jobs
+finish one after another rather than all at the end), then in arrival order. A unit that has waited longer than
 ``patience`` seconds goes before any lighter one (in arrival order), so a large upload is delayed
 by a stream of small ones, never starved. Reentrant: a unit that opens another (a withdrawal links
 and merges) holds the store throughout.
@@ -22,7 +24,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-_WEIGHT: contextvars.ContextVar[int] = contextvars.ContextVar("hub_unit_weight", default=0)
+_WEIGHT: contextvars.ContextVar[tuple[int, int]] = contextvars.ContextVar("hub_unit_weight", default=(0, 0))
+_JOBS = itertools.count(1)  # the order jobs started weighing in
 
 #: Seconds after which a waiting unit goes before lighter ones (``patience``).
 PATIENCE_S = 120.0
@@ -31,7 +34,7 @@ PATIENCE_S = 120.0
 @contextlib.contextmanager
 def weighing(cells: int) -> Iterator[None]:
     """The units this thread (context) opens inside the block weigh ``cells``: an upload job's cells."""
-    token = _WEIGHT.set(max(0, int(cells)))
+    token = _WEIGHT.set((max(0, int(cells)), next(_JOBS)))
     try:
         yield
     finally:
@@ -41,6 +44,7 @@ def weighing(cells: int) -> Iterator[None]:
 @dataclass(order=True)
 class _Ticket:
     weight: int
+    job: int
     seq: int
     since: float = field(compare=False)
 
@@ -68,7 +72,7 @@ class UnitLock:
             if self._owner == me:
                 self._depth += 1
                 return True
-            ticket = _Ticket(_WEIGHT.get(), next(self._seq), time.monotonic())
+            ticket = _Ticket(*_WEIGHT.get(), next(self._seq), time.monotonic())
             self._waiting.append(ticket)
             try:
                 while self._owner is not None or self._next() is not ticket:

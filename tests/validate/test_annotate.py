@@ -261,7 +261,7 @@ def test_a_copy_marks_at_most_the_first_rows_with_a_problem_and_says_how_many_mo
 
     monkeypatch.setenv("HUB_ANNOTATE_MAX_ROWS", "3")
     src = tmp_path / "重复.csv"
-    src.write_text("姓名,身份证号\n" + "".join(f"张三,3301\n" for _ in range(6)), encoding="utf-8")
+    src.write_text("姓名,身份证号\n" + "".join("张三,3301\n" for _ in range(6)), encoding="utf-8")
     findings = [_finding("重复", r, None, "duplicate-row", "warning", "与第2行完全相同") for r in range(3, 8)]
     findings.append(_finding("重复", 7, "身份证号", "id-format", "error", "不是18位公民身份号码"))
     out = annotate_workbook(src, findings, {("重复", "身份证号"): 2}, tmp_path / "重复.标注.xlsx")
