@@ -438,7 +438,12 @@ class Batch:
             self.cancel()
 
     def cancel(self) -> None:
-        """Stop the workers (copies not started are dropped; one being written is finished)."""
+        """Stop the workers: copies not started are dropped, one being written is stopped (its file
+        under the temporary name is cleared by the next ingest, which writes the copy again), so a
+        cancelled job or a stopping server does not wait for a large copy."""
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+            pool, self.pool = self.pool, None
+            if not all(f.done() for f in self.futures):
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
