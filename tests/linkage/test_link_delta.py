@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.gen_chinese_linkage import generate, load
 from hub.dedupe.linkage import LinkageConfig, run_linkage
-from hub.dedupe.linkage.incremental import link_delta, record_state
+from hub.dedupe.linkage.incremental import apply_decisions, link_delta, record_state
 from hub.store.db import Database
 
 pytestmark = pytest.mark.xdist_group("link_delta")
@@ -175,6 +175,7 @@ def test_uploads_after_a_file_of_copies_and_an_oversized_block_stay_incremental(
         ("upload", batches[0]),
         ("copies", copies),
         ("upload", batches[1]),
+        ("decide", "reject"),  # a steward's decision on a store with collapsed copies
         ("block", block),
         *(("upload", b) for b in batches[2:-1]),
         ("withdraw", sids[1]),
@@ -188,10 +189,26 @@ def test_uploads_after_a_file_of_copies_and_an_oversized_block_stay_incremental(
                 load(db, _part(data, arg))
             elif what == "withdraw":
                 _withdraw(db, arg)
+            elif what == "decide":
+                db.execute(
+                    "INSERT INTO hub_link_decisions SELECT pair_id, uid_l, uid_r, ?, 'steward', now(), "
+                    "match_probability FROM hub_link_pairs WHERE status = 'auto' ORDER BY pair_id LIMIT 1",
+                    [arg],
+                )
             elif what == "copies":
                 _copies(db, arg, source, 30)
             else:
                 _copies(db, arg, source, 25, phone="13900001111")
+        if what == "decide":
+            assert inc.rows("SELECT count(*) FROM hub_link_decisions") == [(1,)]
+            assert apply_decisions(inc, cfg), "the decision was not applied without re-scoring"
+            record_state(full, run_linkage(full, cfg).plain)
+            mine, theirs = _tables(inc), _tables(full)
+            for table in TABLES:
+                assert mine[table] == theirs[table], (
+                    f"after the decision: {table} differs from the full linkage"
+                )
+            continue
         done = link_delta(inc, cfg)
         if done is None:
             took_full.append(what if what != "withdraw" else f"withdraw {arg}")
