@@ -154,6 +154,7 @@ def _copies(db: Database, sub: int, of: int, n: int, phone: str | None = None) -
         )
 
 
+@pytest.mark.slow  # about 40 s: eight steps, each checked against a full run
 def test_uploads_after_a_file_of_copies_and_an_oversized_block_stay_incremental(tmp_path: Path) -> None:
     """Issue 11: after a file of one repeated row (collapsed by the guard) and a file that makes one
     phone block too large to compare pairwise, ordinary uploads are still linked against the store,
