@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -72,11 +71,16 @@ class _Copies:
     submission."""
 
     def __init__(
-        self, db: Database, jobs: list[tuple[FileReport, AnnotateJob]], workers: int | None = None
+        self,
+        db: Database,
+        jobs: list[tuple[FileReport, AnnotateJob]],
+        workers: int | None = None,
+        unit: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
     ) -> None:
         from hub.validate.annotate import Batch
 
         self.db, self.jobs = db, jobs
+        self.unit = unit  # what recording the copies is done inside (the store's unit of work)
         self.batch = Batch([job for _, job in jobs], workers) if jobs else None
 
     def finish(self, progress: Progress | None = None) -> None:
@@ -95,7 +99,8 @@ class _Copies:
             assert report.submission_id is not None
             done[report.submission_id] = report.annotated
         pause_point("copy-renamed")
-        finish_copies(self.db, done)
+        with self.unit() if self.unit else contextlib.nullcontext():
+            finish_copies(self.db, done)
 
     def cancel(self) -> None:
         if self.batch is not None:
@@ -121,7 +126,13 @@ class Hub:
         self.warnings: list[str] = []  # one-line warnings of the last ingest or run (e.g. linkage)
         # One unit of writing work at a time (an ingest, a withdrawal, a merge): the web server's
         # threads share this Hub; statements are serialised by the store, whole units by this lock.
-        self._unit_lock = threading.RLock()
+        # Waiting units go lightest first (an upload job's units weigh its cells: hub.store.units).
+        from hub.store.units import UnitLock
+
+        self._unit_lock = UnitLock()
+        # annotated copies this process is writing outside a unit (submission id -> file being written):
+        # not "left over" for another unit to write again, their partial files not cleared
+        self._copying: dict[int, Path] = {}
         self._townships: dict[str, str] = {}  # resolve_township's answers, until divisions are loaded
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -266,10 +277,17 @@ class Hub:
             reports, copies = self._ingest(
                 paths, township, today, submitted_by, annotate, link, progress, columns=columns, ready=staged
             )
-            try:
-                copies.finish(progress)
-            finally:
-                copies.cancel()
+            copies.unit = lambda: self._unit("导入")
+            owed = {int(r.submission_id or 0): job.out for r, job in copies.jobs}
+            self._copying.update(owed)
+        # the copies are written outside the unit (other units go meanwhile) and recorded inside one;
+        # until then their submissions stay "linked" (docs/operations.md): a kill leaves them owed
+        try:
+            copies.finish(progress)
+        finally:
+            copies.cancel()
+            for sid in owed:
+                self._copying.pop(sid, None)
         if progress:
             progress("", len(reports), len(reports))
         return reports
@@ -338,8 +356,10 @@ class Hub:
         from hub.store.submissions import unfinished
 
         drop_scratch(self.db)
+        busy = {p.with_suffix("").name for p in self._copying.values()}
         for partial in (self.home / "annotated").glob(f"*{PARTIAL}.*"):
-            partial.unlink(missing_ok=True)
+            if partial.with_suffix("").name not in busy:  # not one this process is writing now
+                partial.unlink(missing_ok=True)
         stored = [u["updated_at"] for u in unfinished(self.db) if u["state"] == "stored"]
         if stored:  # entity resolution may have been cut short after these rows were stored
             self._undo_linkage(min(stored))
@@ -376,7 +396,7 @@ class Hub:
 
         jobs = []
         for s in unfinished(self.db):
-            if s["submission_id"] not in ids:
+            if s["submission_id"] not in ids or s["submission_id"] in self._copying:
                 continue
             source = Path(s["source_path"] or s["file_name"])
             report = FileReport(file=str(source), status="ingested", submission_id=s["submission_id"])
@@ -639,8 +659,8 @@ class Hub:
     def _refresh(self, report: FileReport, annotate: bool) -> tuple[FileReport, AnnotateJob] | None:
         """Counts and findings of a submission as the store holds them now; the annotated copy to
         write (when asked and there is a finding)."""
-        from hub.store.submissions import submission_findings
-        from hub.validate.annotate import AnnotateJob
+        from hub.store.submissions import finding_totals, submission_findings
+        from hub.validate.annotate import AnnotateJob, max_marked_rows, truncation_note
 
         sid = report.submission_id
         assert sid is not None  # only ingested files are refreshed
@@ -650,9 +670,13 @@ class Hub:
         report.rows, report.accepted, report.rejected = (
             counts[0][k] for k in ("rows", "accepted", "rejected")
         )
-        findings = submission_findings(self.db, sid)
-        errors = [_finding_item(f) for f in findings if f["severity"] == "error"]
-        warnings = [_finding_item(f) for f in findings if f["severity"] == "warning"]
+        listed = MAX_LISTED_FINDINGS + 1  # one more: whether the list is truncated
+        errors = [_finding_item(f) for f in submission_findings(self.db, sid, severity="error", limit=listed)]
+        warnings = [
+            _finding_item(f) for f in submission_findings(self.db, sid, severity="warning", limit=listed)
+        ]
+        # the copy marks the first rows with a problem (hub.validate.annotate.MAX_MARKED_ROWS)
+        findings = submission_findings(self.db, sid, max_rows=max_marked_rows())
         report.truncated = max(len(errors), len(warnings)) > MAX_LISTED_FINDINGS
         report.errors, report.warnings = errors[:MAX_LISTED_FINDINGS], warnings[:MAX_LISTED_FINDINGS]
         if not (annotate and findings):
@@ -668,6 +692,9 @@ class Hub:
         out_dir = self.home / "annotated"
         out_dir.mkdir(parents=True, exist_ok=True)
         marked = [{**_finding_item(f), "severity": f["severity"]} for f in findings]
+        rows, total = finding_totals(self.db, sid)
+        if rows > max_marked_rows():
+            marked.append(truncation_note(rows, max_marked_rows(), total - len(findings)))
         out = out_dir / f"{path.stem}_{str(sha)[:8]}_批注{PARTIAL}.xlsx"  # renamed when whole
         return report, AnnotateJob(path, marked, columns, out)
 

@@ -155,3 +155,28 @@ def test_real_headed_sample_ledgers_are_read_column_by_column_and_every_row_acce
     for led, rep in zip(real, reports, strict=True):
         assert rep["status"] == "ingested", rep
         assert rep["rows"] == led["rows"] == rep["accepted"], (led["path"], rep["rows"], rep["accepted"])
+
+
+def test_the_annotated_copy_marks_the_first_rows_and_the_report_keeps_every_finding(
+    loaded: Cli, hub_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: a copy marks at most HUB_ANNOTATE_MAX_ROWS rows with a problem (20,000; here 2) and
+    says how many it left out; the report (--json) and the store keep every finding."""
+    from openpyxl import load_workbook
+
+    dibao = next(p for p in LEDGERS if "低保" in p.name)
+    monkeypatch.setenv("HUB_ANNOTATE_MAX_ROWS", "2")
+    (report,), code = loaded.json("ingest", dibao, "--no-link")
+    assert code == 1 and report["status"] == "ingested"
+    rows = {(f["sheet"], f["row"]) for f in report["errors"] + report["warnings"] if f["row"] is not None}
+    assert len(rows) > 2, "the sample needs more than two rows with a problem"
+    (copy,) = (hub_home / "annotated").glob("*.xlsx")
+    wb = load_workbook(copy)
+    summary = [[c.value for c in row] for row in wb["问题汇总"].iter_rows(min_row=2)]
+    listed = {(r[0], r[1]) for r in summary if r[1] is not None}
+    assert listed == set(sorted(rows)[:2])
+    assert f"有问题的行共 {len(rows)} 行，只标注了前 2 行" in summary[-1][4]
+    commented = {
+        (ws.title, c.row) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.comment
+    }
+    assert {r for _, r in commented} <= {r for _, r in sorted(rows)[:2]}

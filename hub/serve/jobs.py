@@ -5,8 +5,11 @@
   township's long job occupies one worker, and the other townships' jobs go past it.
 * **Steps.** A job reads its files first (:meth:`hub.facade.Hub.stage`, no store writes, in
   parallel with other jobs), then ingests them (one unit of store work: validation, storing,
-  linkage, annotated copies), then merges (another unit). The store serialises the units, so a
-  job waits only for the unit in flight, not for a whole long job.
+  linkage), writes the annotated copies (outside the store; recording them is a short unit), then
+  merges (another unit). The store serialises the units, so a job waits only for the unit in
+  flight, not for a whole long job; and the store goes to the *lightest* waiting unit first (a
+  job's units weigh its cells, :mod:`hub.store.units`), so a township's 500-row upload goes between
+  the steps of another's 200,000-row one instead of after all of them.
 * **Stop.** Cancel, the time limit (``HUB_JOB_TIME_LIMIT_S``) and shutdown are honoured at the next
   step boundary (after reading, before each file is stored, before linkage, between annotated
   copies, before the merge). A job stopped before anything was stored leaves the store untouched;
@@ -323,19 +326,22 @@ class Jobs:
             with bounded_reads(check=check):
                 staged = self.hub.stage(job.paths, township=job.township, columns=job.columns)
             check()
-            reports = self.hub.ingest(
-                job.paths,
-                township=job.township,
-                submitted_by=job.username,
-                progress=progress,
-                columns=job.columns,
-                staged=staged,
-            )
-            job.reports = before + [_shown(r.to_dict(), names) for r in reports]
-            check()
-            if any(r.status == "ingested" for r in reports):
-                job.status = "merging"
-                self._merge(job)
+            from hub.store.units import weighing
+
+            with weighing(sum(getattr(s, "cells", 0) for s in staged.values())):
+                reports = self.hub.ingest(
+                    job.paths,
+                    township=job.township,
+                    submitted_by=job.username,
+                    progress=progress,
+                    columns=job.columns,
+                    staged=staged,
+                )
+                job.reports = before + [_shown(r.to_dict(), names) for r in reports]
+                check()
+                if any(r.status == "ingested" for r in reports):
+                    job.status = "merging"
+                    self._merge(job)
         except _Stopped as stop:
             self._undo(job, stop.reason, before)
             return

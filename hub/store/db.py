@@ -10,6 +10,7 @@ owns its file), and is idempotent.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,30 @@ CAPABILITIES = Capabilities()
 # DuckDB allows one read-write process per file; another process gets this IOException at connect.
 _LOCK_ERROR = re.compile(r"Could not set lock on file|Conflicting lock is held", re.IGNORECASE)
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+#: DuckDB's memory for the store (its buffer manager: hash tables, sorts, cached blocks), in MB
+#: (``HUB_STORE_MEMORY_MB``); past it DuckDB spills to ``HUB_HOME/tmp`` (docs/limits.md). DuckDB's own
+#: default is 80 % of the machine's memory, which let one upload grow the server to gigabytes.
+STORE_MEMORY_MB = 1024
+
+
+def store_memory_mb() -> int:
+    """The store's memory limit in force: ``HUB_STORE_MEMORY_MB`` when it is a whole number of at
+    least 64, else :data:`STORE_MEMORY_MB`."""
+    raw = os.environ.get("HUB_STORE_MEMORY_MB", "").strip()
+    try:
+        mb = int(raw) if raw else STORE_MEMORY_MB
+    except ValueError:
+        return STORE_MEMORY_MB
+    return mb if mb >= 64 else STORE_MEMORY_MB
+
+
+def store_config(path: Path) -> dict[str, Any]:
+    """The settings a store file is opened with: its memory limit and where it spills (``tmp`` beside
+    it, under HUB_HOME), created 0700 since spilled blocks hold ID numbers."""
+    spill = path.parent / "tmp"
+    spill.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return {"memory_limit": f"{store_memory_mb()}MB", "temp_directory": str(spill)}
 
 
 @dataclass
@@ -95,7 +120,7 @@ class Database:
         try:
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            config: dict[str, Any] = {}
+            config: dict[str, Any] = {} if self.path is None else store_config(self.path)
             if threads:
                 config["threads"] = threads
             self.con = duckdb.connect(

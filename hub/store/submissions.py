@@ -290,12 +290,35 @@ def store_status(db: Database) -> dict[str, Any]:
     return out
 
 
-def submission_findings(db: Database, submission_id: int) -> list[dict[str, Any]]:
-    """Every finding of a submission, in sheet and row order."""
+def submission_findings(
+    db: Database,
+    submission_id: int,
+    *,
+    severity: str | None = None,
+    limit: int | None = None,
+    max_rows: int | None = None,
+) -> list[dict[str, Any]]:
+    """The findings of a submission, in sheet and row order: every one, or those of ``severity``, at
+    most ``limit`` of them, or those of the first ``max_rows`` rows with a finding (and the ones of no
+    row). Bounded in SQL: a 200,000-row file of one repeated row has 200,000 findings."""
     return db.dicts(
-        "SELECT * FROM hub_findings WHERE submission_id = ? ORDER BY sheet, row_no, severity, code",
-        [submission_id],
+        """SELECT * EXCLUDE (k) FROM (
+               SELECT *, dense_rank() OVER (ORDER BY row_no IS NULL, sheet, row_no) AS k FROM hub_findings
+               WHERE submission_id = $sid AND ($severity IS NULL OR severity = $severity))
+           WHERE $max_rows IS NULL OR row_no IS NULL OR k <= $max_rows
+           ORDER BY sheet, row_no, severity, code LIMIT $limit""",
+        {"sid": submission_id, "severity": severity, "max_rows": max_rows, "limit": limit},
     )
+
+
+def finding_totals(db: Database, submission_id: int) -> tuple[int, int]:
+    """(rows with a finding, findings) of a submission."""
+    rows, n = db.rows(
+        "SELECT count(DISTINCT (sheet, row_no)) FILTER (WHERE row_no IS NOT NULL), count(*) "
+        "FROM hub_findings WHERE submission_id = ?",
+        [submission_id],
+    )[0]
+    return int(rows), int(n)
 
 
 def sync_counts(db: Database) -> None:

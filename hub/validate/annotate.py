@@ -49,6 +49,14 @@ HEAD_ROWS = 6
 # A batch whose sources add up to fewer bytes is written in this process (a worker takes ~0.5 s to
 # start; a 4 MB CSV ledger of ~50,000 rows takes about as long to annotate).
 PARALLEL_BYTES = 8 << 20
+# A single source this large (an .xlsx of ~50,000 rows) is written in a worker process all the same:
+# the copy's memory (the file read again, the comments) goes back to the system when it is done,
+# instead of staying in the caller's heap (the web server's).
+ALONE_BYTES = 2 << 20
+#: Rows with a problem marked in one copy (``HUB_ANNOTATE_MAX_ROWS``); past them the copy says how
+#: many more there are. A 200,000-row file of one repeated row has a problem on every row: marking
+#: them all took 1.9 GB and two minutes, and no clerk reads 200,000 comments.
+MAX_MARKED_ROWS = 20_000
 _BAD_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
@@ -290,6 +298,7 @@ def annotate_workbook(
     (header as written or None), value, code, severity, message. ``columns``: (sheet, header) → 1-based
     column index."""
     source, out = Path(source), Path(out)
+    findings = _within_cap(findings)
     cells: dict[tuple[str, int, int], tuple[str, list[str]]] = {}
     by_cell: dict[tuple[str, int, int], list[dict[str, Any]]] = defaultdict(list)
     for f in findings:
@@ -329,6 +338,38 @@ def annotate_workbook(
     return target
 
 
+def max_marked_rows() -> int:
+    """Rows with a problem marked in one copy: ``HUB_ANNOTATE_MAX_ROWS`` or :data:`MAX_MARKED_ROWS`."""
+    try:
+        return max(1, int(os.environ.get("HUB_ANNOTATE_MAX_ROWS", MAX_MARKED_ROWS)))
+    except ValueError:
+        return MAX_MARKED_ROWS
+
+
+def truncation_note(rows: int, cap: int, left: int) -> dict[str, Any]:
+    """The last line of a copy marking ``cap`` of its ``rows`` rows with a problem (``left`` findings
+    not marked), as a finding of no row."""
+    message = (
+        f"本文件有问题的行共 {rows:,} 行，只标注了前 {cap:,} 行；其余 {rows - cap:,} 行的 "
+        f"{left:,} 个问题未逐一标注。请先按已标注的问题（多为同类）修改后重新上传。"
+    )
+    return {"sheet": None, "row": None, "column": None, "value": None, "severity": "warning",
+            "code": "annotate-truncated", "message": message}  # fmt: skip
+
+
+def _within_cap(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings of the first :func:`max_marked_rows` rows with a problem (sheet and row order, as
+    stored), the file-level ones, and a last line (no row) saying how many were left out. (The hub
+    passes findings already bounded so, from the store: ``submission_findings(max_rows=...)``.)"""
+    cap = max_marked_rows()
+    rows = {(str(f.get("sheet")), f.get("row")) for f in findings if f.get("row") is not None}
+    if len(rows) <= cap:
+        return findings
+    kept_rows = set(sorted(rows, key=lambda k: (k[0], int(k[1] or 0)))[:cap])
+    kept = [f for f in findings if f.get("row") is None or (str(f.get("sheet")), f.get("row")) in kept_rows]
+    return [*kept, truncation_note(len(rows), cap, len(findings) - len(kept))]
+
+
 @dataclass(frozen=True)
 class AnnotateJob:
     """One annotated copy to write: the arguments of :func:`annotate_workbook`."""
@@ -352,7 +393,8 @@ class Batch:
         self.pool: Any = None
         size = sum(job.source.stat().st_size for job in self.jobs if job.source.is_file())
         cores = os.cpu_count() or 1
-        if cores > 1 and len(self.jobs) > 1 and size >= PARALLEL_BYTES:
+        alone = len(self.jobs) == 1 and size >= ALONE_BYTES
+        if alone or (cores > 1 and len(self.jobs) > 1 and size >= PARALLEL_BYTES):
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
@@ -396,7 +438,12 @@ class Batch:
             self.cancel()
 
     def cancel(self) -> None:
-        """Stop the workers (copies not started are dropped; one being written is finished)."""
+        """Stop the workers: copies not started are dropped, one being written is stopped (its file
+        under the temporary name is cleared by the next ingest, which writes the copy again), so a
+        cancelled job or a stopping server does not wait for a large copy."""
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+            pool, self.pool = self.pool, None
+            if not all(f.done() for f in self.futures):
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)

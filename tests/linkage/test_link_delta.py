@@ -26,6 +26,7 @@ TABLES = {
     "hub_findings": "*",
     "hub_link_misuse": "* EXCLUDE (flagged_at)",
     "hub_link_fills": "* EXCLUDE (filled_at)",
+    "hub_link_twins": "*",
 }
 
 
@@ -36,18 +37,6 @@ def _part(data: dict[str, list[dict[str, Any]]], sids: set[int]) -> dict[str, li
 
 def _tables(db: Database) -> dict[str, list[Any]]:
     return {t: sorted(map(tuple, db.rows(f"SELECT {c} FROM {t}")), key=repr) for t, c in TABLES.items()}
-
-
-def _pair_to_decide(db: Database) -> str | None:
-    """A scored pair no steward decided (review pairs first, then one with a record without a valid ID,
-    whose decision may fill or unfill it); None when there is none."""
-    found = db.rows(
-        "SELECT p.pair_id FROM hub_link_pairs p JOIN hub_link_input l ON l.uid = p.uid_l "
-        "JOIN hub_link_input r ON r.uid = p.uid_r WHERE p.status <> 'blocked' "
-        "AND p.pair_id NOT IN (SELECT pair_id FROM hub_link_decisions) "
-        "ORDER BY p.status <> 'review', l.id_valid IS NOT NULL AND r.id_valid IS NOT NULL, p.pair_id LIMIT 1"
-    )
-    return str(found[0][0]) if found else None
 
 
 def _withdraw(db: Database, sid: int) -> None:
@@ -165,4 +154,109 @@ def test_an_upload_of_identical_rows_is_linked_in_full(tmp_path: Path) -> None:
     )
     assert link_delta(db, cfg) is None
     full = run_linkage(db, cfg)
-    assert not full.plain  # the copies are collapsed: the next upload is linked in full too
+    # the copies are collapsed (of the row and its 30 copies, 5 are compared) and kept, so the next
+    # upload is linked against them (the test below)
+    assert full.plain and db.rows("SELECT count(*) FROM hub_link_twins")[0][0] >= 26
+
+
+def _copies(db: Database, sub: int, of: int, n: int, phone: str | None = None) -> None:
+    """Submission ``sub``: ``n`` rows of submission ``of`` (as a new file): its first accepted row
+    ``n`` times (a file of one repeated row), or, with ``phone``, its first ``n`` accepted rows, every
+    one with that phone number (one oversized phone block)."""
+    db.execute(
+        "INSERT INTO hub_submissions (submission_id, file_name, sha256, township_code, kind, submitted_at, "
+        "submitted_by, rows, accepted, rejected, errors, warnings) "
+        "SELECT ?, 'copies.xlsx', 'copies' || ?, township_code, kind, submitted_at, 'clerk', ?, ?, 0, 0, 0 "
+        "FROM hub_submissions WHERE submission_id = ?",
+        [sub, sub, n, n, of],
+    )
+    if phone is None:
+        db.execute(
+            "INSERT INTO hub_rows SELECT r.* REPLACE (? AS submission_id, r.row_no + g.i AS row_no) "
+            "FROM (SELECT * FROM hub_rows WHERE submission_id = ? AND accepted ORDER BY row_no LIMIT 1) r, "
+            "range(?) g(i)",
+            [sub, of, n],
+        )
+    else:
+        db.execute(
+            "INSERT INTO hub_rows SELECT r.* REPLACE (? AS submission_id, ? AS phone) "
+            "FROM (SELECT * FROM hub_rows WHERE submission_id = ? AND accepted ORDER BY row_no LIMIT ?) r",
+            [sub, phone, of, n],
+        )
+
+
+@pytest.mark.slow  # about 40 s: eight steps, each checked against a full run
+def test_uploads_after_a_file_of_copies_and_an_oversized_block_stay_incremental(tmp_path: Path) -> None:
+    """Issue 11: after a file of one repeated row (collapsed by the guard) and a file that makes one
+    phone block too large to compare pairwise, ordinary uploads are still linked against the store,
+    and every linkage table (the collapsed records too) ends as the full linkage leaves it. The two
+    files themselves, and the withdrawal of the copies, change what the guard decides: those steps
+    take the full run."""
+    data = generate(500, seed=11)
+    sids = sorted(s["submission_id"] for s in data["hub_submissions"])
+    first, rest = set(sids[: len(sids) // 2]), sids[len(sids) // 2 :]
+    cfg = LinkageConfig(model_path=tmp_path / "model.json", max_identical=5, max_block=20)
+    inc, full = Database(None), Database(None)
+    for db in (inc, full):
+        load(db, _part(data, first))
+        record_state(db, run_linkage(db, cfg).plain)
+    copies, block = max(sids) + 1, max(sids) + 2
+    source = min(first)
+    batches = [set(rest[i : i + 4]) for i in range(0, len(rest), 4)]
+    steps: list[tuple[str, Any]] = [
+        ("upload", batches[0]),
+        ("copies", copies),
+        ("upload", batches[1]),
+        ("decide", "reject"),  # a steward's decision on a store with collapsed copies
+        ("block", block),
+        *(("upload", b) for b in batches[2:-1]),
+        ("withdraw", sids[1]),
+        ("withdraw", copies),
+        ("upload", batches[-1]),
+    ]
+    took_full = []
+    for what, arg in steps:
+        for db in (inc, full):
+            if what == "upload":
+                load(db, _part(data, arg))
+            elif what == "withdraw":
+                _withdraw(db, arg)
+            elif what == "decide":
+                db.execute(
+                    "INSERT INTO hub_link_decisions SELECT pair_id, uid_l, uid_r, ?, 'steward', now(), "
+                    "match_probability FROM hub_link_pairs WHERE status = 'auto' ORDER BY pair_id LIMIT 1",
+                    [arg],
+                )
+            elif what == "copies":
+                _copies(db, arg, source, 30)
+            else:
+                _copies(db, arg, source, 25, phone="13900001111")
+        if what == "decide":
+            assert inc.rows("SELECT count(*) FROM hub_link_decisions") == [(1,)]
+            assert apply_decisions(inc, cfg), "the decision was not applied without re-scoring"
+            record_state(full, run_linkage(full, cfg).plain)
+            mine, theirs = _tables(inc), _tables(full)
+            for table in TABLES:
+                assert mine[table] == theirs[table], (
+                    f"after the decision: {table} differs from the full linkage"
+                )
+            continue
+        done = link_delta(inc, cfg)
+        if done is None:
+            took_full.append(what if what != "withdraw" else f"withdraw {arg}")
+            done = run_linkage(inc, cfg)
+        record_state(inc, done.plain)
+        oracle = run_linkage(full, cfg)
+        record_state(full, oracle.plain)
+        mine, theirs = _tables(inc), _tables(full)
+        for table in TABLES:
+            assert mine[table] == theirs[table], f"after {what} {arg}: {table} differs from the full linkage"
+        assert (done.pairs, done.review) == (oracle.pairs, oracle.review)  # clusters: the tables above
+        if what == "copies":
+            # of the row and its 30 copies, 5 are compared
+            assert inc.rows("SELECT count(*) FROM hub_link_twins")[0][0] >= 26
+        if what == "block":
+            assert inc.rows("SELECT guarded FROM hub_link_guard") == [(["l.phone1 = r.phone1"],)]
+    # only the steps that change what the guard decides took the full run
+    assert took_full == ["copies", "block", f"withdraw {copies}"]
+    assert inc.rows("SELECT count(*) FROM hub_link_twins") == [(0,)]  # the copies withdrawn

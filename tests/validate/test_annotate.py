@@ -250,3 +250,50 @@ def test_a_large_csv_copy_keeps_the_header_and_the_problem_rows_at_their_line_nu
     assert ws.cell(row=last, column=1).value == f"人{last - 3}"  # line N of the CSV is row N of the copy
     assert "校验位" in ws.cell(row=last, column=2).comment.text
     assert wb["问题汇总"].max_row == 3
+
+
+def test_a_copy_marks_at_most_the_first_rows_with_a_problem_and_says_how_many_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: a file of 200,000 repeated rows has a problem on every row; its copy marks the first
+    ``HUB_ANNOTATE_MAX_ROWS`` (20,000) of them and its 问题汇总 says how many are left out."""
+    from openpyxl import load_workbook
+
+    monkeypatch.setenv("HUB_ANNOTATE_MAX_ROWS", "3")
+    src = tmp_path / "重复.csv"
+    src.write_text("姓名,身份证号\n" + "".join("张三,3301\n" for _ in range(6)), encoding="utf-8")
+    findings = [_finding("重复", r, None, "duplicate-row", "warning", "与第2行完全相同") for r in range(3, 8)]
+    findings.append(_finding("重复", 7, "身份证号", "id-format", "error", "不是18位公民身份号码"))
+    out = annotate_workbook(src, findings, {("重复", "身份证号"): 2}, tmp_path / "重复.标注.xlsx")
+    wb = load_workbook(out)
+    ws = wb["重复"]
+    marked = sorted(c.row for row in ws.iter_rows() for c in row if c.comment is not None)
+    assert marked == [3, 4, 5]  # the first three rows with a problem; rows 6 and 7 not marked
+    summary = [[c.value for c in row] for row in wb[SUMMARY_SHEET].iter_rows(min_row=2)]
+    assert [r[1] for r in summary[:3]] == [3, 4, 5] and len(summary) == 4
+    assert "有问题的行共 5 行，只标注了前 3 行；其余 2 行的 3 个问题未逐一标注" in summary[-1][4]
+
+
+def test_a_single_large_copy_is_written_by_a_worker_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: a lone large copy (a 200,000-row file's) is written in a worker process, whose memory
+    goes back to the system when it is done, not in the caller's (the web server's); the same copy."""
+    from hub.validate import annotate
+    from hub.validate.annotate import AnnotateJob, Batch
+
+    csv = tmp_path / "西村.csv"
+    csv.write_text("西村台账\n姓名,身份证号\n王五,123\n", encoding="utf-8")
+    job = AnnotateJob(
+        csv,
+        [_finding("西村", 3, "身份证号", "id-format", "error", "不是18位公民身份号码")],
+        {("西村", "身份证号"): 2},
+        tmp_path / "here" / "西村_批注.xlsx",
+    )
+    (here,) = Batch([job]).result()
+    monkeypatch.setattr(annotate, "ALONE_BYTES", 0)
+    batch = Batch([AnnotateJob(job.source, job.findings, job.columns, tmp_path / "pool" / job.out.name)])
+    assert batch.pool is not None  # started at once, in a worker
+    (there,) = batch.result()
+    assert batch.pool is None and there.parent.name == "pool"
+    assert _cells(here) == _cells(there)

@@ -15,6 +15,10 @@ pairwise, so no upload makes entity resolution quadratic (issue 11; docs/linkage
   :mod:`hub.dedupe.linkage.graph`), exact duplicates (above), and every other rule whose block is small.
 
 Everything is set-based: one GROUP BY per rule, one window over the records when a group is collapsed.
+
+What a full run decided is kept (:func:`persist`: ``hub_link_twins``, ``hub_link_guard``), so that an
+upload linked against the store (:mod:`hub.dedupe.linkage.incremental`) leaves the collapsed records
+out of scoring and clusters them as :func:`twin_clusters` does.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from hub.store.db import Database
 KEPT = "__link_kept"  # the records Splink compares (persistent: Splink reads it through a cursor)
 TRAIN = "__link_train"  # the records the model trains on (kept, minus oversized blocks)
 TWINS = "__link_twins"  # collapsed record -> the first and second record of its group
+STORED_TWINS = "hub_link_twins"  # TWINS of the last full run (persistent)
 
 
 @dataclass(frozen=True)
@@ -166,3 +171,28 @@ def twin_clusters(db: Database, twins: str, clusters: str) -> None:
                            ELSE c.cluster_key END
         FROM {twins} t JOIN {clusters} c ON c.uid = t.second_uid"""
     )
+
+
+def persist(db: Database, guarded: Guarded, max_identical: int, max_block: int) -> None:
+    """Keep what the full run's :func:`guard` decided: its collapsed records (``hub_link_twins``), its
+    settings and the rules it guarded (``hub_link_guard``). One transaction."""
+    with db.transaction():
+        db.execute(f"DELETE FROM {STORED_TWINS}")
+        if guarded.twins:
+            db.execute(f"INSERT INTO {STORED_TWINS} SELECT uid, first_uid, second_uid FROM {guarded.twins}")
+        db.execute("DELETE FROM hub_link_guard")
+        db.execute(
+            "INSERT INTO hub_link_guard VALUES (?, ?, ?)", [max_identical, max_block, sorted(guarded.rules)]
+        )
+
+
+def same_guard(db: Database, max_identical: int, max_block: int) -> bool:
+    """Whether the last full run guarded with these settings (a store linked before the guard was
+    kept has no row, and no collapsed record: the same)."""
+    kept = db.rows("SELECT max_identical, max_block FROM hub_link_guard")
+    return not kept or (int(kept[0][0]), int(kept[0][1])) == (max_identical, max_block)
+
+
+def kept_records(records: str) -> str:
+    """SQL: the records of ``records`` the last full run scored (its collapsed records left out)."""
+    return f"(SELECT * FROM {records} WHERE uid NOT IN (SELECT uid FROM {STORED_TWINS}))"

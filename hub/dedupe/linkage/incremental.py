@@ -7,9 +7,11 @@
 * :func:`apply_decisions` (a steward's decision changes no record and no score, only which pairs are
   merge edges): fills, then the clusters of the decided pairs.
 
-Both need the last run to have been *plain* (``LinkSummary.plain``: the saved model, every record
-linked as itself, no collapsed twins or guarded block) and return None / False when they cannot be
-exact; the caller then runs the full linkage.
+Both need the last run to have been *plain* (``LinkSummary.plain``: the saved model; its collapsed
+twins and guarded blocks kept by :func:`hub.dedupe.linkage.guard.persist`) and return None / False when
+they cannot be exact; the caller then runs the full linkage. Collapsed records are never scored and
+take their group's cluster (:func:`_recluster`); a new or gone record in a group of copies or an
+oversized block changes what the guard decides, and the full run is taken.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from hub.dedupe.linkage.config import LinkageConfig
 from hub.dedupe.linkage.engine import load_model, predict
 from hub.dedupe.linkage.fill import FillResult, resolve_rejected
 from hub.dedupe.linkage.graph import MERGE_EDGES, cluster_records
-from hub.dedupe.linkage.guard import rule_keys
+from hub.dedupe.linkage.guard import STORED_TWINS, kept_records, rule_keys, same_guard, twin_clusters
 from hub.dedupe.linkage.misuse import flag_id_misuse, misuse_scope
 from hub.dedupe.linkage.pipeline import MAX_PASSES, LinkSummary, store_pairs
 from hub.dedupe.linkage.records import INPUT, build_source
@@ -72,13 +74,15 @@ def apply_decisions(db: Database, cfg: LinkageConfig, now: datetime | None = Non
     state = db.rows("SELECT fp, plain FROM hub_link_state")
     if not state or not state[0][1] or int(state[0][0]) != inputs_fp(db) or not db.table_exists(INPUT):
         return False
+    if not same_guard(db, cfg.max_identical, cfg.max_block):
+        return False
     if not cfg.model_path.exists():
         return False
     db.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCH} (uid VARCHAR)")
     db.execute(f"CREATE OR REPLACE TEMP TABLE {OLD} (uid VARCHAR)")
     _touch_decided(db)
-    # only the decided pairs' records can gain or lose a fill or a candidate
-    fill = resolve_rejected(db, None, cfg, now, scope=f"SELECT uid FROM {TOUCH}")
+    # only the decided pairs' records (and their collapsed copies) can gain or lose a fill or a candidate
+    fill = resolve_rejected(db, None, cfg, now, twins=STORED_TWINS, scope=_FILL_SCOPE)
     if fill.filled:
         return False  # a record changed: linked again from here (link_delta, or the full run)
     _recluster(db, now)
@@ -112,6 +116,10 @@ SCOPE = "__inc_scope"  # whole clusters, old and new, around TOUCH
 #: A scope larger than this re-clusters the whole store (cheaper than growing the closure further).
 MAX_SCOPE = 200_000
 
+#: The records a fill or candidate may change for (resolve_rejected's ``scope``): those of :data:`TOUCH`
+#: and the collapsed copies that take the links of a record of it (their group's first record).
+_FILL_SCOPE = f"SELECT uid FROM {TOUCH} UNION SELECT uid FROM {STORED_TWINS} WHERE first_uid IN (SELECT uid FROM {TOUCH})"
+
 
 def _plain_state(db: Database, cfg: LinkageConfig) -> bool:
     state = db.rows("SELECT plain FROM hub_link_state")
@@ -119,7 +127,8 @@ def _plain_state(db: Database, cfg: LinkageConfig) -> bool:
     seen = bool(db.rows("SELECT 1 FROM hub_link_subfp LIMIT 1")) or not db.rows(
         "SELECT 1 FROM hub_rows LIMIT 1"
     )
-    return bool(state and state[0][0] and tables and seen and cfg.model_path.exists())
+    guard = same_guard(db, cfg.max_identical, cfg.max_block)
+    return bool(state and state[0][0] and tables and seen and guard and cfg.model_path.exists())
 
 
 def _changed_submissions(db: Database) -> int:
@@ -173,33 +182,37 @@ def _source_delta(db: Database) -> tuple[int, int]:
     return int(db.scalar(f"SELECT count(*) FROM {NEW}")), int(db.scalar(f"SELECT count(*) FROM {OLD}"))
 
 
-def _blocks_bounded(db: Database, cfg: LinkageConfig) -> bool:
-    """True when no record of :data:`PREP` sits in a group of exact duplicates or a block that the
-    guard (:mod:`hub.dedupe.linkage.guard`) would collapse or leave unscored: then the whole store
-    links as itself, as the last (plain) run did, and scoring the new records alone is exact."""
+def _blocks_bounded(db: Database, cfg: LinkageConfig, records: str = PREP) -> bool:
+    """True when no record of ``records`` (:data:`PREP`, after they went in; or the gone records,
+    before they leave) sits in a group of exact duplicates or a block that the guard
+    (:mod:`hub.dedupe.linkage.guard`) collapses or leaves unscored: then the guard decides for every
+    other record as the last run did (the same collapsed records, the same guarded blocks), the new
+    records link as themselves, and scoring them alone is exact. Blocks are counted over the records
+    the full run scores (collapsed ones left out, as the guard counts them)."""
     # grouped, never joined record to record: a file of 200,000 identical rows is one group here,
     # where a join would pair every row with every other (4·10¹⁰ pairs)
     # First on three of the features (reading every feature of the million records costs ~10×): a
     # group of exact duplicates lies inside a group equal on these, so none here means none at all.
-    twins = "SELECT count(*) FROM (SELECT 1 FROM {input} WHERE name IN (SELECT name FROM {prep}) GROUP BY {feats} "
-    twins += "HAVING count(*) > $k AND bool_or(uid IN (SELECT uid FROM {prep})))"
+    twins = "SELECT count(*) FROM (SELECT 1 FROM {input} WHERE name IN (SELECT name FROM {records}) GROUP BY {feats} "
+    twins += "HAVING count(*) > $k AND bool_or(uid IN (SELECT uid FROM {records})))"
     for feats in ("name, sex, birth_date", ", ".join(c for c, _ in db.columns(INPUT) if c != "uid")):
-        if not db.scalar(twins.format(input=INPUT, prep=PREP, feats=feats), {"k": cfg.max_identical}):
+        if not db.scalar(twins.format(input=INPUT, records=records, feats=feats), {"k": cfg.max_identical}):
             break
     else:
         return False
     limit = cfg.max_block * (cfg.max_block - 1) // 2
+    kept = kept_records(INPUT)
     for rule in PERSON_SPEC.blocking_rules:
         left, right = rule_keys(rule)
         if not left:
             continue
         # the block sizes of the keys a new record has on either side of the rule
-        wanted = f"SELECT ({', '.join(left)}) FROM {PREP} UNION SELECT ({', '.join(right)}) FROM {PREP}"
+        wanted = f"SELECT ({', '.join(left)}) FROM {records} UNION SELECT ({', '.join(right)}) FROM {records}"
 
         def sizes(cols: list[str], wanted: str = wanted) -> str:
             keys, notnull = ", ".join(cols), " AND ".join(f"{c} IS NOT NULL" for c in cols)
             return (
-                f"(SELECT {keys}, count(*) AS n FROM {INPUT} WHERE {notnull} AND ({keys}) IN ({wanted}) "
+                f"(SELECT {keys}, count(*) AS n FROM {kept} k WHERE {notnull} AND ({keys}) IN ({wanted}) "
                 "GROUP BY ALL)"
             )
 
@@ -211,6 +224,18 @@ def _blocks_bounded(db: Database, cfg: LinkageConfig) -> bool:
         if db.scalar(big, {"limit": limit}):
             return False
     return True
+
+
+def _gone_bounded(db: Database, cfg: LinkageConfig) -> bool:
+    """:func:`_blocks_bounded` for the records of :data:`OLD` as the last run linked them (before they
+    leave :data:`INPUT`): a record leaving a group of copies or an oversized block changes the guard."""
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE __inc_was AS SELECT * FROM {INPUT} WHERE uid IN (SELECT uid FROM {OLD})"
+    )
+    try:
+        return _blocks_bounded(db, cfg, "__inc_was")
+    finally:
+        db.execute("DROP TABLE IF EXISTS __inc_was")
 
 
 def _score_new(db: Database, cfg: LinkageConfig, model: dict[str, object], now: datetime) -> None:
@@ -228,8 +253,8 @@ def _score_new(db: Database, cfg: LinkageConfig, model: dict[str, object], now: 
             theirs_t = ", ".join(f"i.{t}" for t in theirs)
             reach.append(f"({notnull} AND ({theirs_t}) IN (SELECT ({mine_t}) FROM {PREP} p))")
     db.execute(
-        f"CREATE OR REPLACE TABLE {SUB} AS SELECT * FROM {INPUT} i WHERE i.uid IN (SELECT uid FROM {PREP}) OR "
-        + " OR ".join(reach)
+        f"CREATE OR REPLACE TABLE {SUB} AS SELECT * FROM {kept_records(INPUT)} i "
+        f"WHERE i.uid IN (SELECT uid FROM {PREP}) OR " + " OR ".join(reach)
     )
     db.execute(
         f"INSERT INTO {TOUCH} SELECT uid_l FROM hub_link_pairs WHERE uid_l IN (SELECT uid FROM {OLD}) "
@@ -262,6 +287,7 @@ UNION SELECT uid FROM {INPUT} WHERE id_valid IN (SELECT k FROM keys)
 UNION SELECT b FROM edges WHERE a IN (SELECT uid FROM s)
 UNION SELECT a FROM edges WHERE b IN (SELECT uid FROM s)
 EXCEPT SELECT uid FROM s
+EXCEPT SELECT uid FROM {STORED_TWINS}
 """
 
 
@@ -269,11 +295,15 @@ def _recluster(db: Database, now: datetime) -> dict[str, int]:
     """Cluster again, and code, the records of :data:`TOUCH` with everything their clusters can reach:
     old clusters, records of the same ID, merge edges, to the closure; the whole store when the
     closure grows past :data:`MAX_SCOPE`. Returns the code counts."""
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE} AS SELECT DISTINCT uid FROM {TOUCH}")
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE {SCOPE} AS SELECT DISTINCT uid FROM {TOUCH} "
+        f"WHERE uid NOT IN (SELECT uid FROM {STORED_TWINS})"
+    )
     while True:
         size = int(db.scalar(f"SELECT count(*) FROM {SCOPE}"))
         if size > MAX_SCOPE:
-            cluster_records(db, INPUT)
+            cluster_records(db, kept_records(INPUT))
+            twin_clusters(db, STORED_TWINS, "__link_clusters")
             with db.transaction():
                 return assign_codes(db, "__link_clusters", now)
         db.execute(_GROW)
@@ -284,9 +314,11 @@ def _recluster(db: Database, now: datetime) -> dict[str, int]:
         f"WHERE uid IN (SELECT uid FROM {SCOPE})"
     )
     cluster_records(db, "__inc_records")
+    # the collapsed copies of the records clustered again follow their group's second record
+    twin_clusters(db, STORED_TWINS, "__link_clusters")
     with db.transaction():
         codes = assign_codes(
-            db, "__link_clusters", now, replace=f"SELECT uid FROM {SCOPE} UNION SELECT uid FROM {OLD}"
+            db, "__link_clusters", now, replace=f"SELECT uid FROM __link_clusters UNION SELECT uid FROM {OLD}"
         )
     db.execute("DROP TABLE IF EXISTS __inc_records")
     return codes
@@ -296,8 +328,9 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
     """Link what changed since the last run against the store, without scoring the store again.
 
     Exact (the tables end as :func:`hub.dedupe.linkage.pipeline.run_linkage` leaves them, creation
-    times aside) when the last run was plain (saved model, no collapsed twins, no guarded block) and
-    the new records stay so. Returns None, having changed nothing a full run does not redo, when it
+    times aside) when the last run was plain (saved model; its collapsed twins and guarded blocks
+    kept) and no new or gone record is in a group of copies or an oversized block (it would change
+    what the guard decides: then the full run is taken). Returns None, having changed nothing a full run does not redo, when it
     cannot be exact: the caller then runs the full linkage."""
     now = now or datetime.now()
     if not _plain_state(db, cfg):
@@ -327,6 +360,8 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
                 db.execute(f"DELETE FROM hub_link_source WHERE uid IN (SELECT uid FROM {OLD})")
                 db.execute(f"INSERT INTO hub_link_source SELECT * FROM {NEW}")
             prepare(db, f"SELECT * FROM {NEW}", PREP)
+            if old and not _gone_bounded(db, cfg):
+                return None
             db.execute(f"DELETE FROM {INPUT} WHERE uid IN (SELECT uid FROM {OLD})")
             db.execute(f"INSERT INTO {INPUT} SELECT * FROM {PREP}")
             if not _blocks_bounded(db, cfg):
@@ -334,7 +369,7 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
             _score_new(db, cfg, model, now)
             db.execute(f"INSERT INTO {TOUCH} SELECT uid FROM {PREP} UNION SELECT uid FROM {OLD}")
         # the records whose row, pairs or decisions changed: every other keeps its fill or candidates
-        fill = resolve_rejected(db, None, cfg, now, scope=f"SELECT uid FROM {TOUCH}")
+        fill = resolve_rejected(db, None, cfg, now, twins=STORED_TWINS, scope=_FILL_SCOPE)
         filled += fill.filled
         if not fill.filled:
             break

@@ -16,7 +16,7 @@ from hub.dedupe.linkage.config import LinkageConfig
 from hub.dedupe.linkage.engine import default_model, fit, level_weights, load_model, predict, save_model
 from hub.dedupe.linkage.fill import FillResult, resolve_rejected
 from hub.dedupe.linkage.graph import cluster_records
-from hub.dedupe.linkage.guard import Guarded, guard, twin_clusters
+from hub.dedupe.linkage.guard import Guarded, guard, persist, twin_clusters
 from hub.dedupe.linkage.misuse import flag_id_misuse
 from hub.dedupe.linkage.records import INPUT, build_input
 from hub.dedupe.linkage.stable import assign_codes
@@ -67,8 +67,9 @@ class LinkSummary:
     trained: bool
     #: At most one line (Chinese): the model could not be trained, and what was used instead.
     warnings: list[str] = field(default_factory=list)
-    #: The run scored with the saved model, every record as itself (no collapsed twins, no guarded
-    #: block): a review decision may then be applied without re-scoring (hub.dedupe.linkage.incremental).
+    #: The run scored with the saved model (its collapsed twins and guarded blocks kept by
+    #: ``guard.persist``): an upload or a review decision may then be linked without re-scoring the
+    #: store (hub.dedupe.linkage.incremental).
     plain: bool = False
     #: Only what changed since the last run was scored (hub.dedupe.linkage.incremental.link_delta).
     incremental: bool = False
@@ -157,6 +158,8 @@ def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id
     # call reaches the fixed point (a second call then changes nothing: idempotent).
     # The model is chosen (loaded, trained or defaulted) once, in the first pass.
     filled, choice = 0, None
+    # until this run ends, the linkage tables are not what a full run leaves (record_state, at the end)
+    db.execute("UPDATE hub_link_state SET plain = false")
     for _ in range(MAX_PASSES):
         misused = flag_id_misuse(db, now)
         records = build_input(db)
@@ -168,6 +171,7 @@ def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id
         if not fill.filled:
             break
     assert choice is not None
+    persist(db, guarded, cfg.max_identical, cfg.max_block)  # what link_delta scores against next time
     fill = FillResult(filled, fill.with_candidates, fill.without_candidates)
     clusters = cluster_records(db, guarded.table)
     if guarded.twins:
@@ -179,8 +183,8 @@ def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id
         "SELECT count(*) FROM hub_link_pairs p WHERE status = 'review' "
         "AND pair_id NOT IN (SELECT pair_id FROM hub_link_decisions)"))  # fmt: skip
     warnings = ([choice.warning] if choice.warning else []) + guarded.warnings
-    plain = choice.warning is None and not guarded.twins and not guarded.rules and guarded.table == INPUT
-    plain = plain and cfg.model_path.exists()
+    # collapsed twins and guarded blocks are kept (guard.persist): an upload is linked against them
+    plain = choice.warning is None and cfg.model_path.exists()
     return LinkSummary(
         records, pairs, review, misused, fill, clusters, codes, choice.trained, warnings, plain
     )

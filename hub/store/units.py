@@ -1,0 +1,107 @@
+"""The store's single writer, shared fairly: units of work wait their turn lightest first.
+
+A process writes the store one *unit* at a time (an ingest's storing and linkage, the recording of its
+annotated copies, a merge, a withdrawal: :meth:`hub.facade.Hub._unit`). With a plain lock the next
+unit is whoever the scheduler wakes, often the thread that just released it: one township's
+200,000-row upload then runs its units back to back while another township's 500-row upload waits
+for all of them. :class:`UnitLock` hands the store, whenever it is free, to the waiting unit of the
+smallest *weight* (the cells of the upload it belongs to: :func:`weighing`; 0 for everything else —
+a CLI command, a page's write), ties to the job that started first (so a job's later units — its
+copies' record, its merge — go before the first unit of a job that started after it, and jobs
+finish one after another rather than all at the end), then in arrival order. A unit that has waited longer than
+``patience`` seconds goes before any lighter one (in arrival order), so a large upload is delayed
+by a stream of small ones, never starved. Reentrant: a unit that opens another (a withdrawal links
+and merges) holds the store throughout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+_WEIGHT: contextvars.ContextVar[tuple[int, int]] = contextvars.ContextVar("hub_unit_weight", default=(0, 0))
+_JOBS = itertools.count(1)  # the order jobs started weighing in
+
+#: Seconds after which a waiting unit goes before lighter ones (``patience``).
+PATIENCE_S = 120.0
+
+
+@contextlib.contextmanager
+def weighing(cells: int) -> Iterator[None]:
+    """The units this thread (context) opens inside the block weigh ``cells``: an upload job's cells."""
+    token = _WEIGHT.set((max(0, int(cells)), next(_JOBS)))
+    try:
+        yield
+    finally:
+        _WEIGHT.reset(token)
+
+
+@dataclass(order=True)
+class _Ticket:
+    weight: int
+    job: int
+    seq: int
+    since: float = field(compare=False)
+
+
+class UnitLock:
+    """A reentrant lock whose waiters are served lightest first (see the module doc)."""
+
+    def __init__(self, patience: float = PATIENCE_S) -> None:
+        self.patience = patience
+        self._cond = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._depth = 0
+        self._waiting: list[_Ticket] = []
+        self._seq = itertools.count()
+
+    def _next(self) -> _Ticket:
+        """The waiter to serve: the longest-waiting one past ``patience``, else the lightest."""
+        now = time.monotonic()
+        overdue = [t for t in self._waiting if now - t.since > self.patience]
+        return min(overdue, key=lambda t: t.seq) if overdue else min(self._waiting)
+
+    def acquire(self) -> bool:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            ticket = _Ticket(*_WEIGHT.get(), next(self._seq), time.monotonic())
+            self._waiting.append(ticket)
+            try:
+                while self._owner is not None or self._next() is not ticket:
+                    # woken on every release; the timeout lets a waiter's patience run out
+                    self._cond.wait(timeout=1.0)
+            finally:
+                self._waiting.remove(ticket)
+                if self._owner is None:  # given up (interrupted): the next one may go
+                    self._cond.notify_all()
+            self._owner, self._depth = me, 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("cannot release a unit lock held by another thread")
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify_all()
+
+    def __enter__(self) -> UnitLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def waiting(self) -> int:
+        """How many units wait for the store now."""
+        with self._cond:
+            return len(self._waiting)
