@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,15 @@ def files(out: Path) -> dict[str, Any]:
     return found
 
 
+def without_times(found: dict[str, Any]) -> dict[str, Any]:
+    """``found`` with a CSV line's trailing 14-digit timestamp (GA-SYRK's GXSJ) blanked."""
+    out = dict(found)
+    for name, lines in found.items():
+        if name.endswith(".csv"):
+            out[name] = [re.sub(r",\d{14}$", ",", line) for line in lines]
+    return out
+
+
 LINKAGE = {
     "hub_link_pairs": "uid_l, uid_r, round(match_weight, 6), status",
     "hub_link_clusters": "uid, cluster_key, person_code",
@@ -99,7 +109,8 @@ def test_sample_run_on_spark_writes_the_same_reports(tmp_path: Path) -> None:
     spark_linkage = linkage(home)
     assert spark_linkage["hub_link_clusters"] and spark_linkage["hub_codes"]
     assert spark_linkage == linkage(duck_home)
-    assert files(tmp_path / "duck-run") == spark_files
+    # another workspace's run: GA-SYRK's 更新时间 (GXSJ, the last CSV field) is when that run merged
+    assert without_times(files(tmp_path / "duck-run")) == without_times(spark_files)
     # the warehouse holds the merged tables as Parquet, partitioned by township (folders Spark prunes)
     assert {p.name for p in (home / "warehouse" / "hub_person").iterdir()} >= {
         "township_code=331099001",
