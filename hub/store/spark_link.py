@@ -13,14 +13,19 @@ saved model, over the records published to the warehouse.
    ``out_table``, the table :func:`hub.dedupe.linkage.engine.predict` writes on DuckDB, where
    ``store_pairs``, clustering and the codes go on as before.
 
-Splink's intermediate tables are persisted in Spark's cache (no checkpoint directory needed on a
-cluster) and dropped when the scores are in the store.
+Splink cuts the lineage of its intermediate tables its default way (``break_lineage_method="parquet"``):
+each is written as Parquet under the warehouse (``warehouse/.splink.<id>/``, Spark's checkpoint
+directory for the run) and read back; the folder and Splink's temporary views are removed when the
+scores are in the store. Nothing is left in Spark's cache (``persist`` would leave the rows of the
+views Splink drops itself).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from hub.errors import StoreError
@@ -74,8 +79,10 @@ def predict(
     engine.publish(db, table, None)
     records = engine.read(table)
     uid = model.get("unique_id_column_name", "uid")
+    scratch = engine.warehouse / f".splink.{uuid.uuid4().hex[:8]}"
+    engine.spark.sparkContext.setCheckpointDir(str(scratch))
     api = SparkAPI(
-        spark_session=engine.spark, register_udfs_automatically=False, break_lineage_method="persist"
+        spark_session=engine.spark, register_udfs_automatically=False, break_lineage_method="parquet"
     )
     before = _splink_views(engine)
     try:
@@ -91,7 +98,9 @@ def predict(
         )
         arrow = pairs.toArrow()
     finally:
-        _drop_views(engine, _splink_views(engine) - before)
+        for name in _splink_views(engine) - before:
+            engine.spark.catalog.dropTempView(name)
+        shutil.rmtree(scratch, ignore_errors=True)
     with arrow_in_store(db, arrow) as (sql, _):
         db.execute(f"CREATE OR REPLACE TABLE {out_table} AS {sql}")
     return int(db.scalar(f"SELECT count(*) FROM {out_table}"))
@@ -99,9 +108,3 @@ def predict(
 
 def _splink_views(engine: SparkEngine) -> set[str]:
     return {t.name for t in engine.spark.catalog.listTables() if t.name.startswith(SPLINK_PREFIX)}
-
-
-def _drop_views(engine: SparkEngine, names: set[str]) -> None:
-    """Splink's temporary views of this run, and the cached rows behind them."""
-    for name in names:
-        engine.spark.catalog.dropTempView(name)

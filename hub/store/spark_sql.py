@@ -15,7 +15,7 @@ sqlglot's ``spark`` dialect, with what the hub's set-based SQL needs of it:
   is ``array_intersect``, and ``len`` of a list is ``size`` (``len`` of text stays ``length``).
 * ``damerau_levenshtein(a, b) <= 1`` (or ``<= 0``) is plain Spark SQL: Spark has ``levenshtein``
   but no Damerau distance, and Splink's Spark UDF for it lives in a jar the session would have to
-  load; at most one edit is ``levenshtein(a, b, 1)`` found, or the same length and two adjacent
+  load; at most one edit is ``levenshtein(a, b) <= 1``, or the same length and two adjacent
   characters swapped (``exists`` over the positions). Another use of ``damerau_levenshtein`` is
   refused (:class:`sqlglot.errors.UnsupportedError`).
 
@@ -99,7 +99,7 @@ def _at_most(self: SparkGenerator, e: exp.LTE) -> str:
         return f"({a} = {b})"
     swapped = f"CONCAT(SUBSTR({a}, 1, i - 1), SUBSTR({a}, i + 1, 1), SUBSTR({a}, i, 1), SUBSTR({a}, i + 2))"
     return (
-        f"(LEVENSHTEIN({a}, {b}, 1) >= 0 OR (LENGTH({a}) = LENGTH({b}) AND LENGTH({a}) > 1 "
+        f"(LEVENSHTEIN({a}, {b}) <= 1 OR (LENGTH({a}) = LENGTH({b}) AND LENGTH({a}) > 1 "
         f"AND EXISTS(SEQUENCE(1, LENGTH({a}) - 1), i -> {swapped} = {b})))"
     )
 

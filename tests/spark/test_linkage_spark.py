@@ -188,6 +188,8 @@ def test_sample_linkage_on_spark_equals_duckdb(
     # the records Spark read: the store's table, published to the warehouse as Parquet
     assert any((spark_engine.warehouse / INPUT).rglob("*.parquet"))
     assert not [t.name for t in spark_engine.spark.catalog.listTables() if t.name.startswith("__splink__")]
+    # nor what it persisted (a long-lived process scores again and again)
+    assert spark_engine.spark._jsparkSession.sharedState().cacheManager().isEmpty()
 
 
 def _part(data: dict[str, list[dict[str, Any]]], sids: set[int]) -> dict[str, list[dict[str, Any]]]:
