@@ -3,7 +3,7 @@ saved model, over the records published to the warehouse.
 
 1. **Records.** The store's records table (``hub_link_input``, or the table
    :func:`hub.dedupe.linkage.guard.guard` left) is published to ``warehouse/<table>/`` as Parquet
-   (:meth:`hub.store.spark.SparkEngine.publish`) and read by Spark.
+   (:meth:`hub.store.spark.SparkEngine.publish`) and read by Spark; the copy is removed once scored.
 2. **Settings.** The model is the one trained on DuckDB (training stays there): its comparison
    levels and blocking rules are DuckDB SQL, parsed by sqlglot and rendered in the ``hubspark``
    dialect (:mod:`hub.store.spark_sql`) with every identifier quoted. No jar is loaded: the one
@@ -101,6 +101,7 @@ def predict(
         for name in _splink_views(engine) - before:
             engine.spark.catalog.dropTempView(name)
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(engine.warehouse / table, ignore_errors=True)  # a copy for this scoring only
     with arrow_in_store(db, arrow) as (sql, _):
         db.execute(f"CREATE OR REPLACE TABLE {out_table} AS {sql}")
     return int(db.scalar(f"SELECT count(*) FROM {out_table}"))

@@ -185,8 +185,9 @@ def test_sample_linkage_on_spark_equals_duckdb(
     assert len(scored) > 100 and len({r[4] for r in scored}) > 10
     assert "review" in {r[4] for r in expected["hub_link_pairs"]}
     assert got.clusters > 100 and len(expected["hub_codes"]) > 100, got
-    # the records Spark read: the store's table, published to the warehouse as Parquet
-    assert any((spark_engine.warehouse / INPUT).rglob("*.parquet"))
+    # the records Spark read were published for the scoring only; Splink's scratch folder is gone
+    assert not (spark_engine.warehouse / INPUT).exists()
+    assert not list(spark_engine.warehouse.glob(".splink.*"))
     assert not [t.name for t in spark_engine.spark.catalog.listTables() if t.name.startswith("__splink__")]
     # nor what it persisted (a long-lived process scores again and again)
     assert spark_engine.spark._jsparkSession.sharedState().cacheManager().isEmpty()
