@@ -640,10 +640,12 @@ class Hub:
         cfg = LinkageConfig(model_path=model)
         try:
             # what changed since the last run, against the store; the whole store when that cannot be exact
-            summary = None if full else link_delta(self.db, cfg)
+            # the pairs scored by the configured engine (HUB_ENGINE, --engine); trained on the store
+            engine = self.engine()
+            summary = None if full else link_delta(self.db, cfg, engine=engine)
             if summary is None:
                 drop_scratch(self.db)
-                summary = run_linkage(self.db, cfg)
+                summary = run_linkage(self.db, cfg, engine=engine)
         except BaseException:
             with contextlib.suppress(Exception):  # the error in flight is the one to report
                 drop_scratch(self.db)

@@ -3,6 +3,8 @@ inlined for engines that have none, checked against the macros themselves in Duc
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from sqlglot import parse_one
 
@@ -76,3 +78,28 @@ def test_rows_from_another_engine_reach_the_store_after_an_unread_select() -> No
             assert db.rows(sql, params) == [(1,), (2,)]
     finally:
         db.close()
+
+
+def test_the_linkage_model_transpiles_to_spark_and_a_comparison_spark_cannot_run_is_named() -> None:
+    """Every comparison level and blocking rule of the person spec renders for Splink's Spark backend
+    (what each decides is checked on Spark in tests/spark/test_linkage_spark.py); a Damerau distance
+    other than "at most one edit" is refused with the condition named, not sent to Spark."""
+    from hub.dedupe.linkage.chinese import PERSON_SPEC
+    from hub.errors import StoreError
+    from hub.store.spark_link import spark_settings
+
+    settings = spark_settings(PERSON_SPEC.settings())
+    conditions = [lv["sql_condition"] for c in settings["comparisons"] for lv in c["comparison_levels"]]
+    spark = " ".join(conditions)
+    assert "SIZE(ARRAY_INTERSECT(`py_set_l`, `py_set_r`)) > 0" in conditions
+    assert "LIST_INTERSECT" not in spark and "DAMERAU" not in spark and "LENGTH(ARRAY" not in spark
+    assert settings["blocking_rules_to_generate_predictions"][0] == {
+        "blocking_rule": "`l`.`id17` = `r`.`id17`",
+        "sql_dialect": "spark",
+    }
+    model = copy.deepcopy(PERSON_SPEC.settings())  # the spec's own dicts stay as they are
+    model["comparisons"][-1]["comparison_levels"][4]["sql_condition"] = (
+        "damerau_levenshtein(id_fuzzy_l, id_fuzzy_r) <= 2"
+    )
+    with pytest.raises(StoreError, match=r"damerau_levenshtein\(id_fuzzy_l, id_fuzzy_r\) <= 2"):
+        spark_settings(model)

@@ -10,6 +10,9 @@ are inlined), never ``if engine == ...`` in a stage.
   Parquet under ``HUB_HOME/warehouse`` (partitioned by township) and the queries run on Spark
   (``spark.master`` from ``HUB_SPARK_MASTER``, default ``local[2]``). pyspark is imported only there.
 
+The merge (``merge``) and the linkage's scoring (``predict_pairs``: Splink on DuckDB, or Splink's
+Spark backend) are asked of the engine too.
+
 Choose with ``HUB_ENGINE`` or ``--engine``.
 """
 
@@ -85,6 +88,13 @@ class QueryEngine(Protocol):
     def merge(self, db: Database, now: datetime | None = None, full: bool = False) -> MergeSummary:
         """Bring the store's merged tables up to date (``full``: rebuild them all)."""
 
+    def predict_pairs(
+        self, db: Database, table: str, model: dict[str, Any], out_table: str, threshold: float
+    ) -> int:
+        """Score the blocked pairs of the store's records ``table`` with a Splink ``model`` (trained
+        on the store); the pairs with probability ≥ ``threshold`` land in the store's ``out_table``
+        (:func:`hub.dedupe.linkage.engine.predict`'s columns). Returns the number of pairs."""
+
     def close(self) -> None: ...
 
 
@@ -123,6 +133,14 @@ class StoreEngine:
         from hub.dedupe.incremental import merge_incremental
 
         return merge(db, now) if full else merge_incremental(db, now)
+
+    def predict_pairs(
+        self, db: Database, table: str, model: dict[str, Any], out_table: str, threshold: float
+    ) -> int:
+        """Splink on the store's own DuckDB connection."""
+        from hub.dedupe.linkage.engine import predict
+
+        return predict(db, [table], model, out_table, threshold)
 
     def close(self) -> None:
         """The store belongs to the Hub; nothing of the engine's own to close."""

@@ -6,7 +6,8 @@ written beside the last good copy and swapped in only when complete (a failed pu
 last good tables). Spark reads them and defines the canonical views (``30_views.sql``,
 ``35_flagged.sql``, transpiled from DuckDB by sqlglot) as temporary views; the report trees are
 rendered in the ``spark`` dialect with every identifier quoted and the hub's macros inlined.
-``merge(db)`` runs the merge on Spark over the same warehouse (:mod:`hub.store.spark_merge`).
+``merge(db)`` runs the merge on Spark over the same warehouse (:mod:`hub.store.spark_merge`);
+``predict_pairs`` scores the linkage's pairs with Splink's Spark backend (:mod:`hub.store.spark_link`).
 
 Configuration: ``HUB_SPARK_MASTER`` (``local[2]`` by default; ``spark://host:7077`` for a
 standalone cluster), ``HUB_SPARK_DRIVER_MEMORY`` (default ``2g``), ``HUB_SPARK_CONF`` (extra
@@ -156,6 +157,14 @@ class SparkEngine:
         from hub.store.spark_merge import merge
 
         return merge(self, db, now)
+
+    def predict_pairs(
+        self, db: Database, table: str, model: dict[str, Any], out_table: str, threshold: float
+    ) -> int:
+        """The linkage's scoring by Splink's Spark backend (:mod:`hub.store.spark_link`)."""
+        from hub.store.spark_link import predict
+
+        return predict(self, db, table, model, out_table, threshold)
 
     @staticmethod
     def view_statements() -> list[str]:

@@ -11,6 +11,13 @@ sqlglot's ``spark`` dialect, with what the hub's set-based SQL needs of it:
   ``max_by`` would return the NULL of the latest row: a source that left a field empty must not win it).
 * ``to_json`` keeps NULL fields (``{"file": null}``), as DuckDB writes them.
 * ``JSON`` columns are Spark strings.
+* The list functions of the linkage comparisons (:mod:`hub.dedupe.linkage.chinese`): ``list_intersect``
+  is ``array_intersect``, and ``len`` of a list is ``size`` (``len`` of text stays ``length``).
+* ``damerau_levenshtein(a, b) <= 1`` (or ``<= 0``) is plain Spark SQL: Spark has ``levenshtein``
+  but no Damerau distance, and Splink's Spark UDF for it lives in a jar the session would have to
+  load; at most one edit is ``levenshtein(a, b) <= 1``, or the same length and two adjacent
+  characters swapped (``exists`` over the positions). Another use of ``damerau_levenshtein`` is
+  refused (:class:`sqlglot.errors.UnsupportedError`).
 
 Every identifier is quoted (``identify=True``): Spark refuses unquoted non-ASCII names.
 """
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 from sqlglot import exp, transforms
 from sqlglot.dialects.spark import Spark
+from sqlglot.errors import UnsupportedError
 from sqlglot.generators.spark import SparkGenerator
 
 DIALECT = "hubspark"
@@ -57,9 +65,43 @@ def _to_json(self: SparkGenerator, e: exp.Expr) -> str:
 
 
 def _anonymous(self: SparkGenerator, e: exp.Anonymous) -> str:
-    if e.name.lower() == "to_json" and len(e.expressions) == 1:
+    name = e.name.lower()
+    if name == "to_json" and len(e.expressions) == 1:
         return _to_json(self, e)
+    if name == "list_intersect":
+        return self.func("ARRAY_INTERSECT", *e.expressions)
+    if name == "damerau_levenshtein":
+        raise UnsupportedError("damerau_levenshtein: Spark 只支持 damerau_levenshtein(a, b) <= 0 或 <= 1")
     return SparkGenerator.anonymous_sql(self, e)
+
+
+_LISTS = (exp.Array, exp.Split, exp.ArrayIntersect, exp.ArrayConcat)
+
+
+def _length(self: SparkGenerator, e: exp.Length) -> str:
+    """``len`` of a list is its size; of text, its length."""
+    arg = e.this
+    is_list = isinstance(arg, _LISTS) or (
+        isinstance(arg, exp.Anonymous) and arg.name.lower().startswith(("list_", "array_"))
+    )
+    return self.func("SIZE" if is_list else "LENGTH", arg)
+
+
+def _at_most(self: SparkGenerator, e: exp.LTE) -> str:
+    """``damerau_levenshtein(a, b) <= k`` for k of 0 or 1, in plain Spark SQL."""
+    call, bound = e.this, e.expression
+    if not (isinstance(call, exp.Anonymous) and call.name.lower() == "damerau_levenshtein"):
+        return self.binary(e, "<=")
+    if not (isinstance(bound, exp.Literal) and bound.name in ("0", "1")) or len(call.expressions) != 2:
+        raise UnsupportedError("damerau_levenshtein: Spark 只支持 damerau_levenshtein(a, b) <= 0 或 <= 1")
+    a, b = (self.sql(x) for x in call.expressions)
+    if bound.name == "0":
+        return f"({a} = {b})"
+    swapped = f"CONCAT(SUBSTR({a}, 1, i - 1), SUBSTR({a}, i + 1, 1), SUBSTR({a}, i, 1), SUBSTR({a}, i + 2))"
+    return (
+        f"(LEVENSHTEIN({a}, {b}) <= 1 OR (LENGTH({a}) = LENGTH({b}) AND LENGTH({a}) > 1 "
+        f"AND EXISTS(SEQUENCE(1, LENGTH({a}) - 1), i -> {swapped} = {b})))"
+    )
 
 
 class HubSparkGenerator(SparkGenerator):
@@ -72,6 +114,8 @@ class HubSparkGenerator(SparkGenerator):
         exp.ArgMax: _arg_extreme("MAX_BY"),
         exp.ArgMin: _arg_extreme("MIN_BY"),
         exp.JSONFormat: _to_json,
+        exp.Length: _length,
+        exp.LTE: _at_most,
     }
     TYPE_MAPPING = {**SparkGenerator.TYPE_MAPPING, exp.DataType.Type.JSON: "STRING"}
 

@@ -1,13 +1,17 @@
-"""Parity: ``hub run`` on the sample data with the merge and the report queries on Spark writes the same files as
-the embedded engine, every cell of every sheet (values, comments and fills of flagged cells), read
-back with openpyxl (xlsx) and as GBK text (csv). ``hub export --engine duckdb`` merges again first:
-the Spark merge left no snapshot for an incremental merge, so the store's full merge runs, and the
-two sets of files come from a merge on each engine."""
+"""Parity: ``hub run`` on the sample data with the linkage's scoring, the merge and the report queries on
+Spark writes the same files as the embedded engine, every cell of every sheet (values, comments and
+fills of flagged cells), read back with openpyxl (xlsx) and as GBK text (csv). ``hub export --engine
+duckdb`` merges again first: the Spark merge left no snapshot for an incremental merge, so the
+store's full merge runs, and the two sets of files come from a merge on each engine. A ``hub run
+--engine duckdb`` in a workspace of its own (whose trained model the Spark run then uses: training
+stays on DuckDB) gives the linkage on DuckDB: its pairs, person codes and files are the Spark run's."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,8 +63,35 @@ def files(out: Path) -> dict[str, Any]:
     return found
 
 
+def without_times(found: dict[str, Any]) -> dict[str, Any]:
+    """``found`` with a CSV line's trailing 14-digit timestamp (GA-SYRK's GXSJ) blanked."""
+    out = dict(found)
+    for name, lines in found.items():
+        if name.endswith(".csv"):
+            out[name] = [re.sub(r",\d{14}$", ",", line) for line in lines]
+    return out
+
+
+LINKAGE = {
+    "hub_link_pairs": "uid_l, uid_r, round(match_weight, 6), status",
+    "hub_link_clusters": "uid, cluster_key, person_code",
+    "hub_codes": "entity, natural_key, code, redirect_to",
+}
+
+
+def linkage(home: Path) -> dict[str, list[Any]]:
+    from hub.store.db import Database
+
+    with Database(home / "hub.duckdb", read_only=True) as db:
+        return {t: sorted(db.rows(f"SELECT {c} FROM {t}"), key=repr) for t, c in LINKAGE.items()}
+
+
 def test_sample_run_on_spark_writes_the_same_reports(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+    home, duck_home = tmp_path / "home", tmp_path / "duck-home"
+    hub(duck_home, "run", str(SAMPLE), "--date", "2026-11-30", "--out", str(tmp_path / "duck-run"),
+        "--engine", "duckdb")  # fmt: skip
+    (home / "linkage").mkdir(parents=True)
+    shutil.copy(duck_home / "linkage" / "model.json", home / "linkage" / "model.json")
     spark = hub(home, "run", str(SAMPLE), "--date", "2026-11-30", "--out", str(tmp_path / "spark"),
                 "--engine", "spark")  # fmt: skip
     duck = hub(home, "export", "--date", "2026-11-30", "--out", str(tmp_path / "duck"), "--engine", "duckdb")
@@ -74,6 +105,12 @@ def test_sample_run_on_spark_writes_the_same_reports(tmp_path: Path) -> None:
     assert spark_files.keys() == duck_files.keys()
     for name, cells in duck_files.items():
         assert spark_files[name] == cells, name
+    # the linkage scored on Spark equals the linkage scored on DuckDB (same model), and so do the files
+    spark_linkage = linkage(home)
+    assert spark_linkage["hub_link_clusters"] and spark_linkage["hub_codes"]
+    assert spark_linkage == linkage(duck_home)
+    # another workspace's run: GA-SYRK's 更新时间 (GXSJ, the last CSV field) is when that run merged
+    assert without_times(files(tmp_path / "duck-run")) == without_times(spark_files)
     # the warehouse holds the merged tables as Parquet, partitioned by township (folders Spark prunes)
     assert {p.name for p in (home / "warehouse" / "hub_person").iterdir()} >= {
         "township_code=331099001",

@@ -17,18 +17,22 @@ oversized block changes what the guard decides, and the full run is taken.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from hub.dedupe.linkage.chinese import PERSON_SPEC, prepare
 from hub.dedupe.linkage.config import LinkageConfig
-from hub.dedupe.linkage.engine import load_model, predict
+from hub.dedupe.linkage.engine import load_model
 from hub.dedupe.linkage.fill import FillResult, resolve_rejected
 from hub.dedupe.linkage.graph import MERGE_EDGES, cluster_records
 from hub.dedupe.linkage.guard import STORED_TWINS, kept_records, rule_keys, same_guard, twin_clusters
 from hub.dedupe.linkage.misuse import flag_id_misuse, misuse_scope
-from hub.dedupe.linkage.pipeline import MAX_PASSES, LinkSummary, store_pairs
+from hub.dedupe.linkage.pipeline import MAX_PASSES, LinkSummary, scorer, store_pairs
 from hub.dedupe.linkage.records import INPUT, build_source
 from hub.dedupe.linkage.stable import assign_codes
 from hub.store.db import Database
+
+if TYPE_CHECKING:
+    from hub.store.engine import QueryEngine
 
 # Every input of a linkage run, hashed row by row and folded order-independently per submission. The
 # findings that linkage itself rewrites on every run (candidates) are not inputs.
@@ -238,7 +242,9 @@ def _gone_bounded(db: Database, cfg: LinkageConfig) -> bool:
         db.execute("DROP TABLE IF EXISTS __inc_was")
 
 
-def _score_new(db: Database, cfg: LinkageConfig, model: dict[str, object], now: datetime) -> None:
+def _score_new(
+    db: Database, cfg: LinkageConfig, model: dict[str, Any], now: datetime, engine: QueryEngine | None
+) -> None:
     """Pairs of the new records (with the store and among themselves) replace the pairs of the records
     they replace; the endpoints of every pair dropped or added go to :data:`TOUCH`."""
     reach = []
@@ -266,7 +272,7 @@ def _score_new(db: Database, cfg: LinkageConfig, model: dict[str, object], now: 
     )
     if int(db.scalar(f"SELECT count(*) FROM {SUB}")) < 2:
         return
-    predict(db, [SUB], dict(model), "__link_scored", cfg.lower)
+    scorer(db, engine).predict_pairs(db, SUB, dict(model), "__link_scored", cfg.lower)
     db.execute(
         f"DELETE FROM __link_scored WHERE uid_l NOT IN (SELECT uid FROM {PREP}) "
         f"AND uid_r NOT IN (SELECT uid FROM {PREP})"
@@ -324,8 +330,11 @@ def _recluster(db: Database, now: datetime) -> dict[str, int]:
     return codes
 
 
-def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) -> LinkSummary | None:
-    """Link what changed since the last run against the store, without scoring the store again.
+def link_delta(
+    db: Database, cfg: LinkageConfig, now: datetime | None = None, engine: QueryEngine | None = None
+) -> LinkSummary | None:
+    """Link what changed since the last run against the store, without scoring the store again
+    (the new pairs scored by ``engine``, the store's own Splink by default).
 
     Exact (the tables end as :func:`hub.dedupe.linkage.pipeline.run_linkage` leaves them, creation
     times aside) when the last run was plain (saved model; its collapsed twins and guarded blocks
@@ -366,7 +375,7 @@ def link_delta(db: Database, cfg: LinkageConfig, now: datetime | None = None) ->
             db.execute(f"INSERT INTO {INPUT} SELECT * FROM {PREP}")
             if not _blocks_bounded(db, cfg):
                 return None
-            _score_new(db, cfg, model, now)
+            _score_new(db, cfg, model, now, engine)
             db.execute(f"INSERT INTO {TOUCH} SELECT uid FROM {PREP} UNION SELECT uid FROM {OLD}")
         # the records whose row, pairs or decisions changed: every other keeps its fill or candidates
         fill = resolve_rejected(db, None, cfg, now, twins=STORED_TWINS, scope=_FILL_SCOPE)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.dedupe.linkage.chinese import PERSON_SPEC
 from hub.dedupe.linkage.config import LinkageConfig
-from hub.dedupe.linkage.engine import default_model, fit, level_weights, load_model, predict, save_model
+from hub.dedupe.linkage.engine import default_model, fit, level_weights, load_model, save_model
 from hub.dedupe.linkage.fill import FillResult, resolve_rejected
 from hub.dedupe.linkage.graph import cluster_records
 from hub.dedupe.linkage.guard import Guarded, guard, persist, twin_clusters
@@ -21,6 +21,9 @@ from hub.dedupe.linkage.misuse import flag_id_misuse
 from hub.dedupe.linkage.records import INPUT, build_input
 from hub.dedupe.linkage.stable import assign_codes
 from hub.store.db import Database
+
+if TYPE_CHECKING:
+    from hub.store.engine import QueryEngine
 
 _PAIRS = """
 INSERT INTO hub_link_pairs
@@ -115,10 +118,13 @@ def link_records(
     input_table: str = INPUT,
     choice: ModelChoice | None = None,
     guarded: Guarded | None = None,
+    engine: QueryEngine | None = None,
 ) -> tuple[int, ModelChoice]:
     """Score the pairs of ``input_table`` into ``hub_link_pairs`` with ``choice`` (by default
     :func:`choose_model`). ``guarded`` (:func:`hub.dedupe.linkage.guard.guard`): score its table with
-    its guarded rules and train on its training table instead. Returns (pairs kept, the model used)."""
+    its guarded rules and train on its training table instead. ``engine`` scores (its
+    ``predict_pairs``: Splink on the store, by default, or on Spark); the model is trained on the store.
+    Returns (pairs kept, the model used)."""
     if guarded is not None:
         input_table = guarded.table
     choice = choice or choose_model(db, cfg, guarded.train if guarded else input_table)
@@ -134,10 +140,17 @@ def link_records(
         rules = model.get("blocking_rules_to_generate_predictions", [])
         model = {**model, "blocking_rules_to_generate_predictions": [
             {**r, "blocking_rule": guarded.rules.get(r["blocking_rule"], r["blocking_rule"])} for r in rules]}  # fmt: skip
-    predict(db, [input_table], model, "__link_scored", cfg.lower)
+    scorer(db, engine).predict_pairs(db, input_table, model, "__link_scored", cfg.lower)
     store_pairs(db, cfg, now, input_table)
     db.execute("DROP TABLE IF EXISTS __link_scored")
     return int(db.scalar("SELECT count(*) FROM hub_link_pairs")), choice
+
+
+def scorer(db: Database, engine: QueryEngine | None) -> QueryEngine:
+    """Where the pairs are scored: ``engine``, or the store itself."""
+    from hub.store.engine import StoreEngine
+
+    return engine if engine is not None else StoreEngine(db)
 
 
 def store_pairs(db: Database, cfg: LinkageConfig, now: datetime, input_table: str = INPUT) -> None:
@@ -151,8 +164,9 @@ def store_pairs(db: Database, cfg: LinkageConfig, now: datetime, input_table: st
 
 
 def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id: int | None = None,
-                now: datetime | None = None) -> LinkSummary:  # fmt: skip
-    """The whole linkage stage over the store (idempotent; file-order independent)."""
+                now: datetime | None = None, engine: QueryEngine | None = None) -> LinkSummary:  # fmt: skip
+    """The whole linkage stage over the store (idempotent; file-order independent); the pairs scored
+    by ``engine`` (the store's own Splink by default)."""
     cfg, now = config or LinkageConfig(), now or datetime.now()
     # Filling a row or flagging a misused ID changes the records; repeat until nothing changes so one
     # call reaches the fixed point (a second call then changes nothing: idempotent).
@@ -165,7 +179,7 @@ def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id
         records = build_input(db)
         guarded = guard(db, INPUT, PERSON_SPEC.blocking_rules, max_identical=cfg.max_identical,
                         max_block=cfg.max_block, labels=BLOCK_LABELS)  # fmt: skip
-        pairs, choice = link_records(db, cfg, now, choice=choice, guarded=guarded)
+        pairs, choice = link_records(db, cfg, now, choice=choice, guarded=guarded, engine=engine)
         fill = resolve_rejected(db, submission_id, cfg, now, twins=guarded.twins)
         filled += fill.filled
         if not fill.filled:

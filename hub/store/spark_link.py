@@ -1,0 +1,111 @@
+"""Linkage scoring on Spark: Splink's own Spark backend (``splink.SparkAPI``) predicts with the
+saved model, over the records published to the warehouse.
+
+1. **Records.** The store's records table (``hub_link_input``, or the table
+   :func:`hub.dedupe.linkage.guard.guard` left) is published to ``warehouse/<table>/`` as Parquet
+   (:meth:`hub.store.spark.SparkEngine.publish`) and read by Spark; the copy is removed once scored.
+2. **Settings.** The model is the one trained on DuckDB (training stays there): its comparison
+   levels and blocking rules are DuckDB SQL, parsed by sqlglot and rendered in the ``hubspark``
+   dialect (:mod:`hub.store.spark_sql`) with every identifier quoted. No jar is loaded: the one
+   comparison Spark lacks (``damerau_levenshtein(a, b) <= 1``) is plain Spark SQL there.
+3. **Scores back.** Splink predicts on Spark; the pairs (``uid_l < uid_r``, the probability, the
+   weight and each comparison's weight ``mw_*``) come back as Arrow into the store's
+   ``out_table``, the table :func:`hub.dedupe.linkage.engine.predict` writes on DuckDB, where
+   ``store_pairs``, clustering and the codes go on as before.
+
+Splink cuts the lineage of its intermediate tables its default way (``break_lineage_method="parquet"``):
+each is written as Parquet under the warehouse (``warehouse/.splink.<id>/``, Spark's checkpoint
+directory for the run) and read back; the folder and Splink's temporary views are removed when the
+scores are in the store. Nothing is left in Spark's cache (``persist`` would leave the rows of the
+views Splink drops itself).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from hub.errors import StoreError
+from hub.store.engine import arrow_in_store
+
+if TYPE_CHECKING:
+    from hub.store.db import Database
+    from hub.store.spark import SparkEngine
+
+SPLINK_PREFIX = "__splink__"
+
+
+def _spark_sql(sql: str) -> str:
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    from hub.store.spark_sql import to_spark
+
+    try:
+        return to_spark(sqlglot.parse_one(sql, read="duckdb"))
+    except SqlglotError as exc:
+        raise StoreError(f"比对模型的条件无法在 Spark 上运行：{sql}（{exc}）") from exc
+
+
+def spark_settings(model: dict[str, Any]) -> dict[str, Any]:
+    """``model`` (a Splink model saved on DuckDB) with its comparison levels and blocking rules in
+    Spark SQL; m, u and the prior unchanged."""
+    out: dict[str, Any] = json.loads(json.dumps(model))
+    for comp in out.get("comparisons", []):
+        for level in comp["comparison_levels"]:
+            if level["sql_condition"].strip().upper() != "ELSE":
+                level["sql_condition"] = _spark_sql(level["sql_condition"])
+    out["blocking_rules_to_generate_predictions"] = [
+        {**rule, "blocking_rule": _spark_sql(rule["blocking_rule"]), "sql_dialect": "spark"}
+        for rule in out.get("blocking_rules_to_generate_predictions", [])
+    ]
+    out["sql_dialect"] = "spark"
+    out["retain_intermediate_calculation_columns"] = True
+    return out
+
+
+def predict(
+    engine: SparkEngine, db: Database, table: str, model: dict[str, Any], out_table: str, threshold: float
+) -> int:
+    """Score the blocked pairs of the store's ``table`` with ``model`` on Spark; the pairs with
+    probability ≥ ``threshold`` land in the store's ``out_table`` (the columns and order of
+    :func:`hub.dedupe.linkage.engine.predict`). Returns the number of pairs."""
+    from splink import Linker, SparkAPI
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    engine.publish(db, table, None)
+    records = engine.read(table)
+    uid = model.get("unique_id_column_name", "uid")
+    scratch = engine.warehouse / f".splink.{uuid.uuid4().hex[:8]}"
+    engine.spark.sparkContext.setCheckpointDir(str(scratch))
+    api = SparkAPI(
+        spark_session=engine.spark, register_udfs_automatically=False, break_lineage_method="parquet"
+    )
+    before = _splink_views(engine)
+    try:
+        linker = Linker(api.register(records), spark_settings(model), log_level=None)
+        scored = linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe()
+        weights = [f"`{c}`" for c in scored.columns if c.startswith("mw_")]
+        pairs = scored.where(f"`{uid}_l` <> `{uid}_r`").selectExpr(
+            f"least(`{uid}_l`, `{uid}_r`) AS uid_l",
+            f"greatest(`{uid}_l`, `{uid}_r`) AS uid_r",
+            "match_probability",
+            "match_weight",
+            *weights,
+        )
+        arrow = pairs.toArrow()
+    finally:
+        for name in _splink_views(engine) - before:
+            engine.spark.catalog.dropTempView(name)
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(engine.warehouse / table, ignore_errors=True)  # a copy for this scoring only
+    with arrow_in_store(db, arrow) as (sql, _):
+        db.execute(f"CREATE OR REPLACE TABLE {out_table} AS {sql}")
+    return int(db.scalar(f"SELECT count(*) FROM {out_table}"))
+
+
+def _splink_views(engine: SparkEngine) -> set[str]:
+    return {t.name for t in engine.spark.catalog.listTables() if t.name.startswith(SPLINK_PREFIX)}
