@@ -39,6 +39,18 @@ def _tables(db: Database) -> dict[str, list[Any]]:
     return {t: sorted(map(tuple, db.rows(f"SELECT {c} FROM {t}")), key=repr) for t, c in TABLES.items()}
 
 
+def _same_as_full(inc: Database, full: Database, cfg: LinkageConfig, step: str, done: Any = None) -> None:
+    """The full linkage on ``full`` (the same history: the oracle), then every linkage table of ``inc``
+    compared with it; ``done``: the incremental run's summary, whose counts must agree too."""
+    oracle = run_linkage(full, cfg)
+    record_state(full, oracle.plain)
+    mine, theirs = _tables(inc), _tables(full)
+    for table in TABLES:
+        assert mine[table] == theirs[table], f"after {step}: {table} differs from the full linkage"
+    if done is not None:  # clusters: compared in the tables above
+        assert (done.pairs, done.review) == (oracle.pairs, oracle.review)
+
+
 def _withdraw(db: Database, sid: int) -> None:
     for table in ("hub_findings", "hub_rows", "hub_columns", "hub_submissions"):
         db.execute(f"DELETE FROM {table} WHERE submission_id = ?", [sid])
@@ -73,12 +85,7 @@ def test_uploads_linked_against_the_store_equal_the_full_linkage(tmp_path: Path,
         incremental += done.incremental
         filled += done.fill.filled + done.fill.with_candidates
         record_state(inc, done.plain)
-        oracle = run_linkage(full, cfg)
-        record_state(full, oracle.plain)
-        mine, theirs = _tables(inc), _tables(full)
-        for table in TABLES:
-            assert mine[table] == theirs[table], f"after {what} {arg}: {table} differs from the full linkage"
-        assert (done.pairs, done.review) == (oracle.pairs, oracle.review)  # clusters: hub_link_clusters above
+        _same_as_full(inc, full, cfg, f"{what} {arg}", done)
     assert incremental == len(steps)
     # the steps filled rows by a match, flagged misused IDs and merged new persons: the comparison
     # was not of empty changes
@@ -108,12 +115,7 @@ def test_decisions_applied_to_their_pairs_equal_the_full_linkage(tmp_path: Path)
         for db in (inc, full):
             decide(db, pair, decision, "审核员")
         assert apply_decisions(inc, cfg), f"{decision} {pair}: not applied on its own"
-        record_state(full, run_linkage(full, cfg).plain)
-        mine, theirs = _tables(inc), _tables(full)
-        for table in TABLES:
-            assert mine[table] == theirs[table], (
-                f"after {decision} {pair}: {table} differs from the full linkage"
-            )
+        _same_as_full(inc, full, cfg, f"{decision} {pair}")
         if (pair, decision) == steps[1]:  # automatic merges undone: a person split
             assert inc.scalar("SELECT count(DISTINCT person_code) FROM hub_link_clusters") > persons
 
@@ -234,24 +236,14 @@ def test_uploads_after_a_file_of_copies_and_an_oversized_block_stay_incremental(
         if what == "decide":
             assert inc.rows("SELECT count(*) FROM hub_link_decisions") == [(1,)]
             assert apply_decisions(inc, cfg), "the decision was not applied without re-scoring"
-            record_state(full, run_linkage(full, cfg).plain)
-            mine, theirs = _tables(inc), _tables(full)
-            for table in TABLES:
-                assert mine[table] == theirs[table], (
-                    f"after the decision: {table} differs from the full linkage"
-                )
+            _same_as_full(inc, full, cfg, "the decision")
             continue
         done = link_delta(inc, cfg)
         if done is None:
             took_full.append(what if what != "withdraw" else f"withdraw {arg}")
             done = run_linkage(inc, cfg)
         record_state(inc, done.plain)
-        oracle = run_linkage(full, cfg)
-        record_state(full, oracle.plain)
-        mine, theirs = _tables(inc), _tables(full)
-        for table in TABLES:
-            assert mine[table] == theirs[table], f"after {what} {arg}: {table} differs from the full linkage"
-        assert (done.pairs, done.review) == (oracle.pairs, oracle.review)  # clusters: the tables above
+        _same_as_full(inc, full, cfg, f"{what} {arg}", done)
         if what == "copies":
             # of the row and its 30 copies, 5 are compared
             assert inc.rows("SELECT count(*) FROM hub_link_twins")[0][0] >= 26
