@@ -31,15 +31,15 @@ links AS (
     FROM ends p JOIN target t ON t.link_uid = p.uid
     LEFT JOIN hub_link_decisions d USING (pair_id)
     WHERE p.status <> 'blocked' AND coalesce(d.decision, '') <> 'reject')
-SELECT l.uid, x.id_valid, max(l.prob) AS prob, arg_max(l.other, l.prob) AS source_uid
+SELECT l.uid, x.id_valid, max(l.prob) AS prob, first(l.other ORDER BY l.prob DESC, l.other) AS source_uid
 FROM links l JOIN hub_link_input x ON x.uid = l.other
 WHERE x.id_valid IS NOT NULL GROUP BY ALL
 """
 
 _FILLS = """
 CREATE OR REPLACE TEMP TABLE __fill_do AS
-SELECT c.uid, first(c.id_valid ORDER BY c.prob DESC) AS id_number,
-       first(c.source_uid ORDER BY c.prob DESC) AS source_uid, max(c.prob) AS prob
+SELECT c.uid, first(c.id_valid ORDER BY c.prob DESC, c.id_valid) AS id_number,
+       first(c.source_uid ORDER BY c.prob DESC, c.id_valid) AS source_uid, max(c.prob) AS prob
 FROM __fill_cand c GROUP BY c.uid
 HAVING count(*) FILTER (WHERE c.prob >= $upper) = 1 AND count(*) FILTER (WHERE c.prob >= $lower) = 1
 """
