@@ -21,19 +21,16 @@ from hub.dedupe.linkage.incremental import link_delta, record_state
 from hub.dedupe.linkage.records import INPUT, build_input
 from hub.store.db import Database
 from hub.store.spark_link import spark_settings
+from tests.linkage.test_link_delta import TABLES as LINKAGE_TABLES
 from tests.spark.test_merge_spark import copy_store
 
 pytestmark = pytest.mark.spark
 NOW = datetime(2026, 3, 1, 12, 0)
+# the linkage tables the incremental replay compares, the scores rounded (two engines' floating point)
 TABLES = {
+    **LINKAGE_TABLES,
     "hub_link_pairs": "uid_l, uid_r, round(match_probability, 9), round(match_weight, 6), status, rule, "
     "CAST(gammas AS VARCHAR)",
-    "hub_link_clusters": "*",
-    "hub_codes": "entity, natural_key, code, redirect_to",
-    "hub_rows": "submission_id, sheet, row_no, accepted, id_number, id_type",
-    "hub_findings": "*",
-    "hub_link_misuse": "* EXCLUDE (flagged_at)",
-    "hub_link_fills": "* EXCLUDE (filled_at)",
 }
 
 
