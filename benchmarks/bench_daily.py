@@ -143,10 +143,11 @@ def through_server(base: Path, work: Path, rows: int) -> list[str]:
         pending = json.loads(subprocess.run([HUB, "review", "--json"], env=env, capture_output=True, text=True,
                                             check=True).stdout or "[]")  # fmt: skip
         pairs = pending if isinstance(pending, list) else pending.get("pairs", [])
-        decided = None
-        if pairs:
-            decided = measure(f"review decision beside `hub serve` (`hub review accept {pairs[0]['pair_id']}`)",
-                              [HUB, "review", "accept", str(pairs[0]["pair_id"]), "--json"], env=env)  # fmt: skip
+        decided = []
+        for k, pair in enumerate(pairs[:2]):  # a steward deciding pairs one after another
+            which = "first" if k == 0 else "next"
+            decided.append(measure(f"review decision beside `hub serve`, the {which} (`hub review accept {pair['pair_id']}`)",
+                                   [HUB, "review", "accept", str(pair["pair_id"]), "--json"], env=env))  # fmt: skip
     finally:
         server.stop()
     status = [r.get("status") for r in job.get("reports", [])]
@@ -157,7 +158,7 @@ def through_server(base: Path, work: Path, rows: int) -> list[str]:
         f"| then the department's first pull of {town}'s WJ-ELDERLY65 (computed for the new data) "
         f"| {first:.2f} s | date {REF} |",
         f"| the same pull again (served from the cache) | {again:.2f} s | |",
-    ] + ([decided.line()] if decided else [])
+    ] + [d.line() for d in decided]
 
 
 def main() -> int:
