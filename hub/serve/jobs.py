@@ -162,12 +162,13 @@ class Job:
 
 class Jobs:
     """The upload jobs of one server: per-township queues served round robin by ``workers``
-    threads (``HUB_JOB_WORKERS``, default 2); each job limited to ``time_limit`` seconds
+    threads (``HUB_JOB_WORKERS``, default 3: while one reads or waits, another's unit holds the
+    store; measured in docs/benchmarks.md, "Load"); each job limited to ``time_limit`` seconds
     (``HUB_JOB_TIME_LIMIT_S``, default 1800)."""
 
     def __init__(self, hub: Hub, workers: int | None = None, time_limit: float | None = None):
         self.hub = hub
-        self.workers = max(1, int(workers or _env_number("HUB_JOB_WORKERS", 2)))
+        self.workers = max(1, int(workers or _env_number("HUB_JOB_WORKERS", 3)))
         self.time_limit = float(time_limit or _env_number("HUB_JOB_TIME_LIMIT_S", 1800))
         self._jobs: dict[str, Job] = {}
         self._queues: dict[str, deque[Job]] = {}
