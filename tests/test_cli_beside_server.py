@@ -51,17 +51,20 @@ def hub(home: Path, *args: Any, timeout: float = 300, **env: str) -> subprocess.
 
 
 class Server:
-    def __init__(self, home: Path, log: Path):
+    """`hub serve` on a free loopback port, its output appended to ``log``, up once its admin channel
+    and its login page answer; ``env``: the process environment (by default :func:`_env`)."""
+
+    def __init__(self, home: Path, log: Path, env: dict[str, str] | None = None):
         self.home, self.port = home, _free_port()
-        self.log = log.open("w")
+        self.log = log.open("a")
         self.proc = subprocess.Popen(
             [str(HUB), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=_env(home),
+            env=env or _env(home),
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, log.read_text()
             if (home / "run" / "hub.sock").exists() and self._up():
@@ -77,12 +80,13 @@ class Server:
             return False
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc.poll() is None:  # not already gone (a test may have killed it)
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.log.close()
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLE
-from tests.resume_helpers import HUB, hub, hub_env, store_snapshot
-from tests.test_cli_beside_server import _free_port
+from tests.resume_helpers import hub, hub_env, store_snapshot
+from tests.test_cli_beside_server import Server
 
 pytestmark = pytest.mark.slow
 
@@ -35,29 +34,11 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
-class Served:
-    """`hub serve` on a free loopback port, as its own process (``env``: extra variables)."""
+class Served(Server):
+    """The server of the clerk ``qs`` of 青山镇 (``_home``), with her login and upload."""
 
     def __init__(self, home: Path, log: Path, **env: str) -> None:
-        self.home, self.port = home, _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log.open("a")
-        self.proc = subprocess.Popen(
-            [str(HUB), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=hub_env(home, **env),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(self.url + "/login", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("hub serve did not start:\n" + log.read_text())
+        super().__init__(home, log, hub_env(home, **env))
 
     def clerk(self) -> httpx.Client:
         c = httpx.Client(base_url=self.url, timeout=60)
@@ -78,16 +59,6 @@ class Served:
         )
         assert r.status_code == 200, r.text
         return str(r.json()["url"])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def _descendants(pid: int) -> list[int]:
