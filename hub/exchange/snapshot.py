@@ -217,25 +217,19 @@ def _write_records(db: Database, home: Path, doc: Any, department: str, path: Pa
         )
         rec = f"to_json(list({{{values}}} ORDER BY _row))"
         sheet = sql_literal(sd.sheet.name)
-        one_row_each = "_record" in types and bool(
-            db.scalar(f"SELECT count(*) = count(DISTINCT _record) FROM {sd.body.table}")
-        )
-        if one_row_each:  # a list sheet whose entities have one row each (the usual): no aggregate
-            # (an ordered list aggregate over a million groups cannot spill and outgrew the store's
-            # memory limit on a county's report; a list of the one row is the same JSON)
-            parts.append(
+        if "_record" in types:  # a list sheet: one record per entity
+            head = (
                 f"SELECT {no} AS _sheet_no, {sheet} AS _sheet, "
                 f"'K' || substr(sha256({key_salt} || CAST(_record AS VARCHAR)), 1, 20) AS _key, "
-                f"CAST(_record AS VARCHAR) AS _code, to_json([{{{values}}}]) AS rec, _row AS _ord "
-                f"FROM {sd.body.table}"
+                "CAST(_record AS VARCHAR) AS _code, "
             )
-        elif "_record" in types:  # a list sheet: one record per entity
-            parts.append(
-                f"SELECT {no} AS _sheet_no, {sheet} AS _sheet, "
-                f"'K' || substr(sha256({key_salt} || CAST(_record AS VARCHAR)), 1, 20) AS _key, "
-                f"CAST(_record AS VARCHAR) AS _code, {rec} AS rec, min(_row) AS _ord "
-                f"FROM {sd.body.table} GROUP BY _record"
-            )
+            if db.scalar(f"SELECT count(*) = count(DISTINCT _record) FROM {sd.body.table}"):
+                # each entity has one row (the usual): no aggregate. An ordered list aggregate over a
+                # million groups cannot spill and outgrew the store's memory limit on a county's
+                # report; a list of the one row is the same JSON.
+                parts.append(f"{head}to_json([{{{values}}}]) AS rec, _row AS _ord FROM {sd.body.table}")
+            else:
+                parts.append(f"{head}{rec} AS rec, min(_row) AS _ord FROM {sd.body.table} GROUP BY _record")
         else:  # a grouped sheet: one record per group (its plain columns)
             plain = [c.key for c in cols if not _is_measure(c.expr)] or [c.key for c in cols]
             group = "concat_ws('|', " + ", ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in plain) + ")"
