@@ -168,6 +168,46 @@ def submissions(request: Request, user: User = Depends(steward)) -> Response:
     return render(request, "clerk_history.html", town="全县", rows=rows)
 
 
+#: Pairs shown on one review page (the strongest first); a decision brings up the next ones.
+REVIEW_PAGE = 100
+#: The linkage's comparisons (hub_link_levels) as the review page names them.
+COMPARISONS = {
+    "name": "姓名", "birth_date": "出生日期", "sex": "性别", "village": "村（社区）", "phone": "电话",
+    "id_number": "身份证号码",
+}  # fmt: skip
+
+
+@router.get("/review")
+def review(request: Request, done: str | None = None, user: User = Depends(steward)) -> Response:
+    """记录复核: the pairs between the thresholds, both records side by side, strongest first."""
+    pairs = state(request).hub.review_pending()
+    last = None
+    if done:
+        found = state(request).hub.db.dicts(
+            "SELECT pair_id, decision, decided_by FROM hub_link_decisions WHERE pair_id = ?", [done]
+        )
+        last = found[0] if found else None
+    return render(
+        request,
+        "steward_review.html",
+        pairs=pairs[:REVIEW_PAGE],
+        total=len(pairs),
+        last=last,
+        comparisons=COMPARISONS,
+    )
+
+
+@router.post("/review/{pair_id}", dependencies=[Depends(check_csrf)])
+def decide(
+    request: Request, pair_id: str, decision: str = Form(...), user: User = Depends(steward)
+) -> Response:
+    """A steward's decision, applied at once (linkage and merge of the pair's records only)."""
+    if decision not in ("accept", "reject"):
+        raise WebError(400, "请选择“是同一人”或“不是同一人”。", code="review-decision")
+    state(request).hub.review_decide(pair_id, decision, user.username)
+    return RedirectResponse(f"/steward/review?done={pair_id}", status_code=303)
+
+
 @router.post("/merge", dependencies=[Depends(check_csrf)])
 def merge(request: Request, user: User = Depends(steward)) -> Response:
     state(request).hub.merge()

@@ -138,3 +138,23 @@ def test_steward_previews_and_publishes_a_mapping_change(server: str, page: Any,
     assert "已发布为第 2 版" in page.inner_text("#message")
     assert "- [80-89周岁, 80, 89, 75]" in (mappings / "MZ-GAOLING.yaml").read_text(encoding="utf-8")
     page.screenshot(path=str(ARTIFACTS / "steward_published.png"), full_page=True)
+
+
+def test_steward_decides_a_review_pair(server: str, page: Any) -> None:
+    """记录复核 in the browser: the steward reads both records side by side and confirms they are one
+    person; the page says so and the pair is gone."""
+    _login(page, server, "steward")
+    page.click("a[href='/steward/review']")
+    page.wait_for_selector(".pair")
+    pair = page.inner_text(".pair")
+    assert (
+        "钟国强" in pair
+        and "青山镇_残疾人台账_2026.xlsx" in pair
+        and "青山镇_低保花名册_2026年11月.xlsx" in pair
+    )
+    page.screenshot(path=str(ARTIFACTS / "steward_review.png"), full_page=True)
+    page.click(".pair button[value=accept]")
+    page.wait_for_selector("#decided")
+    assert "是同一人（steward），已重新合并" in page.inner_text("#decided")
+    assert page.is_visible("#no-pairs")
+    page.screenshot(path=str(ARTIFACTS / "steward_reviewed.png"), full_page=True)

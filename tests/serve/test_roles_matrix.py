@@ -80,6 +80,7 @@ GET_MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "/steward/access-log.csv": ("/steward/access-log.csv", S_ONLY),
     "/steward/conflicts": ("/steward/conflicts", S_ONLY),
     "/steward/submissions": ("/steward/submissions", S_ONLY),
+    "/steward/review": ("/steward/review", S_ONLY),
     "/steward/validation": ("/steward/validation", {**S_ONLY, "steward": 404}),  # no report written yet
     "/steward/validation/{path:path}": ("/steward/validation/index.html", {**S_ONLY, "steward": 404}),
     "/steward/users": ("/steward/users", S_ONLY),
@@ -176,7 +177,7 @@ def test_every_post_route_refuses_without_the_csrf_token(loaded: Any, clients: d
     for path in posts:
         url = path.replace("{report_id}", "MZ-DIBAO").replace("{map_id}", "1").replace("{name}", "qs_clerk")
         url = url.replace("{upload_id}", "20260101000000_abcdef01").replace("{draft_id}", "1")
-        url = url.replace("{departure_id}", "1").replace("{feedback_id}", "1")
+        url = url.replace("{departure_id}", "1").replace("{feedback_id}", "1").replace("{pair_id}", "0")
         refused = (401,) if url.startswith("/api/") else (403, 303)  # the API takes a token, never a cookie
         for role in ROLES:
             r = clients[role].post(

@@ -126,3 +126,63 @@ def test_steward_home_merge_submissions_and_validation(loaded: Any) -> None:
     assert "数据校验报告" in s.get("/steward/validation").text
     assert s.get("/steward/validation/../hub.duckdb").status_code == 404
     assert login(loaded, "qs_clerk").get("/steward/validation").status_code == 403
+
+
+def test_steward_decides_a_review_pair_on_the_page(loaded: Any) -> None:
+    """记录复核: the pair between the thresholds, both records with their source row; a decision is
+    applied at once (one person, kept with who decided) and the pair is not asked again."""
+    hub = loaded.state.hub_state.hub
+    pending = hub.review_pending()
+    assert (
+        len(pending) == 1
+    )  # the seeded ledgers: 钟国强 of the disability ledger (no ID) and of the 低保 roster
+    pair = pending[0]
+    left, right = pair["left"], pair["right"]
+    s = login(loaded, "steward")
+    page = s.get("/steward/review").text
+    assert f'data-pair="{pair["pair_id"]}"' in page and "待确认 <b>1</b> 对" in page
+    for r in (left, right):
+        assert f"{r['file_name']} {r['sheet']} 第{r['row_no']}行" in page
+    assert "331099********8771" in page and "331099193610038771" not in page  # masked, as in `hub review`
+    assert (
+        "姓名：姓名相同（+" in page
+        and "出生日期：不计分（一方为空）" in page
+        and "是同一人" in page
+        and "不是同一人" in page
+    )
+    row = "SELECT accepted, id_number FROM hub_rows WHERE submission_id = ? AND sheet = ? AND row_no = ?"
+    assert hub.db.rows(row, [left["submission_id"], left["sheet"], left["row_no"]]) == [(False, None)]
+    codes = {
+        r["uid"]: hub.db.scalar("SELECT person_code FROM hub_link_clusters WHERE uid = ?", [r["uid"]])
+        for r in (left, right)
+    }
+    assert len(set(codes.values())) == 2  # two persons until someone decides
+    url = f"/steward/review/{pair['pair_id']}"
+    assert (
+        s.post(url, data={"decision": "accept"}, follow_redirects=False).status_code == 403
+    )  # no CSRF token
+    token = page_csrf(s, "/steward/review")
+    bad = s.post(url, data={"decision": "maybe", "csrf_token": token})
+    assert bad.status_code == 400 and "是同一人" in bad.text
+    unknown = s.post("/steward/review/000000000000", data={"decision": "accept", "csrf_token": token})
+    assert unknown.status_code == 400 and "没有编号为 000000000000 的待确认记录对" in unknown.text
+    r = s.post(url, data={"decision": "accept", "csrf_token": token})
+    assert r.status_code == 200 and 'id="decided"' in r.text
+    assert f"记录对 {pair['pair_id']} 是同一人（steward），已重新合并" in r.text and 'id="no-pairs"' in r.text
+    assert hub.review_pending() == []
+    # the disability row without an ID takes the 低保 roster's and joins that person, disability and all
+    filled = hub.db.rows(row, [left["submission_id"], left["sheet"], left["row_no"]])
+    assert filled == [(True, "331099193610038771")]
+    person = hub.db.scalar("SELECT person_code FROM hub_person WHERE id_number = '331099193610038771'")
+    assert hub.db.scalar("SELECT count(*) FROM hub_disability WHERE person_code = ?", [person]) == 1
+    merged = {hub.db.scalar("SELECT person_code FROM hub_link_clusters WHERE uid = ?", [u]) for u in codes}
+    assert len(merged) == 1
+    decided = hub.db.dicts(
+        "SELECT decision, decided_by FROM hub_link_decisions WHERE pair_id = ?", [pair["pair_id"]]
+    )
+    assert decided == [{"decision": "accept", "decided_by": "steward"}]
+    clerk = login(loaded, "qs_clerk")
+    assert (
+        clerk.post(url, data={"decision": "reject", "csrf_token": page_csrf(clerk, "/clerk")}).status_code
+        == 403
+    )

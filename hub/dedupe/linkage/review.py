@@ -22,6 +22,10 @@ LEFT JOIN hub_submissions b USING (submission_id) LEFT JOIN hub_divisions v ON v
 """
 
 
+#: The level named for a comparison that added nothing (one side empty): its weight is 0.
+NOT_COUNTED = "不计分（一方为空）"
+
+
 def _drivers(levels: dict[str, list[tuple[str, float]]], gammas: Any) -> list[dict[str, Any]]:
     """The fields of a pair with the weight each contributed (log2 Bayes factor) and the level it
     reached (the level of the comparison whose weight is nearest), strongest first."""
@@ -31,7 +35,9 @@ def _drivers(levels: dict[str, list[tuple[str, float]]], gammas: Any) -> list[di
     out = []
     for comp, weight in got.items():
         near = min(levels.get(comp, []), key=lambda lv: abs(lv[1] - weight), default=None)
-        out.append({"field": comp, "level": near[0] if near else None, "weight": weight})
+        # a weight of 0 is Splink's level for an empty side (or a level that says nothing): not counted
+        level = NOT_COUNTED if weight == 0 else (near[0] if near else None)
+        out.append({"field": comp, "level": level, "weight": weight})
     return sorted(out, key=lambda d: -abs(d["weight"]))
 
 
