@@ -874,10 +874,15 @@ class Hub:
         return self._townships[text]
 
     # -- entity resolution: review and explanations ----------------------------------------------
-    def review_pending(self) -> list[dict[str, Any]]:
+    def review_pending(self, limit: int | None = None) -> list[dict[str, Any]]:
         from hub.dedupe.linkage import pending_pairs
 
-        return pending_pairs(self.db)
+        return pending_pairs(self.db, limit)
+
+    def review_count(self) -> int:
+        from hub.dedupe.linkage.review import pending_count
+
+        return pending_count(self.db)
 
     def review_decide(self, pair_id: str, decision: str, who: str) -> dict[str, Any]:
         """Record a steward's decision (kept forever: the pair is never asked again) and apply it:

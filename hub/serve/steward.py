@@ -180,18 +180,19 @@ COMPARISONS = {
 @router.get("/review")
 def review(request: Request, done: str | None = None, user: User = Depends(steward)) -> Response:
     """记录复核: the pairs between the thresholds, both records side by side, strongest first."""
-    pairs = state(request).hub.review_pending()
+    hub = state(request).hub
+    pairs = hub.review_pending(REVIEW_PAGE)
     last = None
     if done:
-        found = state(request).hub.db.dicts(
+        found = hub.db.dicts(
             "SELECT pair_id, decision, decided_by FROM hub_link_decisions WHERE pair_id = ?", [done]
         )
         last = found[0] if found else None
     return render(
         request,
         "steward_review.html",
-        pairs=pairs[:REVIEW_PAGE],
-        total=len(pairs),
+        pairs=pairs,
+        total=hub.review_count() if len(pairs) == REVIEW_PAGE else len(pairs),
         last=last,
         comparisons=COMPARISONS,
     )

@@ -17,9 +17,18 @@ from hub.store.db import Database
 _RECORD = """
 SELECT x.uid, x.name, x.sex, x.birth_date, x.village_code, v.name AS village_name, mask_id(x.id_valid) AS id_masked,
        x.phone1 AS phone, b.file_name, s.sheet, s.row_no, s.submission_id
-FROM hub_link_input x LEFT JOIN hub_link_source s USING (uid)
+FROM {input} x LEFT JOIN {source} s USING (uid)
 LEFT JOIN hub_submissions b USING (submission_id) LEFT JOIN hub_divisions v ON v.code = x.village_code
 """
+
+
+def _record_sql(uids: str | None = None) -> str:
+    """The records of :data:`_RECORD`; ``uids`` (a temporary table of ``uid``): those only, found on
+    the uid column and read whole by row id (a million wide linkage records are not scanned)."""
+    if uids is None:
+        return _RECORD.format(input="hub_link_input", source="hub_link_source")
+    by_id = "(SELECT * FROM {t} WHERE rowid IN (SELECT rowid FROM {t} SEMI JOIN " + uids + " USING (uid)))"
+    return _RECORD.format(input=by_id.format(t="hub_link_input"), source=by_id.format(t="hub_link_source"))
 
 
 #: The level named for a comparison that added nothing (one side empty): its weight is 0.
@@ -41,27 +50,27 @@ def _drivers(levels: dict[str, list[tuple[str, float]]], gammas: Any) -> list[di
     return sorted(out, key=lambda d: -abs(d["weight"]))
 
 
-def _pairs(db: Database, where: str, params: list[Any]) -> list[dict[str, Any]]:
-    """The pairs of ``where`` with both records: one query for the pairs, one for all their records
-    (never a query per pair: a county's review list has thousands)."""
+def _pairs(db: Database, where: str, params: list[Any], limit: int | None = None) -> list[dict[str, Any]]:
+    """The pairs of ``where`` (the ``limit`` strongest) with both records: one query for the pairs,
+    one for all their records (never a query per pair: a county's review list has thousands)."""
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE __review_pairs AS
             SELECT p.pair_id, p.match_probability, p.match_weight, p.status, p.rule, p.gammas, p.uid_l, p.uid_r,
                    d.decision, d.decided_by, d.decided_at
-            FROM hub_link_pairs p LEFT JOIN hub_link_decisions d USING (pair_id) WHERE {where}""",
+            FROM hub_link_pairs p LEFT JOIN hub_link_decisions d USING (pair_id) WHERE {where}
+            ORDER BY p.match_probability DESC, p.pair_id {"" if limit is None else f"LIMIT {int(limit)}"}""",
         params,
     )
     try:
         rows = db.dicts("SELECT * FROM __review_pairs ORDER BY match_probability DESC, pair_id")
-        recs = {
-            r["uid"]: r
-            for r in db.dicts(
-                f"SELECT * FROM ({_RECORD}) q WHERE uid IN "
-                "(SELECT uid_l FROM __review_pairs UNION SELECT uid_r FROM __review_pairs)"
-            )
-        }
+        db.execute(
+            "CREATE OR REPLACE TEMP TABLE __review_uids AS "
+            "SELECT uid_l AS uid FROM __review_pairs UNION SELECT uid_r FROM __review_pairs"
+        )
+        recs = {r["uid"]: r for r in db.dicts(_record_sql("__review_uids"))}
     finally:
         db.execute("DROP TABLE IF EXISTS __review_pairs")
+        db.execute("DROP TABLE IF EXISTS __review_uids")
     levels: dict[str, list[tuple[str, float]]] = {}
     for comp, label, weight in db.rows("SELECT comparison, label, weight FROM hub_link_levels ORDER BY ALL"):
         levels.setdefault(comp, []).append((label, weight))
@@ -71,9 +80,21 @@ def _pairs(db: Database, where: str, params: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def pending_pairs(db: Database) -> list[dict[str, Any]]:
-    """Pairs waiting for a steward: both records side by side (ID masked), probability, drivers."""
-    return _pairs(db, "p.status = 'review' AND d.pair_id IS NULL", [])
+_PENDING = "p.status = 'review' AND d.pair_id IS NULL"
+
+
+def pending_pairs(db: Database, limit: int | None = None) -> list[dict[str, Any]]:
+    """Pairs waiting for a steward (the ``limit`` strongest): both records side by side (ID masked),
+    probability, drivers."""
+    return _pairs(db, _PENDING, [], limit)
+
+
+def pending_count(db: Database) -> int:
+    return int(
+        db.scalar(
+            f"SELECT count(*) FROM hub_link_pairs p LEFT JOIN hub_link_decisions d USING (pair_id) WHERE {_PENDING}"
+        )
+    )
 
 
 def decide(db: Database, pair_id: str, decision: str, who: str, now: datetime | None = None) -> None:
@@ -126,7 +147,7 @@ def explain(db: Database, code: str) -> dict[str, Any]:
         "requested": code,
         "absorbed": [r[0] for r in db.rows("SELECT code FROM hub_codes WHERE redirect_to = ? ORDER BY code", [target])],
         "redirects": db.dicts("SELECT * FROM hub_link_redirects WHERE code = ? OR redirect_to = ? ORDER BY changed_at", [target, target]),
-        "records": db.dicts(f"SELECT * FROM ({_RECORD}) q WHERE uid IN ({inlist}) ORDER BY uid", {"c": target}),
+        "records": db.dicts(f"SELECT * FROM ({_record_sql()}) q WHERE uid IN ({inlist}) ORDER BY uid", {"c": target}),
         "pairs": _pairs(db, f"p.uid_l IN ({inlist}) OR p.uid_r IN ({inlist})".replace("$c", "?"), [target, target]),
         "decisions": db.dicts(f"SELECT * FROM hub_link_decisions WHERE uid_l IN ({inlist}) OR uid_r IN ({inlist}) "
                               "ORDER BY decided_at", {"c": target}),
