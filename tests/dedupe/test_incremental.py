@@ -112,11 +112,22 @@ def _apply(db: Database, op: tuple[Any, ...], n: int) -> None:
         db.execute("DELETE FROM hub_rows WHERE submission_id = ?", [sid])
         db.execute("DELETE FROM hub_submissions WHERE submission_id = ?", [sid])
     elif kind == "resubmit" and all_rows:
+        # the ledger again with one row changed: a new submission (a stored row is never rewritten,
+        # hub.dedupe.incremental.MUTABLE), the old one withdrawn
         sid, sheet, row_no = all_rows[op[1] % len(all_rows)]
+        new = 1000 + n
         db.execute(
-            "UPDATE hub_rows SET name = ?, phone = '13700000000' WHERE submission_id = ? AND sheet = ? AND row_no = ?",
-            [op[2], sid, sheet, row_no],
+            "INSERT INTO hub_submissions SELECT * REPLACE (? AS submission_id) FROM hub_submissions WHERE submission_id = ?",
+            [new, sid],
         )
+        db.execute(
+            "INSERT INTO hub_rows SELECT * REPLACE (? AS submission_id, CASE WHEN sheet = ? AND row_no = ? THEN ? "
+            "ELSE name END AS name, CASE WHEN sheet = ? AND row_no = ? THEN '13700000000' ELSE phone END AS phone) "
+            "FROM hub_rows WHERE submission_id = ?",
+            [new, sheet, row_no, op[2], sheet, row_no, sid],
+        )
+        db.execute("DELETE FROM hub_rows WHERE submission_id = ?", [sid])
+        db.execute("DELETE FROM hub_submissions WHERE submission_id = ?", [sid])
     elif kind == "redirect":
         # like linkage's stable codes: the newer of the two codes redirects to the older, one level deep
         codes = dict(
@@ -216,3 +227,24 @@ def test_redirect_of_a_member_recomputes_the_household() -> None:
         ("redirect", IDS[2], IDS[1]),
     ]
     assert _run(steps) >= 1
+
+
+def test_stored_rows_change_only_in_the_columns_the_merge_hashes() -> None:
+    """The incremental merge finds changed submissions by hashing only the keys and the MUTABLE
+    columns of their rows: no code may rewrite another column of a stored row."""
+    import re
+
+    from hub.dedupe.incremental import MUTABLE
+    from hub.paths import REPO_ROOT
+
+    found = {}
+    for path in (REPO_ROOT / "hub").rglob("*.py"):
+        for m in re.finditer(
+            r"UPDATE\s+hub_rows\b(?:\s+\w+)?\s+SET\s+(.*?)\s+(?:FROM|WHERE)\b", path.read_text(), re.S
+        ):
+            found.setdefault(path.name, set()).update(
+                c.strip().split()[0] for c in re.split(r",\s*(?=\w+\s*=)", m.group(1))
+            )
+    assert found, "no UPDATE of hub_rows found: the pattern no longer matches the code"
+    for name, cols in found.items():
+        assert cols <= set(MUTABLE), f"{name} rewrites {sorted(cols - set(MUTABLE))} of stored rows"
