@@ -282,19 +282,48 @@ def _score_new(
     db.execute("DROP TABLE IF EXISTS __link_scored")
 
 
-_GROW = f"""
-INSERT INTO {SCOPE}
-WITH s AS (SELECT uid FROM {SCOPE}),
-keys AS (SELECT cluster_key AS k FROM hub_link_clusters WHERE uid IN (SELECT uid FROM s)
-         UNION SELECT id_valid FROM {INPUT} WHERE uid IN (SELECT uid FROM s) AND id_valid IS NOT NULL),
-edges AS (SELECT a, b FROM ({MERGE_EDGES}) e)
-SELECT uid FROM hub_link_clusters WHERE cluster_key IN (SELECT k FROM keys)
-UNION SELECT uid FROM {INPUT} WHERE id_valid IN (SELECT k FROM keys)
-UNION SELECT b FROM edges WHERE a IN (SELECT uid FROM s)
-UNION SELECT a FROM edges WHERE b IN (SELECT uid FROM s)
-EXCEPT SELECT uid FROM s
+FRONT = "__inc_front"  # the records of SCOPE whose keys and edges are not yet followed
+KEYS = "__inc_keys"  # the cluster keys and IDs already followed
+
+# One step of the closure, semi-naive: only the frontier's keys not followed before are looked up
+# (each lookup scans a million-row column), and only the frontier's edges.
+_NEW_KEYS = f"""
+CREATE OR REPLACE TEMP TABLE __inc_newkeys AS
+SELECT cluster_key AS k FROM hub_link_clusters WHERE uid IN (SELECT uid FROM {FRONT})
+UNION SELECT id_valid FROM {INPUT} WHERE uid IN (SELECT uid FROM {FRONT}) AND id_valid IS NOT NULL
+EXCEPT SELECT k FROM {KEYS}
+"""
+_NEXT = f"""
+CREATE OR REPLACE TEMP TABLE __inc_next AS
+WITH edges AS (SELECT a, b FROM ({MERGE_EDGES}) e)
+SELECT b AS uid FROM edges WHERE a IN (SELECT uid FROM {FRONT})
+UNION SELECT a FROM edges WHERE b IN (SELECT uid FROM {FRONT})
+{{by_keys}}
+EXCEPT SELECT uid FROM {SCOPE}
 EXCEPT SELECT uid FROM {STORED_TWINS}
 """
+_BY_KEYS = f"""UNION SELECT uid FROM hub_link_clusters WHERE cluster_key IN (SELECT k FROM __inc_newkeys)
+UNION SELECT uid FROM {INPUT} WHERE id_valid IN (SELECT k FROM __inc_newkeys)"""
+
+
+def _close_scope(db: Database) -> bool:
+    """Grow :data:`SCOPE` to its closure; False when it grows past :data:`MAX_SCOPE`."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {FRONT} AS SELECT uid FROM {SCOPE}")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS} (k VARCHAR)")
+    try:
+        while int(db.scalar(f"SELECT count(*) FROM {SCOPE}")) <= MAX_SCOPE:
+            db.execute(_NEW_KEYS)
+            fresh = int(db.scalar("SELECT count(*) FROM __inc_newkeys"))
+            db.execute(f"INSERT INTO {KEYS} SELECT k FROM __inc_newkeys")
+            db.execute(_NEXT.format(by_keys=_BY_KEYS if fresh else ""))
+            if not int(db.scalar("SELECT count(*) FROM __inc_next")):
+                return True
+            db.execute(f"INSERT INTO {SCOPE} SELECT uid FROM __inc_next")
+            db.execute(f"CREATE OR REPLACE TEMP TABLE {FRONT} AS SELECT uid FROM __inc_next")
+        return False
+    finally:
+        for t in (FRONT, KEYS, "__inc_newkeys", "__inc_next"):
+            db.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def _recluster(db: Database, now: datetime) -> dict[str, int]:
@@ -305,16 +334,11 @@ def _recluster(db: Database, now: datetime) -> dict[str, int]:
         f"CREATE OR REPLACE TEMP TABLE {SCOPE} AS SELECT DISTINCT uid FROM {TOUCH} "
         f"WHERE uid NOT IN (SELECT uid FROM {STORED_TWINS})"
     )
-    while True:
-        size = int(db.scalar(f"SELECT count(*) FROM {SCOPE}"))
-        if size > MAX_SCOPE:
-            cluster_records(db, kept_records(INPUT))
-            twin_clusters(db, STORED_TWINS, "__link_clusters")
-            with db.transaction():
-                return assign_codes(db, "__link_clusters", now)
-        db.execute(_GROW)
-        if int(db.scalar(f"SELECT count(*) FROM {SCOPE}")) == size:
-            break
+    if not _close_scope(db):
+        cluster_records(db, kept_records(INPUT))
+        twin_clusters(db, STORED_TWINS, "__link_clusters")
+        with db.transaction():
+            return assign_codes(db, "__link_clusters", now)
     db.execute(
         f"CREATE OR REPLACE TEMP TABLE __inc_records AS SELECT uid, id_valid FROM {INPUT} "
         f"WHERE uid IN (SELECT uid FROM {SCOPE})"
