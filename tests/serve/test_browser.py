@@ -1,9 +1,10 @@
-"""The three journeys in Debian's Chromium (Playwright never downloads a browser):
+"""The journeys in Debian's Chromium (Playwright never downloads a browser):
 a clerk uploads a messy ledger and reads its errors, a department downloads a report,
-a steward previews and publishes a mapping change. Screenshots go to tests/artifacts/."""
+a steward previews and publishes a mapping change and decides a review pair. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -32,14 +33,13 @@ ARGS = [
 ]
 
 
-@pytest.fixture
-def server(tmp_path: Path, mappings: Path, seeded_home: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def serving(home: Path) -> Iterator[str]:
+    """The web application over ``home`` on a free loopback port, in a thread; yields its address."""
     import uvicorn
 
     from hub.serve.app import create_app
 
-    home = tmp_path / "home"
-    shutil.copytree(seeded_home, home)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -49,9 +49,19 @@ def server(tmp_path: Path, mappings: Path, seeded_home: Path) -> Iterator[str]:
     deadline = time.monotonic() + 20
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def server(tmp_path: Path, mappings: Path, seeded_home: Path) -> Iterator[str]:
+    home = tmp_path / "home"
+    shutil.copytree(seeded_home, home)
+    with serving(home) as url:
+        yield url
 
 
 @pytest.fixture

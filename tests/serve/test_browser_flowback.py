@@ -5,16 +5,13 @@ residents, and answers a departure and the feedback. Screenshot in tests/artifac
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.serve.test_browser import ARTIFACTS, _login, page  # noqa: F401 -- the browser fixture
+from tests.serve.test_browser import ARTIFACTS, _login, page, serving  # noqa: F401 -- the browser fixture
 from tests.serve.test_flowback import build_exchange_home
 
 pytestmark = pytest.mark.browser
@@ -22,11 +19,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def server(tmp_path: Path, mappings: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     from hub.exchange.feedback import post_feedback
     from hub.facade import Hub
-    from hub.serve.app import create_app
     from tests.exchange.rosters import person_id
 
     home = build_exchange_home(tmp_path / "home")
@@ -42,18 +36,8 @@ def server(tmp_path: Path, mappings: Path, tmp_path_factory: pytest.TempPathFact
         by="mz_user",
     )
     hub.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(home), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serving(home) as url:
+        yield url
     shutil.rmtree(home, ignore_errors=True)
 
 
