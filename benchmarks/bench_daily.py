@@ -23,8 +23,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -130,6 +132,8 @@ def through_server(base: Path, work: Path, rows: int) -> list[str]:
     for code in (town, other):
         subprocess.run([HUB, "users", "add", f"c{code}", "--role", "clerk", "--township", code,
                         "--password", PASSWORD], env=env, check=True, capture_output=True)  # fmt: skip
+    subprocess.run([HUB, "users", "add", "bench_steward", "--role", "steward", "--password", PASSWORD],
+                   env=env, check=True, capture_output=True)  # fmt: skip
     token = _token(home)["卫健"]
     server = Server(home)
     try:
@@ -148,17 +152,52 @@ def through_server(base: Path, work: Path, rows: int) -> list[str]:
             which = "first" if k == 0 else "next"
             decided.append(measure(f"review decision beside `hub serve`, the {which} (`hub review accept {pair['pair_id']}`)",
                                    [HUB, "review", "accept", str(pair["pair_id"]), "--json"], env=env))  # fmt: skip
+        on_page = _decide_on_page(Clerk(server.base, "bench_steward").http, 4)
     finally:
         server.stop()
     status = [r.get("status") for r in job.get("reports", [])]
-    return [
-        f"| through `hub serve`: a 20-row upload of {other} first (the process warms) | {warm['seconds']:.2f} s | |",
-        f"| through `hub serve`: {rows}-row upload of {town}, POST to done (linked, merged) {status} "
-        f"| **{job['seconds']:.2f} s** | |",
-        f"| then the department's first pull of {town}'s WJ-ELDERLY65 (computed for the new data) "
-        f"| {first:.2f} s | date {REF} |",
-        f"| the same pull again (served from the cache) | {again:.2f} s | |",
-    ] + [d.line() for d in decided]
+    return (
+        [
+            f"| through `hub serve`: a 20-row upload of {other} first (the process warms) | {warm['seconds']:.2f} s | |",
+            f"| through `hub serve`: {rows}-row upload of {town}, POST to done (linked, merged) {status} "
+            f"| **{job['seconds']:.2f} s** | |",
+            f"| then the department's first pull of {town}'s WJ-ELDERLY65 (computed for the new data) "
+            f"| {first:.2f} s | date {REF} |",
+            f"| the same pull again (served from the cache) | {again:.2f} s | |",
+        ]
+        + [d.line() for d in decided]
+        + on_page
+    )
+
+
+def _decide_on_page(http: Any, count: int) -> list[str]:
+    """A steward deciding the strongest pending pair on 记录复核 (/steward/review), ``count`` times:
+    accept, reject, accept…; each POST returns once the decision is applied (linkage and merge), then
+    the page lists the next pairs."""
+    import re
+
+    from bench_load import _csrf
+
+    lines = []
+    page = http.get("/steward/review").text
+    for k in range(count):
+        found = re.search(r'data-pair="([0-9a-f]+)"', page)
+        if not found:
+            break
+        pair, decision = found.group(1), ("accept" if k % 2 == 0 else "reject")
+        started = time.perf_counter()
+        r = http.post(f"/steward/review/{pair}", data={"decision": decision, "csrf_token": _csrf(page)})
+        applied = time.perf_counter() - started
+        assert r.status_code == 303, r.text
+        started = time.perf_counter()
+        listed = http.get(r.headers["location"])
+        assert listed.status_code == 200 and 'id="decided"' in listed.text, listed.text[:500]
+        page = listed.text
+        lines.append(
+            f"| review decision on the steward's page (记录复核), {decision} {pair}: applied / the page of the next pairs "
+            f"| **{applied:.2f} s** / {time.perf_counter() - started:.2f} s | |"
+        )
+    return lines
 
 
 def main() -> int:
