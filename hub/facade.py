@@ -788,7 +788,7 @@ class Hub:
 
         with self._unit("合并"):
             result = self.engine().merge(self.db)
-            bump(self.db, cause)
+            bump(self.db, cause, result.townships)  # the townships it changed: others keep their files
             return result
 
     def rebuild(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ A store merged by an older hub (no ``hub_merge_state``) gets one full merge firs
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from hub.dedupe.codes import RESOLVED
@@ -45,7 +46,7 @@ from hub.store.db import Database
 _TEMPS = (
     "_i_subfp", "_i_chg", "_i_cur", "_i_diff", "_i_subs", "_i_old", "_i_now", "_i_redir", "_i_seed_person", "_i_seed_business",
     "_i_seed_household", "_i_codes_person", "_i_codes_business", "_i_codes_household", "_i_keys_person",
-    "_i_keys_business", "_i_keys_household", "_i_hh", "_i_rid", "_i_all", "_i_prows", "_i_brows", "_i_hrows",
+    "_i_keys_business", "_i_keys_household", "_i_hh", "_i_rid", "_i_all", "_i_towns", "_i_extra0", "_i_prows", "_i_brows", "_i_hrows",
 )  # fmt: skip
 
 
@@ -146,9 +147,12 @@ def merge_incremental(db: Database, now: datetime | None = None) -> MergeSummary
         return merge(db, stamp)
     with db.transaction():
         try:
+            db.execute(
+                "CREATE OR REPLACE TEMP TABLE _i_extra0 AS SELECT entity, entity_code, field_key, value FROM hub_extra"
+            )
             touched = _incremental(db, stamp)
             merge_values(db)  # admitted fields: small, always rebuilt whole (hub.extension)
-            summary = summarise(db)
+            summary = replace(summarise(db), townships=_townships(db, touched is not None))
             if touched is not None:
                 db.execute(
                     "UPDATE hub_merge_state SET merged_at = ?, mode = 'incremental', persons = ?, "
@@ -160,6 +164,46 @@ def merge_incremental(db: Database, now: datetime | None = None) -> MergeSummary
             for t in _TEMPS:
                 db.execute(f"DROP TABLE IF EXISTS {t}")
     return summary
+
+
+def _townships(db: Database, touched: bool) -> frozenset[str] | None:
+    """The townships this merge changed: those of the recomputed persons, households and businesses,
+    before (``_i_towns``, read before their rows were deleted) and after; none when nothing changed.
+    None (any township) when an admitted field's value changed (``_i_extra0``: ``hub_extra`` before)
+    for an entity the merge did not recompute."""
+    if not touched:
+        return frozenset()
+    db.execute(f"INSERT INTO _i_towns {_TOWNS}")
+    outside = db.scalar(
+        f"""SELECT count(*) FROM (
+               (SELECT entity, entity_code AS code, field_key, value FROM _i_extra0
+                EXCEPT SELECT entity, entity_code, field_key, value FROM hub_extra)
+               UNION ALL
+               (SELECT entity, entity_code, field_key, value FROM hub_extra
+                EXCEPT SELECT entity, entity_code AS code, field_key, value FROM _i_extra0)) x
+           WHERE NOT (x.entity = 'person' AND x.code IN {_CODES.format(e="person", resolved=RESOLVED)})
+             AND NOT (x.entity = 'business' AND x.code IN {_CODES.format(e="business", resolved=RESOLVED)})"""
+    )
+    if outside:
+        return None
+    return frozenset(
+        str(t)
+        for (t,) in db.rows("SELECT DISTINCT township_code FROM _i_towns WHERE township_code IS NOT NULL")
+    )
+
+
+# The codes of the entities the merge recomputes, as hub_codes holds them now: those the affected keys
+# resolved to (``_i_codes_*``) and those they resolve to (new keys get their codes during the merge).
+_CODES = (
+    "(SELECT code FROM _i_codes_{e} UNION SELECT code FROM {resolved} c WHERE c.entity = '{e}' "
+    "AND c.natural_key IN (SELECT natural_key FROM _i_keys_{e}))"
+)
+# Their townships as the tables hold them now (read before the deletes, and again after the inserts).
+_TOWNS = f"""
+SELECT township_code FROM hub_person WHERE person_code IN {_CODES.format(e="person", resolved=RESOLVED)}
+UNION SELECT township_code FROM hub_household WHERE household_code IN {_CODES.format(e="household", resolved=RESOLVED)}
+UNION SELECT township_code FROM hub_business WHERE business_code IN {_CODES.format(e="business", resolved=RESOLVED)}
+"""
 
 
 def _incremental(db: Database, stamp: datetime) -> tuple[int, int, int] | None:
@@ -244,7 +288,9 @@ def _incremental(db: Database, stamp: datetime) -> tuple[int, int, int] | None:
     _close(db, "household")
     # The snapshot now describes the rows as they are (the household rows are found through it).
     write_snapshot(db, stamp, "incremental", "SELECT submission_id FROM _i_subs")
-    # 3. Delete the affected entities' rows, recompute them from all their rows.
+    # 3. Delete the affected entities' rows, recompute them from all their rows (their townships before:
+    # the data version names the townships whose records changed, docs/exchange.md).
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _i_towns AS {_TOWNS}")
     for table, column, entity in (
         ("hub_person", "person_code", "person"), ("hub_disability", "person_code", "person"),
         ("hub_business", "business_code", "business"), ("hub_household", "household_code", "household"),

@@ -64,6 +64,8 @@ class MergeSummary:
     businesses: int
     conflicts: int
     duplicate_registrations: int
+    #: The townships whose merged records changed (an incremental merge knows); None: any may have.
+    townships: frozenset[str] | None = None
 
 
 def merge(db: Database, now: datetime | None = None) -> MergeSummary:

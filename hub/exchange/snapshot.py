@@ -102,11 +102,15 @@ def snapshot(
     text, _ = _spec_text(report_id)
     if _county(text):
         township = None
-    found = _stored(home, report_id, township, cursor_of(versions.current(db), ref, text), with_file)
+    found = _stored(
+        home, report_id, township, cursor_of(versions.current_for(db, township), ref, text), with_file
+    )
     if found is not None:
         return found
     with compute_lock if compute_lock is not None else contextlib.nullcontext():
-        cursor = cursor_of(versions.current(db), ref, text)  # again: a merge may have ended meanwhile
+        cursor = cursor_of(
+            versions.current_for(db, township), ref, text
+        )  # again: a merge may have ended meanwhile
         base = folder(home, report_id, township)
         with cache.lock_for(base / cursor):
             found = _stored(home, report_id, township, cursor, with_file)

@@ -6,6 +6,7 @@ then shows)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,13 +19,36 @@ def current(db: Database) -> int:
     return int(db.scalar("SELECT coalesce(max(version), 0) FROM hub_data_versions") or 0)
 
 
-def bump(db: Database, cause: str) -> int:
-    """Stamp the next version (call after the merged tables changed); returns it."""
+def current_for(db: Database, township: str | None) -> int:
+    """The last version that changed ``township``'s merged records (``None``: the county, every
+    version). Report snapshots of a township key on it, so another township's upload leaves them."""
+    if township is None:
+        return current(db)
+    return int(
+        db.scalar(
+            """SELECT coalesce(max(v.version), 0) FROM hub_data_versions v
+               WHERE NOT EXISTS (SELECT 1 FROM hub_version_townships t WHERE t.version = v.version)
+                  OR EXISTS (SELECT 1 FROM hub_version_townships t WHERE t.version = v.version
+                             AND t.township_code = ?)""",
+            [township],
+        )
+        or 0
+    )
+
+
+def bump(db: Database, cause: str, townships: Collection[str] | None = None) -> int:
+    """Stamp the next version (call after the merged tables changed); returns it. ``townships``: the
+    only townships whose merged records changed (an incremental merge says which; None: any may have)."""
     with db.transaction():
         version = current(db) + 1
         db.execute(
             "INSERT INTO hub_data_versions VALUES (?, ?, ?, ?)", [version, datetime.now(), cause, _inputs(db)]
         )
+        if townships is not None:
+            db.execute(
+                "INSERT INTO hub_version_townships SELECT ?, unnest(?)",
+                [version, [None, *sorted(set(townships))]],
+            )
     return version
 
 

@@ -243,3 +243,56 @@ def test_keys_reveal_no_codes_and_rows_only_the_reports_columns(api: Any, tmp_pa
         "备注",
     }
     assert {k for r in feed["added"] if r["sheet"] == "名单" for row in r["rows"] for k in row} == wb_heads
+
+
+def test_an_upload_in_one_township_leaves_the_other_townships_files_current(
+    cli: Cli, tmp_path: Path, hub_home: Path
+) -> None:
+    """Data versions name the townships a merge changed: 城关街道's report stays the file it was (same
+    cursor, nothing recomputed) while 青山镇 uploads, and it is what a fresh computation gives; a
+    person moving between the two changes both."""
+    import shutil
+
+    from hub.exchange.cache import root as cache_root
+    from tests.exchange.feed_data import HEAD, pid
+
+    files = ledgers(tmp_path / "ledgers")
+    cg = tmp_path / "ledgers" / "城关街道_人口台账.csv"
+    cg.write_text(
+        f"{HEAD}\n孙永福,{pid('1949-09-09', 71)},男,1949-09-09,城南社区,13800000071,正常,\n", encoding="utf-8"
+    )
+    assert cli("divisions", "load", DIVISIONS).exit_code == 0
+
+    def ingest(path: Path, town: str) -> None:
+        reports, code = cli.json("ingest", path, "--township", town, "--no-annotate")
+        assert code == 0 and reports[0]["status"] == "ingested", reports
+
+    def pull(town: str) -> dict[str, Any]:
+        feed, code = cli.json("changes", "--report", REPORT, "--township", town, "--date", REF, "--json")
+        assert code == 0, feed
+        return dict(feed)
+
+    ingest(files["first"], "青山镇")
+    ingest(cg, "城关街道")
+    qs, cgs = pull(TOWN), pull("331099001")
+    assert _names(full(cgs)) == {"孙永福"} and _names(full(qs)) == {"王建国", "李秀英", "张德明"}
+    ingest(files["newcomer"], "青山镇")
+    qs2, cg2 = pull(TOWN), pull("331099001")
+    assert qs2["cursor"] != qs["cursor"] and "赵桂兰" in _names(full(qs2))
+    assert cg2["cursor"] == cgs["cursor"]  # 城关街道's file was not computed again
+    # ... and it is what the store holds now: a copy without the cached files computes the same
+    fresh = tmp_path / "fresh"
+    shutil.copytree(hub_home, fresh, ignore=shutil.ignore_patterns(cache_root(hub_home).name))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HUB_HOME", str(fresh))
+        again = pull("331099001")
+
+    def records(feed: dict[str, Any]) -> list[str]:  # keys are salted per store: compare the rows
+        return sorted(
+            json.dumps([sheet, rows], ensure_ascii=False) for (sheet, _), rows in full(feed).items()
+        )
+
+    assert again["cursor"] == cgs["cursor"] and records(again) == records(cg2)
+    ingest(files["moved"], "城关街道")  # 张德明 now on 城关街道's roster too: both townships' records change
+    qs3, cg3 = pull(TOWN), pull("331099001")
+    assert cg3["cursor"] != cgs["cursor"] and qs3["cursor"] != qs2["cursor"]
