@@ -167,6 +167,8 @@ def main() -> None:
     parser.add_argument("--each", type=int, default=3, help="500-row uploads per other township")
     parser.add_argument("--time-limit", type=float, default=None, help="HUB_JOB_TIME_LIMIT_S of the server")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--log", type=Path, default=None,
+                        help="write the server's log here (each store unit: waited, held; each job's steps)")
     args = parser.parse_args()
 
     big = huge_file(args.rows)
@@ -182,8 +184,9 @@ def main() -> None:
         env = {**os.environ, "HUB_HOME": str(home)}
         if args.time_limit:
             env["HUB_JOB_TIME_LIMIT_S"] = f"{args.time_limit:g}"
+        log = args.log.open("w", encoding="utf-8") if args.log else subprocess.DEVNULL
         server = subprocess.Popen([HUB, "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                                  stdout=subprocess.DEVNULL, stderr=log)  # fmt: skip
         peak, done = 0.0, threading.Event()
 
         def sample() -> None:
@@ -236,6 +239,8 @@ def main() -> None:
             server.kill()
         stop_s = time.perf_counter() - stop
         done.set()
+        if not isinstance(log, int):
+            log.close()
 
     small_times = sorted(j["seconds"] for code in smalls for j in results.get(code, []))
     small_ok = sum(1 for code in smalls for j in results.get(code, []) if j["status"] == "done")

@@ -173,8 +173,9 @@ class Hub:
     def _unit(self, doing: str) -> Iterator[None]:
         """One unit of writing work: serialised with the others, a full disk said in one message."""
         from hub.store.ioerrors import disk_error
+        from hub.store.units import timed
 
-        with self._unit_lock:
+        with timed(self._unit_lock, doing):
             try:
                 yield
             except Exception as exc:

@@ -238,7 +238,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, channel_runner: Any = None)
 
     from hub.serve.channel import Channel
 
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     application = create_app()
     hub = application.state.hub_state.hub
     channel: Any = contextlib.nullcontext()

@@ -326,6 +326,10 @@ class Jobs:
             # shutdown (check) and by the memory ceiling (HUB_JOB_MAX_MEMORY_MB)
             with bounded_reads(check=check):
                 staged = self.hub.stage(job.paths, township=job.township, columns=job.columns)
+            log.info(
+                "job %s (%s): queued %.2f s, read in %.2f s",
+                job.id, job.township, (job.started - job.created).total_seconds(), _since(job),
+            )  # fmt: skip
             check()
             from hub.store.units import weighing
 
@@ -355,6 +359,7 @@ class Jobs:
             job.message = f"处理时发生系统错误（{type(exc).__name__}），文件未能全部导入。请联系数据管理员。"
             return
         job.status, job.finished = "done", datetime.now()
+        log.info("job %s (%s): done in %.2f s", job.id, job.township, _since(job))
 
     def _withdraw(self, job: Job) -> None:
         from hub.errors import HubError
@@ -471,6 +476,10 @@ class Jobs:
                 db.con.interrupt()
             except Exception:  # the connection is closing anyway
                 log.warning("could not interrupt the store statement in flight", exc_info=True)
+
+
+def _since(job: Job) -> float:
+    return (datetime.now() - (job.started or job.created)).total_seconds()
 
 
 def _shown(report: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 
 _WEIGHT: contextvars.ContextVar[tuple[int, int]] = contextvars.ContextVar("hub_unit_weight", default=(0, 0))
 _JOBS = itertools.count(1)  # the order jobs started weighing in
+
+log = logging.getLogger("hub.units")
 
 #: Seconds after which a waiting unit goes before lighter ones (``patience``).
 PATIENCE_S = 120.0
@@ -101,7 +104,34 @@ class UnitLock:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
+    def held(self) -> bool:
+        """Whether this thread holds the lock (a unit inside a unit)."""
+        with self._cond:
+            return self._owner == threading.get_ident()
+
     def waiting(self) -> int:
         """How many units wait for the store now."""
         with self._cond:
             return len(self._waiting)
+
+
+@contextlib.contextmanager
+def timed(lock: UnitLock, doing: str) -> Iterator[None]:
+    """Hold ``lock`` for one unit ``doing``, and log (``hub.units``, INFO) how long the unit waited
+    for the store and held it, with its weight and job: where an upload job waits is read from the
+    server's log (docs/benchmarks.md, "Load"). A unit opened inside another is not logged again."""
+    if lock.held():
+        with lock:
+            yield
+        return
+    weight, job = _WEIGHT.get()
+    asked = time.monotonic()
+    with lock:
+        got = time.monotonic()
+        try:
+            yield
+        finally:
+            log.info(
+                "unit %s: job %d, %d cells, waited %.2f s, held %.2f s, %d waiting",
+                doing, job, weight, got - asked, time.monotonic() - got, lock.waiting(),
+            )  # fmt: skip
