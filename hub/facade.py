@@ -91,15 +91,22 @@ class _Copies:
         batch, self.batch = self.batch, None
         written = batch.result(progress)
         pause_point("copy-written")
-        done: dict[int, str | None] = {}
-        for (report, _), path in zip(self.jobs, written, strict=True):
-            final = _final_name(Path(path))
-            os.replace(path, final)
-            report.annotated = str(final)
-            assert report.submission_id is not None
-            done[report.submission_id] = report.annotated
-        pause_point("copy-renamed")
+        # renamed into place inside the unit: a submission withdrawn while its copy was being written
+        # (Hub.withdraw, another unit) gets no copy; the one written is removed
         with self.unit() if self.unit else contextlib.nullcontext():
+            alive = {int(r[0]) for r in self.db.rows("SELECT submission_id FROM hub_submission_state")}
+            done: dict[int, str | None] = {}
+            for (report, _), path in zip(self.jobs, written, strict=True):
+                assert report.submission_id is not None
+                if report.submission_id not in alive:
+                    Path(path).unlink(missing_ok=True)
+                    report.annotated = None
+                    continue
+                final = _final_name(Path(path))
+                os.replace(path, final)
+                report.annotated = str(final)
+                done[report.submission_id] = report.annotated
+            pause_point("copy-renamed")
             finish_copies(self.db, done)
 
     def cancel(self) -> None:
@@ -765,8 +772,11 @@ class Hub:
                 resumed = True
                 self._undo_linkage(done["withdrawn_at"])
             pause_point("withdrawn")
+            # a copy this process is writing is removed by its ingest once written (_Copies.finish)
+            writing = {p.with_suffix("").name for p in self._copying.values()}
             for copy in (self.home / "annotated").glob(f"*_{str(done['sha256'])[:8]}_批注*"):
-                copy.unlink(missing_ok=True)
+                if copy.with_suffix("").name not in writing:
+                    copy.unlink(missing_ok=True)
             if self.db.scalar("SELECT count(*) FROM hub_link_clusters") or self.db.scalar(
                 "SELECT count(*) FROM hub_submission_state WHERE link"
             ):
