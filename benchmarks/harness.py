@@ -13,6 +13,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -55,12 +56,16 @@ def _tree_rss_mb(root: int) -> float:
     return sum(rss.get(p, 0) for p in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run argv in a fresh process and return wall time and peak RSS (see the module docstring)."""
+def measure(
+    label: str, argv: list[str], env: dict[str, str] | None = None, stdout: Path | None = None
+) -> Measured:
+    """Run argv in a fresh process and return wall time and peak RSS (see the module docstring);
+    ``stdout``: a file that keeps what the command printed (its ``--json`` summary)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    out = open(stdout, "wb") if stdout else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    # stderr to a file, not a pipe: a child that writes more than a pipe holds (Spark's log) would block
+    err_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(argv, env={**os.environ, **(env or {})}, stdout=out, stderr=err_file)
     tree_peak = 0.0
     done = threading.Event()
 
@@ -75,9 +80,13 @@ def measure(label: str, argv: list[str], env: dict[str, str] | None = None) -> M
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
+    if stdout:
+        out.close()  # type: ignore[union-attr]
     code = os.waitstatus_to_exitcode(status)
+    err_file.seek(0)
+    err = err_file.read().decode("utf-8", "replace")
+    err_file.close()
     if code not in (0, 1):
-        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
         raise SystemExit(f"{label}: exit {code}\n{err[-2000:]}")
     return Measured(label, elapsed, max(usage.ru_maxrss / 1024, tree_peak), code)
 

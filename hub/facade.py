@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hub.errors import HubError, IngestError
 from hub.paths import hub_home
 from hub.testhook import pause_point
+from hub.timings import collecting, span
 
 if TYPE_CHECKING:
     from hub.ingest.divisions import Divisions
@@ -388,7 +389,8 @@ class Hub:
         if any(s["link"] for s in stored):
             if progress:
                 progress("比对人员", files, files)
-            self.link()
+            with span("link"):
+                self.link()
             pause_point("linking")
         from hub.exchange.departures import supersede
 
@@ -1051,10 +1053,11 @@ class Hub:
             and not p.name.startswith(("~$", "."))
         )
         clock = perf_counter()
-        with self._unit("运行"):
+        with self._unit("运行"), collecting() as spans:
             files_reports, copies, results, merged, timings = self._run(
                 files, ref, out_dir, link, progress, columns, clock
             )
+        timings.update(spans)  # the steps' own split (hub.timings): link, link.train, spark.publish…
         if progress:
             progress("", 1, 1)
         typed = int(self.db.scalar(_TYPED_CELLS_SQL) or 0)

@@ -57,7 +57,16 @@ def test_every_report_for_both_townships_opens_with_its_layout(
     assert summary["files"] == 10 and summary["rows"] == summary["accepted"] + summary["rejected"]
     assert summary["cells_delivered"] > 0 and 0.5 < summary["reuse_rate"] <= 1
     # The annotated copies are finished after the export: every file with a problem has its copy.
-    assert set(summary["timings"]) == {"ingest", "merge", "export", "annotate"}
+    timings = summary["timings"]
+    assert {"ingest", "merge", "export", "annotate"} <= set(timings)
+    # the steps' own split (hub.timings): the linkage inside ingest, its training and scoring inside
+    # it; the report queries (one entry per report) and the writers inside the export
+    assert {"link", "link.train", "link.score", "export.write"} <= set(timings)
+    assert {k.removeprefix("export.queries.") for k in timings if k.startswith("export.queries.")} == REPORTS
+    # (each figure rounded to 0.01 s)
+    assert timings["link.train"] + timings["link.score"] <= timings["link"] + 0.02 <= timings["ingest"] + 0.03
+    inside_export = sum(v for k, v in timings.items() if k.startswith("export."))
+    assert 0 < inside_export <= timings["export"] + 0.05
     with_problems = [f for f in summary["file_reports"] if f["errors"] or f["warnings"]]
     assert with_problems and all(Path(f["annotated"]).is_file() for f in with_problems)
     for r in summary["reports"]:

@@ -26,6 +26,7 @@ from hub.export.templates import fill
 from hub.retention import make_private
 from hub.store.db import Database
 from hub.store.engine import QueryEngine, StoreEngine
+from hub.timings import span
 
 
 @dataclass
@@ -328,7 +329,8 @@ def export_reports(
         for township in targets:
             name = names.get(township or "", "")
             try:
-                doc, records, problems = build(db, compiled, ref_date, township, cache, engine)
+                with span(f"export.queries.{spec.id}"):
+                    doc, records, problems = build(db, compiled, ref_date, township, cache, engine)
             except ExportError as exc:  # this file is refused; every other report still goes out
                 results.append(
                     ExportResult(
@@ -349,7 +351,8 @@ def export_reports(
             path = out_dir / spec.id / report_filename(spec, township, name, ref_date, masked)
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                WRITERS[spec.output.format](doc, path)
+                with span("export.write"):
+                    WRITERS[spec.output.format](doc, path)
                 make_private(path)  # a report holds ID numbers: 0600 whatever the umask
                 cells, model_cells = data_cells(doc)
             finally:

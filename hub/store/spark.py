@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from hub.errors import HubError, StoreError
 from hub.store.db import DDL_DIR
 from hub.store.engine import Bound, EngineCapabilities, Params, arrow_in_store, inline_macros
+from hub.timings import span
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -97,7 +98,8 @@ class SparkEngine:
         for key, value in _conf().items():
             builder = builder.config(key, value)
         try:
-            self.spark = builder.getOrCreate()
+            with span("spark.session"):
+                self.spark = builder.getOrCreate()
         except Exception as exc:  # no Java, the master unreachable…
             raise StoreError(f"无法启动 Spark：{str(exc).splitlines()[0][:200]}") from exc
         self.spark.sparkContext.setLogLevel("ERROR")
@@ -107,18 +109,23 @@ class SparkEngine:
         """Publish the store's tables to the warehouse and define the canonical views on Spark."""
         for table, part in PUBLISHED.items():
             self.publish(db, table, part)
-        for table in PUBLISHED:
-            self.read(table).createOrReplaceTempView(table)
-        for statement in self.view_statements():
-            self.spark.sql(statement)
-        for view in CHECKPOINTED:
-            self.materialise(view, f"SELECT * FROM `{view}`")
+        with span("spark.views"):
+            for table in PUBLISHED:
+                self.read(table).createOrReplaceTempView(table)
+            for statement in self.view_statements():
+                self.spark.sql(statement)
+            for view in CHECKPOINTED:
+                self.materialise(view, f"SELECT * FROM `{view}`")
 
     def publish(self, db: Database, table: str, part: str | None) -> None:
         """The store's ``table`` as Parquet at ``warehouse/<table>/``, partitioned by ``part``
         (``township_code=<code>/`` folders, which Spark prunes: a township's query reads its folder
         only; a NULL township is Hive's default partition). Written beside the last good copy and
         swapped in when complete."""
+        with span("spark.publish"):
+            self._publish(db, table, part)
+
+    def _publish(self, db: Database, table: str, part: str | None) -> None:
         self.warehouse.mkdir(parents=True, exist_ok=True)
         self._columns[table] = [c for c, _ in db.columns(table)]
         staging = self.warehouse / f".{table}.{uuid.uuid4().hex[:8]}"

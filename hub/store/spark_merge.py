@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from hub.dedupe.merge import OUTPUT_TABLES, MergeSummary, adopt, merge_tables
 from hub.store.spark_statements import SparkStatements
+from hub.timings import span
 
 if TYPE_CHECKING:
     from hub.store.db import Database
@@ -61,11 +62,13 @@ def merge(engine: SparkEngine, db: Database, now: datetime | None = None) -> Mer
     run = SparkStatements(engine.spark, {t: engine.read(t) for t in INPUTS})
     staging = engine.warehouse / f".merge.{uuid.uuid4().hex[:8]}"
     try:
-        merge_tables(run, stamp)
-        for table, part in OUTPUTS.items():
-            writer = run.frame(table).write.mode("overwrite")
-            (writer.partitionBy(part) if part else writer).parquet(str(staging / table))
-        with db.transaction():
+        with span("spark.merge.statements"):
+            merge_tables(run, stamp)
+        with span("spark.merge.write"):
+            for table, part in OUTPUTS.items():
+                writer = run.frame(table).write.mode("overwrite")
+                (writer.partitionBy(part) if part else writer).parquet(str(staging / table))
+        with span("spark.merge.load"), db.transaction():
             for table, part in OUTPUTS.items():
                 _load(db, table, staging / table, part)
             summary = adopt(db)

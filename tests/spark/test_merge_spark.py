@@ -206,3 +206,26 @@ def test_a_township_query_reads_one_partition(
     assert len(scans) == 1
     metrics = scans[0].metrics()
     assert metrics.apply("numPartitions").value() == 1 and metrics.apply("numFiles").value() == 1
+
+
+def test_the_later_submission_wins_whatever_its_row_numbers(spark_engine: Any, tmp_path: Path) -> None:
+    """A person in two township rosters: the later submission's values win on Spark as on DuckDB,
+    though its row is 1,000 rows further down (the recency key shifts the submission's rank by 40
+    bits: as Spark's INT ``row_number`` it wrapped to 8 bits, and a row number more than 256 rows
+    lower won; seen at 100,000 persons)."""
+    from tests.dedupe.dedupe_data import add_submission
+
+    on_spark, on_duckdb = tmp_path / "spark.duckdb", tmp_path / "duckdb.duckdb"
+    for path in (on_spark, on_duckdb):
+        with Database(path) as db:
+            earlier = {"id_number": IDS[0], "name": "郭一鸣", "phone": "13088577877", "row_no": 3}
+            later = {"id_number": IDS[0], "name": "刘一鸣", "phone": "13636459890", "row_no": 1003}
+            add_submission(db, 1, "population", [earlier], township="330702001", at="2026-01-10 09:00:00")
+            add_submission(db, 2, "population", [later], township="330702002", at="2026-01-10 09:05:00")
+            (spark_engine.merge if path == on_spark else merge)(db, NOW)
+    for path in (on_spark, on_duckdb):
+        with Database(path, read_only=True) as db:
+            person = db.rows("SELECT name, phone, township_code FROM hub_person")
+            assert person == [("刘一鸣", "13636459890", "330702002")], path.name
+    diff = differences(on_duckdb, on_spark)
+    assert {t: (a, b) for t, (_, a, b) in diff.items()} == {t: (0, 0) for t in COMPARED}, diff

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SAMPLE
+from tests.spark.reportcells import files, without_times
 
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,38 +38,6 @@ def hub(home: Path, *args: str) -> dict[str, Any]:
     assert done.returncode in (0, 1), done.stderr[-3000:]
     result: dict[str, Any] = json.loads(done.stdout)
     return result
-
-
-def workbook_cells(path: Path) -> dict[str, Any]:
-    from openpyxl import load_workbook
-
-    wb = load_workbook(path)
-    out: dict[str, Any] = {}
-    for ws in wb.worksheets:
-        out[ws.title] = [
-            [(c.value, c.comment.text if c.comment else None, c.fill.fgColor.rgb) for c in row]
-            for row in ws.iter_rows()
-        ]
-    return out
-
-
-def files(out: Path) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for path in sorted(out.rglob("*")):
-        if path.suffix == ".xlsx":
-            found[path.relative_to(out).as_posix()] = workbook_cells(path)
-        elif path.suffix == ".csv":
-            found[path.relative_to(out).as_posix()] = path.read_bytes().decode("gbk").splitlines()
-    return found
-
-
-def without_times(found: dict[str, Any]) -> dict[str, Any]:
-    """``found`` with a CSV line's trailing 14-digit timestamp (GA-SYRK's GXSJ) blanked."""
-    out = dict(found)
-    for name, lines in found.items():
-        if name.endswith(".csv"):
-            out[name] = [re.sub(r",\d{14}$", ",", line) for line in lines]
-    return out
 
 
 LINKAGE = {

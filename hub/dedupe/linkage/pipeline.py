@@ -21,6 +21,7 @@ from hub.dedupe.linkage.misuse import flag_id_misuse
 from hub.dedupe.linkage.records import INPUT, build_input
 from hub.dedupe.linkage.stable import assign_codes
 from hub.store.db import Database
+from hub.timings import span
 
 if TYPE_CHECKING:
     from hub.store.engine import QueryEngine
@@ -127,7 +128,9 @@ def link_records(
     Returns (pairs kept, the model used)."""
     if guarded is not None:
         input_table = guarded.table
-    choice = choice or choose_model(db, cfg, guarded.train if guarded else input_table)
+    if choice is None:
+        with span("link.train"):  # loaded, trained or defaulted
+            choice = choose_model(db, cfg, guarded.train if guarded else input_table)
     db.execute("DELETE FROM hub_link_pairs")
     db.execute("DELETE FROM hub_link_levels")
     for comp, levels in level_weights(choice.model).items():
@@ -140,7 +143,8 @@ def link_records(
         rules = model.get("blocking_rules_to_generate_predictions", [])
         model = {**model, "blocking_rules_to_generate_predictions": [
             {**r, "blocking_rule": guarded.rules.get(r["blocking_rule"], r["blocking_rule"])} for r in rules]}  # fmt: skip
-    scorer(db, engine).predict_pairs(db, input_table, model, "__link_scored", cfg.lower)
+    with span("link.score"):
+        scorer(db, engine).predict_pairs(db, input_table, model, "__link_scored", cfg.lower)
     store_pairs(db, cfg, now, input_table)
     db.execute("DROP TABLE IF EXISTS __link_scored")
     return int(db.scalar("SELECT count(*) FROM hub_link_pairs")), choice
