@@ -167,8 +167,12 @@ def main() -> None:
     parser.add_argument("--each", type=int, default=3, help="500-row uploads per other township")
     parser.add_argument("--time-limit", type=float, default=None, help="HUB_JOB_TIME_LIMIT_S of the server")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--log", type=Path, default=None,
-                        help="write the server's log here (each store unit: waited, held; each job's steps)")
+    parser.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help="write the server's log here (each store unit: waited, held; each job's steps)",
+    )
     args = parser.parse_args()
 
     big = huge_file(args.rows)
