@@ -3,13 +3,12 @@ outside the store's unit, so a steward's withdrawal can come meanwhile) leaves n
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.serve.conftest import SAMPLE, login
+from tests.serve.test_jobs_fair import held_copies
 from tests.serve.test_jobs_queue import fresh, start, wait
 
 __all__ = ["fresh"]  # the fixture, shared with test_jobs_queue
@@ -19,19 +18,9 @@ FLAGGED = SAMPLE / "青山镇_残疾人台账_2026.xlsx"  # has findings: an ann
 def test_a_submission_withdrawn_while_its_copy_is_written_leaves_no_copy(
     fresh: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hub.validate import annotate
-
     app = fresh()
     hub = app.state.hub_state.hub
-    writing, release = threading.Event(), threading.Event()
-    real = annotate.annotate_workbook
-
-    def slow_copy(source: Path, *args: Any) -> Path:
-        writing.set()
-        assert release.wait(60)
-        return real(source, *args)
-
-    monkeypatch.setattr(annotate, "annotate_workbook", slow_copy)
+    writing, release = held_copies(monkeypatch)
     qs = login(app, "qs_clerk")
     url = start(qs, FLAGGED)
     assert writing.wait(60), "the upload never reached its annotated copy"

@@ -21,23 +21,30 @@ __all__ = ["fresh"]  # the fixture, shared with test_jobs_queue
 QS_FILE = SAMPLE / "青山镇_人口台账_2026.xlsx"
 
 
-def test_a_small_upload_finishes_while_a_long_job_writes_its_annotated_copy(
-    fresh: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def held_copies(monkeypatch: pytest.MonkeyPatch, name: str = "") -> tuple[threading.Event, threading.Event]:
+    """Annotated copies of files whose name ends with ``name`` wait to be written until ``release``
+    is set (``writing`` is set when one gets there); others are written at once."""
     from hub.validate import annotate
 
-    app = fresh()
-    hub = app.state.hub_state.hub
     writing, release = threading.Event(), threading.Event()
     real = annotate.annotate_workbook
 
     def slow_copy(source: Path, *args: Any) -> Path:
-        if source.name.endswith(QS_FILE.name):  # 青山镇's copy takes "long"
+        if source.name.endswith(name):
             writing.set()
             assert release.wait(60)
         return real(source, *args)
 
     monkeypatch.setattr(annotate, "annotate_workbook", slow_copy)
+    return writing, release
+
+
+def test_a_small_upload_finishes_while_a_long_job_writes_its_annotated_copy(
+    fresh: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = fresh()
+    hub = app.state.hub_state.hub
+    writing, release = held_copies(monkeypatch, QS_FILE.name)  # 青山镇's copy takes "long"
     qs, cg = login(app, "qs_clerk"), login(app, "cg_clerk")
     long_url = start(qs, QS_FILE)
     assert writing.wait(60), "青山镇's upload never reached its annotated copy"
