@@ -240,7 +240,9 @@ def test_stored_rows_change_only_in_the_columns_the_merge_hashes() -> None:
     found = {}
     for path in (REPO_ROOT / "hub").rglob("*.py"):
         for m in re.finditer(
-            r"UPDATE\s+hub_rows\b(?:\s+\w+)?\s+SET\s+(.*?)\s+(?:FROM|WHERE)\b", path.read_text(), re.S
+            r"UPDATE\s+hub_rows\b(?:\s+(?:AS\s+)?\w+)?\s+SET\s+(.*?)\s+(?:FROM|WHERE)\b",
+            path.read_text(),
+            re.S | re.I,
         ):
             found.setdefault(path.name, set()).update(
                 c.strip().split()[0] for c in re.split(r",\s*(?=\w+\s*=)", m.group(1))
