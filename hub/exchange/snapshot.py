@@ -95,7 +95,8 @@ def snapshot(
     with_file: bool,
     compute_lock: Any = None,
 ) -> Snapshot:
-    """The snapshot of the store's current version; computed (under ``compute_lock``, the hub's
+    """The snapshot of the last version that changed ``township`` (the current one for the county);
+    computed (under ``compute_lock``, the hub's
     lock of writing units, so never over a merge half done) when it is not stored yet."""
     from hub.export.run import _spec_text
 
@@ -108,9 +109,8 @@ def snapshot(
     if found is not None:
         return found
     with compute_lock if compute_lock is not None else contextlib.nullcontext():
-        cursor = cursor_of(
-            versions.current_for(db, township), ref, text
-        )  # again: a merge may have ended meanwhile
+        # again: a merge may have ended meanwhile
+        cursor = cursor_of(versions.current_for(db, township), ref, text)
         base = folder(home, report_id, township)
         with cache.lock_for(base / cursor):
             found = _stored(home, report_id, township, cursor, with_file)
