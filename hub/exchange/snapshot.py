@@ -96,8 +96,8 @@ def snapshot(
     compute_lock: Any = None,
 ) -> Snapshot:
     """The snapshot of the last version that changed ``township`` (the current one for the county);
-    computed (under ``compute_lock``, the hub's
-    lock of writing units, so never over a merge half done) when it is not stored yet."""
+    computed (under ``compute_lock``, the hub's lock of writing units, so never over a merge half
+    done) when it is not stored yet."""
     from hub.export.run import _spec_text
 
     text, _ = _spec_text(report_id)
