@@ -29,7 +29,8 @@ DOCS_HEADERS = {
 
 @router.get("")
 def home(request: Request, user: User = Depends(steward)) -> Response:
-    return render(request, "steward_home.html", status=state(request).hub.status())
+    hub = state(request).hub
+    return render(request, "steward_home.html", status=hub.status(), pending=hub.review_count())
 
 
 @router.get("/schema")

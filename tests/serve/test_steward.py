@@ -139,6 +139,7 @@ def test_steward_decides_a_review_pair_on_the_page(loaded: Any) -> None:
     pair = pending[0]
     left, right = pair["left"], pair["right"]
     s = login(loaded, "steward")
+    assert "<b>1</b> 对记录可能是同一人" in s.get("/steward").text  # the home page points to it
     page = s.get("/steward/review").text
     assert f'data-pair="{pair["pair_id"]}"' in page and "待确认 <b>1</b> 对" in page
     for r in (left, right):
@@ -170,6 +171,7 @@ def test_steward_decides_a_review_pair_on_the_page(loaded: Any) -> None:
     assert r.status_code == 200 and 'id="decided"' in r.text
     assert f"记录对 {pair['pair_id']} 是同一人（steward），已重新合并" in r.text and 'id="no-pairs"' in r.text
     assert hub.review_pending() == []
+    assert "没有待确认的记录对" in s.get("/steward").text
     # the disability row without an ID takes the 低保 roster's and joins that person, disability and all
     filled = hub.db.rows(row, [left["submission_id"], left["sheet"], left["row_no"]])
     assert filled == [(True, "331099193610038771")]
