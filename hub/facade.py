@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -82,6 +82,8 @@ class _Copies:
 
         self.db, self.jobs = db, jobs
         self.unit = unit  # what recording the copies is done inside (the store's unit of work)
+        # submission id -> the copy being written (registered in Hub._copying inside the unit)
+        self.owed: dict[int, Path] = {int(r.submission_id or 0): job.out for r, job in jobs}
         self.batch = Batch([job for _, job in jobs], workers) if jobs else None
 
     def finish(self, progress: Progress | None = None) -> None:
@@ -116,6 +118,52 @@ class _Copies:
             self.batch = None
 
 
+@dataclass(eq=False)
+class _IngestCall:
+    """One :meth:`Hub.ingest`'s arguments: done alone, or with the other ingests waiting for the
+    store in one unit (:class:`hub.store.units.Together`)."""
+
+    paths: list[Path]
+    township: str | None
+    today: date | None
+    submitted_by: str | None
+    annotate: bool
+    link: bool
+    progress: Progress | None
+    columns: Mapping[str, Mapping[str, str | None]] | None
+    ready: Mapping[Path, StagedFile | IngestError] | None
+    workers: int | None = None
+    stopped: Exception | None = None  # what its progress raised (a job asked to stop)
+
+    @property
+    def cells(self) -> int:
+        return sum(getattr(s, "cells", 0) for s in (self.ready or {}).values())
+
+    def tell(self, label: str, done: int, total: int) -> None:
+        """Progress; what the caller's callback raises stops this call only (:class:`_CallStopped`)."""
+        if self.progress is not None:
+            try:
+                self.progress(label, done, total)
+            except Exception as exc:
+                raise _CallStopped(exc) from exc
+
+
+class _CallStopped(Exception):
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _joins(leader: _IngestCall, other: _IngestCall) -> bool:
+    """Whether ``other`` is done in ``leader``'s unit: both read already (an upload job's staged
+    files) and both small (``HUB_TOGETHER_MAX_CELLS`` cells each, default 200,000): a large upload
+    is never held up by, nor holds up, the daily ones it would share a unit with."""
+    limit = int(os.environ.get("HUB_TOGETHER_MAX_CELLS", 200_000))
+    return all(
+        c.ready is not None and set(c.paths) <= set(c.ready) and c.cells <= limit for c in (leader, other)
+    )
+
+
 class Hub:
     """Entry point to everything the hub does, bound to one workspace (``HUB_HOME``)."""
 
@@ -138,9 +186,19 @@ class Hub:
         from hub.store.units import UnitLock
 
         self._unit_lock = UnitLock()
+        from hub.store.units import Together
+
+        # ingests and merges waiting for the store together are done in one unit each (group commit)
+        self._ingests = Together(self._unit_lock, "导入", self._ingest_together, _joins)
+        self._merges: Together[tuple[str, int | None], Any] = Together(
+            self._unit_lock, "合并", self._merge_together, lambda a, b: a[0] == b[0]
+        )
+        # the last merge of this process: the highest submission stored when it started, its summary
+        self._merged: tuple[int, Any] | None = None
         # annotated copies this process is writing outside a unit (submission id -> file being written):
         # not "left over" for another unit to write again, their partial files not cleared
         self._copying: dict[int, Path] = {}
+        self._readers: set[Database] = set()  # connections of early validations in flight
         self._townships: dict[str, str] = {}  # resolve_township's answers, until divisions are loaded
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -282,20 +340,18 @@ class Hub:
         :class:`hub.errors.ResourceError`.
 
         ``staged``: files already read and laid out by :meth:`stage` (not read again)."""
-        with self._unit("导入"):
-            reports, copies = self._ingest(
-                paths, township, today, submitted_by, annotate, link, progress, columns=columns, ready=staged
-            )
-            copies.unit = lambda: self._unit("导入")
-            owed = {int(r.submission_id or 0): job.out for r, job in copies.jobs}
-            self._copying.update(owed)
+        call = _IngestCall(
+            [Path(p) for p in paths], township, today, submitted_by, annotate, link, progress, columns, staged
+        )
+        # one unit with the other ingests waiting for the store (each file still its own transaction)
+        reports, copies = self._ingests.submit(call)
         # the copies are written outside the unit (other units go meanwhile) and recorded inside one;
         # until then their submissions stay "linked" (docs/operations.md): a kill leaves them owed
         try:
             copies.finish(progress)
         finally:
             copies.cancel()
-            for sid in owed:
+            for sid in copies.owed:
                 self._copying.pop(sid, None)
         if progress:
             progress("", len(reports), len(reports))
@@ -314,48 +370,122 @@ class Hub:
         columns: Mapping[str, Mapping[str, str | None]] | None = None,
         ready: Mapping[Path, StagedFile | IngestError] | None = None,
     ) -> tuple[list[FileReport], _Copies]:
-        """:meth:`ingest` up to its annotated copies, which are being written when this returns."""
+        """:meth:`ingest` up to its annotated copies, which are being written when this returns
+        (inside a unit the caller holds)."""
+        call = _IngestCall(
+            [Path(p) for p in paths],
+            township,
+            today,
+            submitted_by,
+            annotate,
+            link,
+            progress,
+            columns,
+            ready,
+            workers,
+        )
+        (out,) = self._ingest_together([call])
+        if isinstance(out, Exception):
+            raise out
+        return out
+
+    def _ingest_together(
+        self, calls: Sequence[_IngestCall]
+    ) -> list[tuple[list[FileReport], _Copies] | Exception]:
+        """The ingests of ``calls`` in one unit: each call's files validated and stored in turn (each
+        file one transaction), then **one** entity resolution for all of them, then each file's final
+        counts, findings and annotated copy (written after the unit). A call whose progress asked to
+        stop gets that exception back and the others go on; its stored files are linked with theirs
+        (the job withdraws them)."""
+        with self._unit("导入"):
+            self.warnings = []
+            self._recover()
+            divisions = self.divisions()
+            stored: list[list[FileReport]] = []
+            for call in calls:
+                try:
+                    stored.append(self._store(call, divisions))
+                except _CallStopped as stop:
+                    call.stopped = stop.cause
+                    stored.append([])
+            going = [c for c in calls if c.stopped is None]
+
+            def linking(label: str, _done: int, _total: int) -> None:
+                for call in going:
+                    try:
+                        call.tell(label, len(call.paths), len(call.paths))
+                    except _CallStopped as stop:
+                        call.stopped = stop.cause
+                if all(c.stopped is not None for c in going):
+                    raise _CallStopped(going[0].stopped or RuntimeError())
+
+            if not going:
+                return [c.stopped or RuntimeError() for c in calls]
+            try:
+                linked = self._finish_linking(linking, sum(len(c.paths) for c in calls))
+            except _CallStopped:
+                return [c.stopped or RuntimeError() for c in calls]
+            from hub.exchange.departures import describe
+
+            ours = {r.submission_id for reports in stored for r in reports if r.status == "ingested"}
+            out: list[tuple[list[FileReport], _Copies] | Exception] = []
+            leftovers = self._leftover_copies(linked - ours)
+            for call, reports in zip(calls, stored, strict=True):
+                if call.stopped is not None:
+                    out.append(call.stopped)
+                    continue
+                ingested = [r for r in reports if r.status == "ingested"]
+                for report in ingested:
+                    report.resubmission = describe(self.db, int(report.submission_id or 0))
+                jobs = [
+                    job
+                    for report in ingested
+                    if (job := self._refresh(report, report.submission_id in linked))
+                ]
+                jobs, leftovers = jobs + leftovers, []  # the first call writes the copies others left owed
+                copies = _Copies(self.db, jobs, call.workers, unit=lambda: self._unit("导入"))
+                self._copying.update(copies.owed)
+                out.append((reports, copies))
+            return out
+
+    def _store(self, call: _IngestCall, divisions: Divisions) -> list[FileReport]:
+        """One call's files validated and stored in turn, each file one transaction."""
         from concurrent.futures import ThreadPoolExecutor
 
-        paths = [Path(p) for p in paths]
-        reports = []
-        self.warnings = []
-        self._recover()
-        divisions = self.divisions()
-        mappings = {**self.column_mappings(township), **(columns or {})}
+        paths, reports = call.paths, []
+        mappings = {**self.column_mappings(call.township), **(call.columns or {})}
         # The next file is read and laid out (Python and pyarrow, no store) in a thread while this
         # one is validated and stored (DuckDB): one file ahead at most.
         with ThreadPoolExecutor(1, thread_name_prefix="hub-stage") as reader:
 
             def read(path: Path) -> StagedFile | IngestError:
-                given = (ready or {}).get(path)
-                return given if given is not None else self._stage(path, divisions, township, mappings)
+                given = (call.ready or {}).get(path)
+                return given if given is not None else self._stage(path, divisions, call.township, mappings)
 
             # the thread reads in the caller's context: a bounded read (hub.ingest.bounded) stays one
             ahead = reader.submit(contextvars.copy_context().run, read, paths[0]) if paths else None
             for i, path in enumerate(paths):
-                if progress:
-                    progress(path.name, i, len(paths))
+                call.tell(path.name, i, len(paths))
                 assert ahead is not None
                 staged = ahead.result()
                 if i + 1 < len(paths):
                     ahead = reader.submit(contextvars.copy_context().run, read, paths[i + 1])
+                today = call.today or date.today()
                 reports.append(
                     self._ingest_one(
-                        path, staged, divisions, today or date.today(), submitted_by, columns, link, annotate
+                        path,
+                        staged,
+                        divisions,
+                        today,
+                        call.submitted_by,
+                        call.columns,
+                        call.link,
+                        call.annotate,
                     )
                 )
-                if columns and reports[-1].status == "ingested" and not isinstance(staged, IngestError):
-                    self._remember_columns(staged, columns, reports[-1], submitted_by)
-        ingested = [r for r in reports if r.status == "ingested"]
-        linked = self._finish_linking(progress, len(paths))
-        from hub.exchange.departures import describe
-
-        for report in ingested:
-            report.resubmission = describe(self.db, int(report.submission_id or 0))
-        jobs = [job for report in ingested if (job := self._refresh(report, report.submission_id in linked))]
-        jobs += self._leftover_copies(linked - {r.submission_id for r in ingested})
-        return reports, _Copies(self.db, jobs, workers)
+                if call.columns and reports[-1].status == "ingested" and not isinstance(staged, IngestError):
+                    self._remember_columns(staged, call.columns, reports[-1], call.submitted_by)
+        return reports
 
     def _recover(self) -> None:
         """Before any work: what a killed run left behind is cleared (scratch tables, annotated
@@ -446,7 +576,37 @@ class Hub:
                 staged[path] = job_cells_error(total + cells, path.name)
             else:
                 total += cells
+        self._validate_early(staged)
         return staged
+
+    def _validate_early(self, staged: Mapping[Path, StagedFile | IngestError]) -> None:
+        """Validate the staged files now, on a connection of their own, before the store's unit: the
+        pass reads only the file, the code lists and the divisions, so it neither waits for the unit
+        in flight nor holds the store (docs/operations.md, "Upload jobs"). The ingest uses the
+        results when it stores the file the same day."""
+        from hub.validate import validate_sheet
+
+        todo = [s for s in staged.values() if not isinstance(s, IngestError) and not s.held and s.sheets]
+        if not todo:
+            return
+        today = date.today()
+        reader = self.db.reader()
+        self._readers.add(reader)
+        try:
+            for file in todo:
+                file.validated = [validate_sheet(reader, sheet, self.schema, today) for sheet in file.sheets]
+                file.validated_on = today
+        finally:
+            self._readers.discard(reader)
+            reader.close()
+
+    def interrupt(self) -> None:
+        """Interrupt the store statements in flight (shutdown after its grace period): the unit's
+        (its transaction rolls back) and the early validations'."""
+        for db in [self._db, *list(self._readers)]:
+            if db is not None:
+                with contextlib.suppress(Exception):  # the connection is closing anyway
+                    db.con.interrupt()
 
     def _stage(
         self,
@@ -596,7 +756,10 @@ class Hub:
             )
         if not staged.sheets:
             return FileReport(file=str(path), status="refused", message=f"{path.name}: 没有可导入的数据行。")
-        results = [(sheet, validate_sheet(self.db, sheet, self.schema, today)) for sheet in staged.sheets]
+        if staged.validated is not None and staged.validated_on == today:  # validated before the unit
+            results = list(zip(staged.sheets, staged.validated, strict=True))
+        else:
+            results = [(sheet, validate_sheet(self.db, sheet, self.schema, today)) for sheet in staged.sheets]
         if staged.notes:  # the readers' warnings (stray cells left out, broken CSV lines) are findings too
             import pyarrow as pa
 
@@ -793,16 +956,31 @@ class Hub:
         return self.db.dicts("SELECT * FROM hub_withdrawals ORDER BY withdrawn_at DESC, submission_id DESC")
 
     # -- merge, conflicts -------------------------------------------------------------------------
-    def merge(self, cause: str = "合并") -> Any:
+    def merge(self, cause: str = "合并", *, covering: int | None = None) -> Any:
         """Bring the merged records up to date: only the entities whose rows or codes changed since the
         last merge are recomputed (docs/merging.md, "Incremental merge"); then a new data version, on
-        which the feed's snapshots and cursors key (docs/exchange.md)."""
+        which the feed's snapshots and cursors key (docs/exchange.md).
+
+        Merges asked for while another unit holds the store are done as one. ``covering``: the
+        highest submission the caller stored; when a merge of this process has started since it was
+        stored (another job's merge took it in), nothing is merged again and that merge's summary is
+        returned."""
+        return self._merges.submit((cause, covering))
+
+    def _merge_together(self, requests: Sequence[tuple[str, int | None]]) -> list[Any]:
         from hub.exchange.versions import bump
 
         with self._unit("合并"):
+            done = self._merged
+            if done is not None and all(c is not None and c <= done[0] for _, c in requests):
+                return [done[1]] * len(requests)
+            upto = int(self.db.scalar("SELECT coalesce(max(submission_id), 0) FROM hub_submissions") or 0)
             result = self.engine().merge(self.db)
-            bump(self.db, cause, result.townships)  # the townships it changed: others keep their files
-            return result
+            bump(
+                self.db, requests[0][0], result.townships
+            )  # the townships it changed: others keep their files
+            self._merged = (upto, result)
+        return [result] * len(requests)
 
     def rebuild(self) -> dict[str, Any]:
         """The full path, kept as the oracle of the incremental one: entity resolution over the whole
@@ -1121,6 +1299,8 @@ class Hub:
             timings["annotate"] = perf_counter() - clock
         finally:
             copies.cancel()
+            for sid in copies.owed:
+                self._copying.pop(sid, None)
         return files_reports, copies, results, merged, timings
 
 

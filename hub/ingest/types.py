@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import pyarrow as pa
 
 
@@ -154,6 +156,10 @@ class StagedFile:
     held: list[HeldSheet] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)  # the readers' (RawSheet.notes)
     cells: int = 0  # cells read, every sheet (rows × columns): what the stages after the read hold
+    # the sheets' validation (hub.validate.Validated, one per sheet) done before the store's unit
+    # (Hub.stage), and the day it was done for: used when the file is stored on that day
+    validated: list[Any] | None = None
+    validated_on: date | None = None
 
     @property
     def held_rows(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,9 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
     from hub.ingest.bounded import warm_up
 
     warm_up()  # upload jobs read files in child processes of a fork server (hub/ingest/bounded.py)
+    # what the first upload job would load inside the store's unit (Splink, pypinyin and OpenCC's
+    # dictionaries: 2-3 s), loaded in the background at start instead
+    threading.Thread(target=_load_stages, name="hub-warm-up", daemon=True).start()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["ROLES"] = accounts.ROLES
     st = State(
@@ -102,6 +106,17 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
         hub.close()
 
     return app
+
+
+def _load_stages() -> None:
+    try:
+        import hub.dedupe.linkage.engine  # noqa: F401 -- Splink
+        import hub.validate.engine  # noqa: F401
+        from hub.dedupe.linkage.names import name_key
+
+        name_key("张伟")  # pypinyin's and OpenCC's dictionaries
+    except Exception:  # only a head start: the first job loads what is missing
+        logging.getLogger("hub.serve").warning("warming up the stages failed", exc_info=True)
 
 
 def _auth_routes(app: FastAPI) -> None:

@@ -3,6 +3,10 @@
 * **Fair.** Each township has its own queue; a free worker takes the next job of the township whose
   turn it is (round robin), never a second job of a township already being served. So one
   township's long job occupies one worker, and the other townships' jobs go past it.
+* **Small jobs have a lane.** Besides the ``workers`` that take any job, ``small_workers``
+  (``HUB_JOB_SMALL_WORKERS``, default 3) take only jobs whose files are small (``HUB_JOB_SMALL_BYTES``
+  in all, default 2 MB: a village's daily ledger), so the daily uploads of other townships never wait
+  for a worker behind large files being read.
 * **Steps.** A job reads its files first (:meth:`hub.facade.Hub.stage`, no store writes, in
   parallel with other jobs), then ingests them (one unit of store work: validation, storing,
   linkage), writes the annotated copies (outside the store; recording them is a short unit), then
@@ -99,6 +103,7 @@ class Job:
     waiting: int = 0  # jobs ahead of this one in its township's queue (while queued)
     withdraw: int | None = None  # a withdrawal job: the submission to withdraw
     reason: str = ""  # why (a withdrawal job)
+    size: int = 0  # bytes of its files (the small jobs' lane)
 
     @property
     def final(self) -> bool:
@@ -163,12 +168,23 @@ class Job:
 class Jobs:
     """The upload jobs of one server: per-township queues served round robin by ``workers``
     threads (``HUB_JOB_WORKERS``, default 3: while one reads or waits, another's unit holds the
-    store; measured in docs/benchmarks.md, "Load"); each job limited to ``time_limit`` seconds
+    store; measured in docs/benchmarks.md, "Load") and ``small_workers`` more that take only small
+    jobs (see the module doc); each job limited to ``time_limit`` seconds
     (``HUB_JOB_TIME_LIMIT_S``, default 1800)."""
 
-    def __init__(self, hub: Hub, workers: int | None = None, time_limit: float | None = None):
+    def __init__(
+        self,
+        hub: Hub,
+        workers: int | None = None,
+        time_limit: float | None = None,
+        small_workers: int | None = None,
+    ):
         self.hub = hub
         self.workers = max(1, int(workers or _env_number("HUB_JOB_WORKERS", 3)))
+        self.small_workers = max(
+            0, int(small_workers if small_workers is not None else _env_number("HUB_JOB_SMALL_WORKERS", 3))
+        )
+        self.small_bytes = int(_env_number("HUB_JOB_SMALL_BYTES", 2 * 1024 * 1024))
         self.time_limit = float(time_limit or _env_number("HUB_JOB_TIME_LIMIT_S", 1800))
         self._jobs: dict[str, Job] = {}
         self._queues: dict[str, deque[Job]] = {}
@@ -178,6 +194,9 @@ class Jobs:
         self._closing = False
         self._threads = [
             threading.Thread(target=self._work, name=f"hub-job-{i}", daemon=True) for i in range(self.workers)
+        ] + [
+            threading.Thread(target=self._work, args=(True,), name=f"hub-job-small-{i}", daemon=True)
+            for i in range(self.small_workers)
         ]
         for thread in self._threads:
             thread.start()
@@ -204,6 +223,7 @@ class Jobs:
             reports=list(refused or []),
             paths=list(paths),
             display=list(display),
+            size=sum(p.stat().st_size for p in paths if p.is_file()),
         )
         job.done = len(job.reports)
         return self._enqueue(job)
@@ -266,13 +286,18 @@ class Jobs:
         for i, queued in enumerate(self._queues.get(township, ())):
             queued.waiting = i + (1 if township in self._busy else 0)
 
-    def _next(self) -> Job | None:
-        """The next job to run, round robin over townships without a running job; None when closing."""
+    def _next(self, small_only: bool = False) -> Job | None:
+        """The next job to run, round robin over townships without a running job (``small_only``: a
+        job of the small jobs' lane); None when closing."""
         with self._cond:
             while not self._closing:
                 for town in list(self._turn):  # the township served longest ago first
                     queue = self._queues.get(town)
-                    if queue and town not in self._busy:
+                    if (
+                        queue
+                        and town not in self._busy
+                        and (not small_only or queue[0].size <= self.small_bytes)
+                    ):
                         self._turn.remove(town)
                         self._turn.append(town)
                         job = queue.popleft()
@@ -282,8 +307,8 @@ class Jobs:
                 self._cond.wait()
             return None
 
-    def _work(self) -> None:
-        while (job := self._next()) is not None:
+    def _work(self, small_only: bool = False) -> None:
+        while (job := self._next(small_only)) is not None:
             try:
                 self._run(job)
             finally:
@@ -344,9 +369,9 @@ class Jobs:
                 )
                 job.reports = before + [_shown(r.to_dict(), names) for r in reports]
                 check()
-                if any(r.status == "ingested" for r in reports):
+                if ingested := [int(r.submission_id or 0) for r in reports if r.status == "ingested"]:
                     job.status = "merging"
-                    self._merge(job)
+                    self._merge(job, max(ingested))
         except _Stopped as stop:
             self._undo(job, stop.reason, before)
             return
@@ -381,9 +406,10 @@ class Jobs:
             )
         job.finished = datetime.now()
 
-    def _merge(self, job: Job) -> None:
+    def _merge(self, job: Job, covering: int) -> None:
         try:
-            self.hub.merge()
+            # another job's merge that started after this job's files were stored takes them in
+            self.hub.merge(covering=covering)
         except Exception as exc:
             if job.stop is not None:
                 raise _Stopped(job.stop) from exc
@@ -470,12 +496,7 @@ class Jobs:
                 thread.join(2.0)
 
     def _interrupt(self) -> None:
-        db = getattr(self.hub, "_db", None)
-        if db is not None:
-            try:
-                db.con.interrupt()
-            except Exception:  # the connection is closing anyway
-                log.warning("could not interrupt the store statement in flight", exc_info=True)
+        self.hub.interrupt()
 
 
 def _since(job: Job) -> float:

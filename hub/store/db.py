@@ -237,6 +237,19 @@ class Database:
         with self._unit:
             yield self
 
+    def reader(self) -> Database:
+        """A second connection to the same store, for work beside the unit in flight (the validation
+        of an upload job's staged file, :meth:`hub.facade.Hub.stage`): its own temp tables, macros,
+        registered views and lock, run by DuckDB concurrently with this one's statements. Close it
+        after use."""
+        other = object.__new__(Database)
+        other.path, other.capabilities = self.path, self.capabilities
+        other._lock, other._unit, other._in_tx = threading.RLock(), threading.RLock(), False
+        with self._lock:
+            other.con = self.con.cursor()
+        other.con.execute("SET enable_progress_bar = false")
+        return other
+
     def close(self) -> None:
         with self._lock:
             self.con.close()

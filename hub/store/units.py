@@ -12,6 +12,12 @@ finish one after another rather than all at the end), then in arrival order. A u
 ``patience`` seconds goes before any lighter one (in arrival order), so a large upload is delayed
 by a stream of small ones, never starved. Reentrant: a unit that opens another (a withdrawal links
 and merges) holds the store throughout.
+
+:class:`Together` is the *group commit* over that lock: requests of the same kind that wait for the
+store while another unit holds it (the ingests of four townships' 500-row uploads arriving together,
+their merges) are done in one unit by the first of them to get the store: their files validated and
+stored one by one, then **one** entity resolution and **one** merge for all of them instead of one
+each. Each request still gets its own result (or its own error) back in its own thread.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 _WEIGHT: contextvars.ContextVar[tuple[int, int]] = contextvars.ContextVar("hub_unit_weight", default=(0, 0))
 _JOBS = itertools.count(1)  # the order jobs started weighing in
@@ -69,7 +76,9 @@ class UnitLock:
         overdue = [t for t in self._waiting if now - t.since > self.patience]
         return min(overdue, key=lambda t: t.seq) if overdue else min(self._waiting)
 
-    def acquire(self) -> bool:
+    def acquire(self, give_up: Callable[[], bool] | None = None) -> bool:
+        """Wait for the store (lightest first); with ``give_up``, stop waiting and return False as
+        soon as it is true (checked whenever the store is released: another unit did the work)."""
         me = threading.get_ident()
         with self._cond:
             if self._owner == me:
@@ -79,6 +88,8 @@ class UnitLock:
             self._waiting.append(ticket)
             try:
                 while self._owner is not None or self._next() is not ticket:
+                    if give_up is not None and give_up():
+                        return False
                     # woken on every release; the timeout lets a waiter's patience run out
                     self._cond.wait(timeout=1.0)
             finally:
@@ -135,3 +146,93 @@ def timed(lock: UnitLock, doing: str) -> Iterator[None]:
                 "unit %s: job %d, %d cells, waited %.2f s, held %.2f s, %d waiting",
                 doing, job, weight, got - asked, time.monotonic() - got, lock.waiting(),
             )  # fmt: skip
+
+
+Request = TypeVar("Request")
+Result = TypeVar("Result")
+
+
+@dataclass(eq=False)
+class _Entry(Generic[Request]):
+    request: Request
+    job: int
+    done: bool = False
+    result: Any = None
+    by: int = 0  # the job whose unit did it
+
+
+class Together(Generic[Request, Result]):
+    """Requests of one kind done together, one unit for all that wait (see the module doc).
+
+    ``run(requests)`` does a batch inside the unit and returns one result per request, in order; a
+    result that is an exception is raised in that request's thread only; an exception ``run``
+    raises is raised in every request of the batch. ``joins(leader, other)``: whether ``other``
+    may be done in ``leader``'s unit (say, both small uploads). A request made inside a unit the
+    thread already holds is done at once, alone."""
+
+    def __init__(
+        self,
+        lock: UnitLock,
+        doing: str,
+        run: Callable[[Sequence[Request]], Sequence[Result | BaseException]],
+        joins: Callable[[Request, Request], bool] = lambda _leader, _other: True,
+    ) -> None:
+        self.lock, self.doing, self.run, self.joins = lock, doing, run, joins
+        self._cond = threading.Lock()
+        self._pending: list[_Entry[Request]] = []
+
+    def submit(self, request: Request) -> Result:
+        weight, job = _WEIGHT.get()
+        entry = _Entry(request, job)
+        if self.lock.held():  # a unit inside a unit: no one else can go meanwhile
+            self._do([entry], job)
+            return self._outcome(entry)
+        with self._cond:
+            self._pending.append(entry)
+        asked = time.monotonic()
+        if not self.lock.acquire(give_up=lambda: entry.done):
+            self._joined(entry, weight, asked)
+            return self._outcome(entry)
+        got = time.monotonic()
+        batch: list[_Entry[Request]] = []
+        try:
+            with self._cond:
+                if not entry.done:  # else done by another unit between its release and this acquire
+                    batch = [e for e in self._pending if e is entry or self.joins(request, e.request)]
+                    self._pending = [e for e in self._pending if e not in batch]
+            if batch:
+                self._do(batch, job)
+        finally:
+            self.lock.release()
+            if batch:
+                log.info(
+                    "unit %s: job %d, %d cells, waited %.2f s, held %.2f s, %d waiting, %d request(s)%s",
+                    self.doing, job, weight, got - asked, time.monotonic() - got, self.lock.waiting(),
+                    len(batch), "" if len(batch) == 1 else f" (jobs {', '.join(str(e.job) for e in batch)})",
+                )  # fmt: skip
+        if not batch:
+            self._joined(entry, weight, asked)
+        return self._outcome(entry)
+
+    def _joined(self, entry: _Entry[Request], weight: int, asked: float) -> None:
+        log.info(
+            "unit %s: job %d, %d cells, done in the unit of job %d, waited %.2f s",
+            self.doing, entry.job, weight, entry.by, time.monotonic() - asked,
+        )  # fmt: skip
+
+    def _do(self, batch: list[_Entry[Request]], leader: int) -> None:
+        try:
+            results: Sequence[Any] = self.run([e.request for e in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{self.doing}: {len(results)} results for {len(batch)} requests")
+        except BaseException as exc:
+            results = [exc] * len(batch)
+        with self._cond:
+            for e, r in zip(batch, results, strict=True):
+                e.result, e.done, e.by = r, True, leader
+
+    @staticmethod
+    def _outcome(entry: _Entry[Request]) -> Any:
+        if isinstance(entry.result, BaseException):
+            raise entry.result
+        return entry.result

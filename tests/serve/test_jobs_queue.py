@@ -108,7 +108,7 @@ def test_a_long_job_of_one_township_does_not_block_another(fresh: Any) -> None:
 
 @pytest.mark.slow
 def test_townships_are_served_round_robin(fresh: Any) -> None:
-    app = fresh(HUB_JOB_WORKERS="1")
+    app = fresh(HUB_JOB_WORKERS="1", HUB_JOB_SMALL_WORKERS="0")
     gate = Gate(app, QINGSHAN)
     qs, cg = login(app, "qs_clerk"), login(app, "cg_clerk")
     first = start(qs, QS_FILE)
@@ -132,7 +132,7 @@ def test_townships_are_served_round_robin(fresh: Any) -> None:
 
 
 def test_cancel_a_queued_and_a_running_job_leaves_the_store_as_before(fresh: Any) -> None:
-    app = fresh(HUB_JOB_WORKERS="1")
+    app = fresh(HUB_JOB_WORKERS="1", HUB_JOB_SMALL_WORKERS="0")
     gate = Gate(app, QINGSHAN)
     qs = login(app, "qs_clerk")
     running = start(qs, QS_FILE)
@@ -198,7 +198,7 @@ def test_the_time_limit_stops_a_job(fresh: Any) -> None:
 
 
 def test_shutdown_stops_within_seconds_and_marks_queued_jobs(fresh: Any) -> None:
-    app = fresh(HUB_JOB_WORKERS="1")
+    app = fresh(HUB_JOB_WORKERS="1", HUB_JOB_SMALL_WORKERS="0")
     gate = Gate(app, QINGSHAN)
     qs, cg = login(app, "qs_clerk"), login(app, "cg_clerk")
     running = start(qs, QS_FILE)
