@@ -189,7 +189,13 @@ class Hub:
         from hub.store.units import Together
 
         # ingests and merges waiting for the store together are done in one unit each (group commit)
-        self._ingests = Together(self._unit_lock, "导入", self._ingest_together, _joins)
+        self._ingests = Together(
+            self._unit_lock,
+            "导入",
+            self._ingest_together,
+            _joins,
+            linger=float(os.environ.get("HUB_TOGETHER_LINGER_S", 0.5)),
+        )
         self._merges: Together[tuple[str, int | None], Any] = Together(
             self._unit_lock, "合并", self._merge_together, lambda a, b: a[0] == b[0]
         )
@@ -578,6 +584,12 @@ class Hub:
                 total += cells
         self._validate_early(staged)
         return staged
+
+    def ingest_coming(self) -> contextlib.AbstractContextManager[None]:
+        """Say that an ingest is on its way while the block runs (an upload job reading a small
+        file): the ingest that gets the store next waits for it a moment (``HUB_TOGETHER_LINGER_S``,
+        default 0.5 s) to share its unit (:class:`hub.store.units.Together`)."""
+        return self._ingests.coming()
 
     def _validate_early(self, staged: Mapping[Path, StagedFile | IngestError]) -> None:
         """Validate the staged files now, on a connection of their own, before the store's unit: the

@@ -148,6 +148,7 @@ def _child(path: str, conn: Connection, env: dict[str, str]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
+        _yield_if_large(Path(path))
         sheets = read_sheets(Path(path))
     except IngestError as exc:
         fields = {k: getattr(exc, k) for k in ("message", "file", "sheet", "row", "column", "hint", "code")}
@@ -158,6 +159,18 @@ def _child(path: str, conn: Connection, env: dict[str, str]) -> None:
         conn.send(("ok", sheets, None, None))
     finally:
         conn.close()
+
+
+def _yield_if_large(path: Path) -> None:
+    """A file over ``HUB_READ_NICE_ABOVE_MB`` (default 2 MB, the small uploads' size in
+    hub/serve/jobs.py) is read at a lower CPU priority (nice 10): on a busy server the readers of
+    the daily uploads and the store's work go first, and the large read takes the CPU left over."""
+    try:
+        above = float(os.environ.get("HUB_READ_NICE_ABOVE_MB", 2)) * 1024 * 1024
+        if path.stat().st_size > above:
+            os.nice(10)
+    except (OSError, ValueError):  # only a priority: read anyway
+        pass
 
 
 def _die_with_parent() -> None:

@@ -26,6 +26,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -342,9 +343,12 @@ class Jobs:
             check()
 
         reports: list[Any] = []
+        on_way = contextlib.ExitStack()
         try:
             if job.stop is None:
                 job.status = "reading"
+            if job.size <= self.small_bytes:  # its ingest may share a unit: say it is on its way
+                on_way.enter_context(self.hub.ingest_coming())
             from hub.ingest.bounded import bounded_reads
 
             # each file read in a child process: stopped at once by cancel, the time limit or
@@ -383,6 +387,8 @@ class Jobs:
             job.status, job.finished = "failed", datetime.now()
             job.message = f"处理时发生系统错误（{type(exc).__name__}），文件未能全部导入。请联系数据管理员。"
             return
+        finally:
+            on_way.close()  # no longer on its way (already arrived, or stopped before)
         job.status, job.finished = "done", datetime.now()
         log.info("job %s (%s): done in %.2f s", job.id, job.township, _since(job))
 

@@ -168,7 +168,12 @@ class Together(Generic[Request, Result]):
     result that is an exception is raised in that request's thread only; an exception ``run``
     raises is raised in every request of the batch. ``joins(leader, other)``: whether ``other``
     may be done in ``leader``'s unit (say, both small uploads). A request made inside a unit the
-    thread already holds is done at once, alone."""
+    thread already holds is done at once, alone.
+
+    ``coming()`` says a request is on its way (an upload job reading its files): a leader that could
+    share its unit waits up to ``linger`` seconds for such requests to arrive before it starts (four
+    townships' uploads that start together finish reading within a few hundred milliseconds of
+    each other; without it the first would run alone and the other three after it)."""
 
     def __init__(
         self,
@@ -176,10 +181,37 @@ class Together(Generic[Request, Result]):
         doing: str,
         run: Callable[[Sequence[Request]], Sequence[Result | BaseException]],
         joins: Callable[[Request, Request], bool] = lambda _leader, _other: True,
+        linger: float = 0.0,
     ) -> None:
-        self.lock, self.doing, self.run, self.joins = lock, doing, run, joins
-        self._cond = threading.Lock()
+        self.lock, self.doing, self.run, self.joins, self.linger = lock, doing, run, joins, linger
+        self._cond = threading.Condition(threading.Lock())
         self._pending: list[_Entry[Request]] = []
+        self._coming = 0
+        # this context's request on its way (coming()): [True] until it is pending or given up
+        self._on_way: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+            f"hub_together_{id(self)}", default=None
+        )
+
+    @contextlib.contextmanager
+    def coming(self) -> Iterator[None]:
+        """A request is on its way while the block runs, until the block submits it (see the class
+        doc): counted as coming up to the moment it is pending, so a leader never starts between."""
+        mark = [True]
+        with self._cond:
+            self._coming += 1
+        token = self._on_way.set(mark)
+        try:
+            yield
+        finally:
+            self._on_way.reset(token)
+            with self._cond:
+                self._arrived(mark)
+
+    def _arrived(self, mark: list[bool] | None) -> None:
+        if mark and mark[0]:
+            mark[0] = False
+            self._coming -= 1
+            self._cond.notify_all()
 
     def submit(self, request: Request) -> Result:
         weight, job = _WEIGHT.get()
@@ -189,6 +221,8 @@ class Together(Generic[Request, Result]):
             return self._outcome(entry)
         with self._cond:
             self._pending.append(entry)
+            self._arrived(self._on_way.get())
+            self._cond.notify_all()
         asked = time.monotonic()
         if not self.lock.acquire(give_up=lambda: entry.done):
             self._joined(entry, weight, asked)
@@ -197,6 +231,10 @@ class Together(Generic[Request, Result]):
         batch: list[_Entry[Request]] = []
         try:
             with self._cond:
+                if not entry.done and self.linger > 0 and self.joins(request, request):
+                    until = got + self.linger  # requests on their way: let them arrive
+                    while self._coming > 0 and (left := until - time.monotonic()) > 0:
+                        self._cond.wait(left)
                 if not entry.done:  # else done by another unit between its release and this acquire
                     batch = [e for e in self._pending if e is entry or self.joins(request, e.request)]
                     self._pending = [e for e in self._pending if e not in batch]

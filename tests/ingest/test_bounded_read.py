@@ -122,3 +122,28 @@ def test_a_reader_that_dies_is_a_refused_file(monkeypatch: pytest.MonkeyPatch, t
         read_sheets(SAMPLE)
     killer.join()
     assert "读取程序异常退出（信号 9）" in str(info.value) and "另存为 .xlsx" in str(info.value)
+
+
+def _niceness_after(path: str, queue: object) -> None:
+    from hub.ingest.bounded import _yield_if_large
+
+    _yield_if_large(Path(path))
+    queue.put(os.nice(0))  # type: ignore[attr-defined]
+
+
+def test_a_large_file_is_read_at_a_lower_cpu_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large upload's reader yields the CPU to the daily uploads' readers (nice 10); a small one
+    keeps the server's priority."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    found = {}
+    for limit_mb, name in (("0.001", "large"), ("2", "small")):  # the sample is ~10 KB
+        monkeypatch.setenv("HUB_READ_NICE_ABOVE_MB", limit_mb)
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_niceness_after, args=(str(SAMPLE), queue))
+        proc.start()
+        found[name] = queue.get(timeout=30)
+        proc.join(10)
+    base = os.nice(0)
+    assert found == {"large": min(19, base + 10), "small": base}, found

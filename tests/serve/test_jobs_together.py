@@ -207,3 +207,41 @@ def test_a_file_validated_before_midnight_and_stored_after_is_validated_again(
         assert report.accepted + report.rejected == report.rows
     finally:
         hub.close()
+
+
+def test_a_leader_waits_a_moment_for_the_uploads_still_being_read() -> None:
+    lock, batches = UnitLock(), []
+
+    def run(requests: Any) -> list[str]:
+        batches.append(list(requests))
+        return [r.upper() for r in requests]
+
+    together: Together[str, str] = Together(lock, "测试", run, linger=5.0)
+    out: dict[str, str] = {}
+
+    def ask(request: str) -> None:
+        out[request] = together.submit(request)
+
+    clock = time.monotonic()
+    assert together.submit("alone") == "ALONE"  # nothing on its way: no waiting
+    assert time.monotonic() - clock < 2.0
+    reading, read = threading.Event(), threading.Event()
+
+    def upload(request: str) -> None:
+        with together.coming():  # on its way from the start of its read to its submit
+            reading.set()
+            assert read.wait(10)
+            out[request] = together.submit(request)
+
+    second = threading.Thread(target=upload, args=("second",))
+    second.start()
+    assert reading.wait(10)
+    first = threading.Thread(target=ask, args=("first",))
+    first.start()
+    time.sleep(0.3)
+    assert batches == [["alone"]]  # the first holds the store and waits for the second
+    read.set()
+    first.join(10)
+    second.join(10)
+    assert batches == [["alone"], ["first", "second"]], batches
+    assert out == {"first": "FIRST", "second": "SECOND"}
