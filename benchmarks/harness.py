@@ -1,9 +1,11 @@
 """Shared helpers for the benchmark scripts: time a command in a child process and read its peak RSS.
 
-Peak RSS is the larger of the child's own maximum (``wait4``; for the children it reaped, the largest
-of them, not their sum) and the sum over the child and every process under it, sampled every 0.1 s
-from ``/proc``: ``hub ingest`` / ``hub run`` write annotated copies in worker processes, which run
-beside the main one.
+Peak RSS is the larger of the child's own high-water mark (``VmHWM`` of ``/proc/<pid>/status``, read
+every 0.1 s: the kernel's peak of the command's own memory since its ``exec``) and the sum over the
+child and every process under it, sampled every 0.1 s from ``/proc``: ``hub ingest`` / ``hub run``
+write annotated copies in worker processes, which run beside the main one. (``wait4``'s ``ru_maxrss``
+is not used: Linux carries it across ``exec``, so a command started by a benchmark that had grown to
+1.7 GB reported 1.7 GB whatever it used itself.)
 """
 
 from __future__ import annotations
@@ -56,6 +58,17 @@ def _tree_rss_mb(root: int) -> float:
     return sum(rss.get(p, 0) for p in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _hwm_mb(pid: int) -> float:
+    """The process's own peak resident memory since its exec (``VmHWM``), MB; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def measure(
     label: str, argv: list[str], env: dict[str, str] | None = None, stdout: Path | None = None
 ) -> Measured:
@@ -72,7 +85,7 @@ def measure(
     def sample() -> None:
         nonlocal tree_peak
         while not done.wait(0.1):
-            tree_peak = max(tree_peak, _tree_rss_mb(proc.pid))
+            tree_peak = max(tree_peak, _tree_rss_mb(proc.pid), _hwm_mb(proc.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -88,7 +101,8 @@ def measure(
     err_file.close()
     if code not in (0, 1):
         raise SystemExit(f"{label}: exit {code}\n{err[-2000:]}")
-    return Measured(label, elapsed, max(usage.ru_maxrss / 1024, tree_peak), code)
+    # a command over before the first sample: wait4's figure (the parent's size at fork at most)
+    return Measured(label, elapsed, tree_peak or usage.ru_maxrss / 1024, code)
 
 
 def machine() -> str:
