@@ -227,8 +227,25 @@ class Hub:
                 from hub.extension import create_views
 
                 create_views(self._db, self.schema)  # the views of the admitted fields, as the model has them
+                self._deployed(self._db)
         assert self._db is not None
         return self._db
+
+    def _deployed(self, db: Database) -> None:
+        """A deploy that changed how the views compute (DDL, admitted fields) is a new data version."""
+        from hub.exchange.versions import definitions, deployed
+        from hub.store.db import DDL_DIR
+
+        columns = [(spec.entity, name) for name, spec in self.schema.extensions().items()]
+        try:
+            deployed(db, definitions(DDL_DIR, columns))
+        except Exception as exc:  # a full disk: the store still reads; the next open records it
+            from hub.store.ioerrors import disk_error
+
+            full = disk_error(exc, self.home, "记录部署")
+            if full is None:
+                raise
+            self.warnings.append(full.message)
 
     def _open_as_is(self, full: HubError) -> Database:
         """The store opened without (re)applying its DDL, when the disk has no room to write it: every

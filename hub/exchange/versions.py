@@ -6,8 +6,10 @@ then shows)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import hashlib
+from collections.abc import Collection, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -73,3 +75,27 @@ def stamped_at(db: Database, version: int) -> datetime | None:
     """When ``version`` was stamped (None for version 0 or an unknown one)."""
     value = db.scalar("SELECT created_at FROM hub_data_versions WHERE version = ?", [version])
     return value if isinstance(value, datetime) else None
+
+
+def deployed(db: Database, fingerprint: str) -> int | None:
+    """Record what the store's views are defined by now (``fingerprint``, :func:`definitions`); when
+    it differs from the last open's, or a store with data has none recorded (opened by a hub from
+    before this check), stamp a new version for every township (cause 部署): cached report files
+    and cursors were computed with the old definitions. Returns the version stamped, or None."""
+    last = db.scalar("SELECT fingerprint FROM hub_deployments ORDER BY opened_at DESC LIMIT 1")
+    if last == fingerprint:
+        return None
+    version = bump(db, "部署") if current(db) > 0 else None
+    db.execute("INSERT INTO hub_deployments VALUES (?, ?, ?)", [datetime.now(), fingerprint, version])
+    return version
+
+
+def definitions(ddl_dir: Path, columns: Iterable[tuple[str, str]]) -> str:
+    """The fingerprint of what the views compute: every DDL file (name and text) and the admitted
+    fields' view columns (``(entity, field)``)."""
+    digest = hashlib.sha256()
+    for path in sorted(ddl_dir.glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for entity, name in sorted(columns):
+        digest.update(f"{entity}.{name}\0".encode())
+    return digest.hexdigest()
