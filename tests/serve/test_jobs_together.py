@@ -17,7 +17,7 @@ import pytest
 
 from hub.facade import Hub
 from hub.store.units import Together, UnitLock, weighing
-from tests.serve.conftest import CHENGGUAN, QINGSHAN, login, page_csrf
+from tests.serve.conftest import CHENGGUAN, QINGSHAN, SAMPLE, login, page_csrf
 from tests.serve.test_jobs_queue import CG_FILE, QS_FILE, fresh, start, submissions, wait
 
 __all__ = ["fresh"]  # the fixture, shared with test_jobs_queue
@@ -245,3 +245,24 @@ def test_a_leader_waits_a_moment_for_the_uploads_still_being_read() -> None:
     second.join(10)
     assert batches == [["alone"], ["first", "second"]], batches
     assert out == {"first": "FIRST", "second": "SECOND"}
+
+
+def test_small_uploads_have_workers_of_their_own(fresh: Any) -> None:
+    """With the one general worker held by a large file being read, another township's small
+    upload is done by the small jobs' lane; a large file of that township waits for a general one."""
+    from tests.serve.test_jobs_queue import Gate, job_of
+
+    app = fresh(HUB_JOB_WORKERS="1", HUB_JOB_SMALL_WORKERS="1", HUB_JOB_SMALL_BYTES="20000")
+    gate = Gate(app, QINGSHAN)
+    qs, cg = login(app, "qs_clerk"), login(app, "cg_clerk")
+    large = start(qs, SAMPLE / "青山镇_人口台账_2026.xlsx")  # 35 KB: a large job here
+    assert gate.entered.wait(30)
+    small = wait(cg, start(cg, CG_FILE), timeout=60)  # 7.5 KB
+    assert small["status"] == "done" and small["reports"][0]["status"] == "ingested", small
+    assert not job_of(qs, large)["final"]
+    other = start(cg, SAMPLE / "城关街道_人口台账_2026.xlsx")  # 28 KB: not for the small lane
+    time.sleep(1.0)
+    assert job_of(cg, other)["status"] == "queued"
+    gate.open.set()
+    assert wait(qs, large)["status"] == "done"
+    assert wait(cg, other)["status"] == "done"
