@@ -151,3 +151,34 @@ def test_explain(linked: Any) -> None:
     assert info["code"] == code and len(info["records"]) > 2
     with pytest.raises(HubError):
         explain(db, "P999999999")
+
+
+def test_each_pair_names_the_level_each_comparison_reached(linked: Any) -> None:
+    """The level is stored with the pair (Splink's gamma), not inferred from the weight: two levels
+    can carry the same weight, and a real level of weight 0 is not 不计分."""
+    import json
+
+    from hub.dedupe.linkage.review import NOT_COUNTED, _drivers
+
+    db, *_ = linked
+    pairs = db.dicts("SELECT gammas, levels FROM hub_link_pairs")
+    assert pairs
+    labels = {(c, g): lab for c, g, lab in db.rows("SELECT comparison, gamma, label FROM hub_link_levels")}
+    for pair in pairs:
+        weights, reached = json.loads(pair["gammas"]), json.loads(pair["levels"])
+        assert set(weights) == set(reached)
+        shown = {d["field"]: d["level"] for d in _drivers(_levels(db), pair["gammas"], pair["levels"])}
+        for comp, gamma in reached.items():
+            assert shown[comp] == (NOT_COUNTED if gamma < 0 else labels[(comp, gamma)])
+    # a level whose weight happens to be 0 keeps its name; the empty side is 不计分
+    levels = {"name": {0: ("不同", -3.0), 1: ("同音", 0.0), 2: ("相同", 5.0)}}
+    assert _drivers(levels, {"name": 0.0}, {"name": 1})[0]["level"] == "同音"
+    assert _drivers(levels, {"name": 0.0}, {"name": -1})[0]["level"] == NOT_COUNTED
+    assert _drivers(levels, {"name": 5.0}, None)[0]["level"] == "相同"  # a pair scored before DDL 62
+
+
+def _levels(db: Database) -> dict[str, dict[int, tuple[str, float]]]:
+    out: dict[str, dict[int, tuple[str, float]]] = {}
+    for comp, gamma, label, weight in db.rows("SELECT comparison, gamma, label, weight FROM hub_link_levels"):
+        out.setdefault(comp, {})[int(gamma)] = (label, weight)
+    return out

@@ -34,7 +34,8 @@ SELECT left(md5(p.uid_l || '|' || p.uid_r), 12), p.uid_l, p.uid_r, p.match_proba
        CASE WHEN l.id_valid <> r.id_valid THEN '两个不同的有效身份证号码不是同一人'
             WHEN p.match_probability >= $upper THEN '匹配概率不低于上限阈值，自动合并'
             ELSE '匹配概率介于上下限阈值之间，需人工确认' END,
-       $now
+       $now,
+       {levels}
 FROM __link_scored p JOIN {input} l ON l.uid = p.uid_l JOIN {input} r ON r.uid = p.uid_r
 WHERE l.id_valid IS DISTINCT FROM r.id_valid OR l.id_valid IS NULL
 """
@@ -160,11 +161,16 @@ def scorer(db: Database, engine: QueryEngine | None) -> QueryEngine:
 def store_pairs(db: Database, cfg: LinkageConfig, now: datetime, input_table: str = INPUT) -> None:
     """Insert the scored pairs of ``__link_scored`` into ``hub_link_pairs`` with their status and the
     weight each comparison contributed (ids looked up in ``input_table``)."""
-    wcols = [c for c, _ in db.columns("__link_scored") if c.startswith("mw_")]
+    cols = [c for c, _ in db.columns("__link_scored")]
+    wcols = [c for c in cols if c.startswith("mw_")]
     gammas = (
         "json_object(" + ", ".join(f"'{c[3:]}', round(p.{c}, 2)" for c in wcols) + ")" if wcols else "NULL"
     )
-    db.execute(_PAIRS.format(gammas=gammas, input=input_table), {"upper": cfg.upper, "now": now})
+    gcols = [c for c in cols if c.startswith("gamma_")]  # the level each comparison reached
+    levels = "json_object(" + ", ".join(f"'{c[6:]}', p.{c}" for c in gcols) + ")" if gcols else "NULL"
+    db.execute(
+        _PAIRS.format(gammas=gammas, levels=levels, input=input_table), {"upper": cfg.upper, "now": now}
+    )
 
 
 def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id: int | None = None,

@@ -35,17 +35,25 @@ def _record_sql(uids: str | None = None) -> str:
 NOT_COUNTED = "不计分（一方为空）"
 
 
-def _drivers(levels: dict[str, list[tuple[str, float]]], gammas: Any) -> list[dict[str, Any]]:
+def _drivers(
+    levels: dict[str, dict[int, tuple[str, float]]], gammas: Any, reached: Any = None
+) -> list[dict[str, Any]]:
     """The fields of a pair with the weight each contributed (log2 Bayes factor) and the level it
-    reached (the level of the comparison whose weight is nearest), strongest first."""
+    reached, strongest first. ``reached`` (comparison -> gamma, stored since DDL 62) names the level
+    exactly; for a pair scored before, the level whose weight is nearest is named."""
     import json
 
     got = json.loads(gammas) if isinstance(gammas, str) else (gammas or {})
+    at = json.loads(reached) if isinstance(reached, str) else (reached or {})
     out = []
     for comp, weight in got.items():
-        near = min(levels.get(comp, []), key=lambda lv: abs(lv[1] - weight), default=None)
-        # a weight of 0 is Splink's level for an empty side (or a level that says nothing): not counted
-        level = NOT_COUNTED if weight == 0 else (near[0] if near else None)
+        gamma = at.get(comp)
+        if gamma is not None:  # -1: one side empty, Splink's null level
+            level = NOT_COUNTED if int(gamma) < 0 else levels.get(comp, {}).get(int(gamma), (None, 0.0))[0]
+        else:
+            near = min(levels.get(comp, {}).values(), key=lambda lv: abs(lv[1] - weight), default=None)
+            # a weight of 0 is Splink's level for an empty side (or a level that says nothing): not counted
+            level = NOT_COUNTED if weight == 0 else (near[0] if near else None)
         out.append({"field": comp, "level": level, "weight": weight})
     return sorted(out, key=lambda d: -abs(d["weight"]))
 
@@ -55,7 +63,8 @@ def _pairs(db: Database, where: str, params: list[Any], limit: int | None = None
     one for all their records (never a query per pair: a county's review list has thousands)."""
     db.execute(
         f"""CREATE OR REPLACE TEMP TABLE __review_pairs AS
-            SELECT p.pair_id, p.match_probability, p.match_weight, p.status, p.rule, p.gammas, p.uid_l, p.uid_r,
+            SELECT p.pair_id, p.match_probability, p.match_weight, p.status, p.rule, p.gammas, p.levels,
+                   p.uid_l, p.uid_r,
                    d.decision, d.decided_by, d.decided_at
             FROM hub_link_pairs p LEFT JOIN hub_link_decisions d USING (pair_id) WHERE {where}
             ORDER BY p.match_probability DESC, p.pair_id {"" if limit is None else f"LIMIT {int(limit)}"}""",
@@ -71,12 +80,14 @@ def _pairs(db: Database, where: str, params: list[Any], limit: int | None = None
     finally:
         db.execute("DROP TABLE IF EXISTS __review_pairs")
         db.execute("DROP TABLE IF EXISTS __review_uids")
-    levels: dict[str, list[tuple[str, float]]] = {}
-    for comp, label, weight in db.rows("SELECT comparison, label, weight FROM hub_link_levels ORDER BY ALL"):
-        levels.setdefault(comp, []).append((label, weight))
+    levels: dict[str, dict[int, tuple[str, float]]] = {}
+    for comp, gamma, label, weight in db.rows(
+        "SELECT comparison, gamma, label, weight FROM hub_link_levels ORDER BY ALL"
+    ):
+        levels.setdefault(comp, {})[int(gamma)] = (label, weight)
     for row in rows:
         row["left"], row["right"] = recs.get(row.pop("uid_l")), recs.get(row.pop("uid_r"))
-        row["drivers"] = _drivers(levels, row.pop("gammas"))
+        row["drivers"] = _drivers(levels, row.pop("gammas"), row.pop("levels"))
     return rows
 
 
