@@ -4,10 +4,13 @@ DuckDB SQL (the merge's :func:`hub.dedupe.merge.merge_tables`) needs of an engin
 
 Each statement is parsed from DuckDB's dialect and rendered for Spark (:mod:`hub.store.spark_sql`),
 with its ``$name`` / ``?`` parameters bound as literals. The tables are Spark temporary views of
-DataFrames: a ``CREATE TEMP TABLE/VIEW … AS`` is computed at once and its lineage cut
-(``localCheckpoint``), an ``INSERT`` appends (columns by position, cast to the table's types), a
-``CREATE TABLE`` with columns is an empty DataFrame of that schema, ``DROP`` forgets the name. A CTE
-read more than once is computed once (Spark inlines a CTE into every reader).
+DataFrames: a ``CREATE TEMP TABLE/VIEW … AS`` is a plan, not yet computed (fused into the plan of
+whatever reads it), an ``INSERT`` appends (columns by position, cast to the table's types), a
+``CREATE TABLE`` with columns is an empty DataFrame of that schema, ``DROP`` forgets the name.
+**Checkpoints only where a relation is read several times:** a relation still a plan is computed
+once and its lineage cut (``localCheckpoint``) when a statement reads it for the second time (its
+first reader computed it inline), so a relation read once costs no job of its own. A CTE read
+more than once in one statement is computed once (Spark inlines a CTE into every reader).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class SparkStatements:
     def __init__(self, spark: Any, tables: dict[str, Any]):
         self.spark = spark
         self.tables: dict[str, Any] = {}
+        self.plans: dict[str, int] = {}  # relation not yet computed → how many times it was read
+        self.checkpoints = 0  # relations computed ahead of their readers (for the tests and timings)
         for name, df in tables.items():
             self._set(name, df)
 
@@ -57,13 +62,31 @@ class SparkStatements:
         for name in list(self.tables):
             self._drop(name)
 
-    def _set(self, name: str, df: Any) -> None:
+    def _set(self, name: str, df: Any, plan: bool = False) -> None:
         df.createOrReplaceTempView(name)
         self.tables[name] = df
+        self.plans.pop(name, None)
+        if plan:
+            self.plans[name] = 0
 
     def _drop(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
         self.tables.pop(name, None)
+        self.plans.pop(name, None)
+
+    def _checkpoint(self, name: str) -> None:
+        self._set(name, self.tables[name].localCheckpoint(eager=True))
+        self.checkpoints += 1
+
+    def _read(self, tree: exp.Expr) -> None:
+        """Count the reads of relations not yet computed; one read again is computed now."""
+        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        for table in tree.find_all(exp.Table):
+            name = table.name
+            if name in self.plans and name not in ctes and not table.args.get("db"):
+                self.plans[name] += 1
+                if self.plans[name] >= 2:
+                    self._checkpoint(name)
 
     def _run(self, tree: exp.Expr, params: Params, count: bool = False) -> Any:
         if isinstance(tree, exp.Drop):
@@ -84,9 +107,10 @@ class SparkStatements:
         if tree.args.get("exists") and name in self.tables:
             return
         if tree.expression is not None:
-            # a table or a view: computed now, its lineage cut (the merge reads each of them
-            # several times; DuckDB keeps its views lazy, Spark would compute them every time)
-            self._set(name, self._df(tree.expression, params).localCheckpoint(eager=True))
+            # a table or a view: a plan, fused into its first reader's; computed on its own when
+            # read again (``_read``). Either way a snapshot of what it reads now, as the
+            # statements expect of a table (a view of the merge is never read after its sources change)
+            self._set(name, self._df(tree.expression, params), plan=True)
             return
         columns = [c for c in target.expressions if isinstance(c, exp.ColumnDef)]
         schema = ", ".join(f"{to_spark(c.this)} {to_spark(c.args['kind'])}" for c in columns)
@@ -106,15 +130,13 @@ class SparkStatements:
         new = new.selectExpr(
             *[f"CAST({f'`{c}`' if c in given else 'NULL'} AS {types[c]}) AS `{c}`" for c in table.columns]
         )
-        # (a checkpoint of the new rows alone keeps constraints on columns it no longer has, which
-        # Spark's union then trips on: the union is checkpointed)
-        before = int(table.count()) if count else 0
-        both = table.unionByName(new).localCheckpoint(eager=True)
-        self._set(name, both)
-        return int(both.count()) - before if count else None
+        # the union stays a plan (computed when read twice, or written), like a created table
+        self._set(name, table.unionByName(new), plan=True)
+        return int(new.count()) if count else None
 
     def _df(self, tree: exp.Expr, params: Params) -> Any:
         tree = _bind(tree.copy(), params)
+        self._read(tree)
         scratch: list[str] = []
         try:
             for with_ in [w for w in tree.find_all(exp.With) if not _in_cte(w)]:
