@@ -3,7 +3,10 @@
 ``export_reports`` compiles each spec for each township, runs the report's checks BEFORE writing (a
 failed check refuses that one file: the result has ``written=False`` and a problem naming the report,
 the township and the check; every other report and township still goes out), lists values without a
-code translation as problems, and renders through the writer registry.
+code translation as problems, and renders through the writer registry. On an engine whose queries
+cost more than their rows (``EngineCapabilities.batch_townships``: Spark), a township report's
+queries run once for every township (:mod:`hub.export.keyed`) and each township's file is written
+from that one result; the embedded store runs them per township, the township a parameter.
 """
 
 from __future__ import annotations

@@ -7,15 +7,20 @@ with its ``$name`` / ``?`` parameters bound as literals. The tables are Spark te
 DataFrames: a ``CREATE TEMP TABLE/VIEW … AS`` is a plan, not yet computed (fused into the plan of
 whatever reads it), an ``INSERT`` appends (columns by position, cast to the table's types), a
 ``CREATE TABLE`` with columns is an empty DataFrame of that schema, ``DROP`` forgets the name.
-**Checkpoints only where a relation is read several times:** a relation still a plan is computed
-once and its lineage cut (``localCheckpoint``) when a statement reads it for the second time (its
-first reader computed it inline), so a relation read once costs no job of its own. A CTE read
+**Checkpoints only where a relation is read several times:** the stage is first run dry
+(:func:`forecast_reads`: every statement parsed, nothing computed, each scalar answered 1 so that
+every branch is taken) to count how often each version of each relation (a ``CREATE`` or an
+``INSERT`` makes one) is read before it is replaced; on the real run a relation read two or more
+times is computed at once and its lineage cut (``localCheckpoint``), one read once stays a plan
+fused into its reader's, so it costs no job of its own. A relation read more often than forecast
+is computed when read the second time. A CTE read
 more than once in one statement is computed once (Spark inlines a CTE into every reader).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,11 +35,15 @@ from hub.store.spark_sql import to_spark
 class SparkStatements:
     """DuckDB statements run on Spark: the tables are Spark temporary views of DataFrames."""
 
-    def __init__(self, spark: Any, tables: dict[str, Any]):
+    def __init__(
+        self, spark: Any, tables: dict[str, Any], forecast: dict[tuple[str, int], int] | None = None
+    ):
         self.spark = spark
         self.tables: dict[str, Any] = {}
         self.plans: dict[str, int] = {}  # relation not yet computed → how many times it was read
         self.checkpoints = 0  # relations computed ahead of their readers (for the tests and timings)
+        self.forecast = forecast or {}  # (relation, version) → reads (forecast_reads)
+        self.versions: dict[str, int] = {}
         for name, df in tables.items():
             self._set(name, df)
 
@@ -63,7 +72,11 @@ class SparkStatements:
             self._drop(name)
 
     def _set(self, name: str, df: Any, plan: bool = False) -> None:
-        df.createOrReplaceTempView(name)
+        if plan:  # a new version of ``name``: computed now if it will be read more than once
+            self.versions[name] = version = self.versions.get(name, 0) + 1
+            if self.forecast.get((name, version), 0) >= 2:
+                df, plan = df.localCheckpoint(eager=True), False
+                self.checkpoints += 1
         self.tables[name] = df
         self.plans.pop(name, None)
         if plan:
@@ -75,7 +88,10 @@ class SparkStatements:
         self.plans.pop(name, None)
 
     def _checkpoint(self, name: str) -> None:
-        self._set(name, self.tables[name].localCheckpoint(eager=True))
+        df = self.tables[name].localCheckpoint(eager=True)
+        df.createOrReplaceTempView(name)
+        self.tables[name] = df
+        self.plans.pop(name, None)
         self.checkpoints += 1
 
     def _read(self, tree: exp.Expr) -> None:
@@ -233,3 +249,39 @@ def _bind(tree: exp.Expr, params: Params) -> exp.Expr:
         return node
 
     return tree.transform(bind)
+
+
+class _Forecast:
+    """A dry run of a stage's statements (the :class:`hub.store.engine.Statements` protocol): nothing
+    computed; counts the reads of each version of each relation it creates or inserts into."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, int] = {}
+        self.reads: dict[tuple[str, int], int] = {}
+
+    def execute(self, query: str, params: Params = None) -> None:
+        for tree in sqlglot.parse(query, read="duckdb"):
+            if tree is None or isinstance(tree, exp.Drop):
+                continue
+            body = tree.expression if isinstance(tree, exp.Create | exp.Insert) else tree
+            if body is not None:
+                ctes = {c.alias for c in body.find_all(exp.CTE)}
+                for table in body.find_all(exp.Table):
+                    if table.name in self.versions and table.name not in ctes and not table.args.get("db"):
+                        key = (table.name, self.versions[table.name])
+                        self.reads[key] = self.reads.get(key, 0) + 1
+            if isinstance(tree, exp.Insert) or (isinstance(tree, exp.Create) and tree.expression is not None):
+                target = tree.this
+                name = (target.this if isinstance(target, exp.Schema) else target).name
+                self.versions[name] = self.versions.get(name, 0) + 1
+
+    def scalar(self, query: str, params: Params = None) -> Any:
+        self.execute(query, params)
+        return 1  # every branch taken: a read forecast too many costs a checkpoint, never a wrong row
+
+
+def forecast_reads(stage: Callable[[Any], None]) -> dict[tuple[str, int], int]:
+    """(relation, version) → how many times ``stage``'s statements read it (a dry run of ``stage``)."""
+    dry = _Forecast()
+    stage(dry)
+    return dry.reads
