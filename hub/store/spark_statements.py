@@ -77,6 +77,7 @@ class SparkStatements:
             if self.forecast.get((name, version), 0) >= 2:
                 df, plan = df.localCheckpoint(eager=True), False
                 self.checkpoints += 1
+        df.createOrReplaceTempView(name)
         self.tables[name] = df
         self.plans.pop(name, None)
         if plan:
