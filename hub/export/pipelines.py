@@ -39,6 +39,7 @@ class CompiledSheet:
     townships: exp.Select
     # blocks held back by on_fail: hold checks: rows of (_check, <describe keys>...)
     held: exp.Select | None = None
+    parts: Parts | None = None  # what it was built from (hub.export.keyed builds the keyed variant)
 
     def trees(self) -> list[exp.Select]:
         extra = [q for _, _, q in self.untranslated] + ([self.total] if self.total is not None else [])
@@ -64,6 +65,9 @@ class Parts:
     untranslated: list[tuple[str, str, exp.Select]]
     townships: exp.Select
     flags: dict[str, exp.Expr] = field(default_factory=dict)  # key -> "value flagged" (list sheets)
+    # keyed: one set of queries for every township of ctx (a column ``_twp`` in every CTE, windows
+    # partitioned and aggregates grouped by it; see hub.export.keyed)
+    keyed: bool = False
 
 
 def sel(text: str) -> exp.Select:
@@ -105,6 +109,8 @@ def _is_measure(e: exp.Expr) -> bool:
 
 
 def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp.Select, list[str]]:
+    if p.keyed:
+        return _keyed_checks(p, keys, sums, ctes)
     names: list[str] = []
     projections: list[exp.Expr] = []
     scope = {"all": None, "data": "NOT r._total", "total": "r._total"}
@@ -142,6 +148,66 @@ def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp
     return with_ctes([*ctes, ("allrows", union(text))], query), names
 
 
+def _keyed_checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp.Select, list[str]]:
+    """The checks of :func:`_checks` for every township at once: one row per township of ctx
+    (``_twp``, then the failing counts), the same figures as the one-township query gives."""
+    names: list[str] = []
+    projections: list[exp.Expr] = [sel("SELECT c.township_code AS _twp").selects[0]]
+    scope = {"all": None, "data": "NOT r._total", "total": "r._total"}
+    for check in p.checks:
+        failing: exp.Expr = _failing(check)
+        if scope[check.rows]:
+            failing = exp.and_(failing, sel(f"SELECT {scope[check.rows]}").selects[0])
+        # a row of this township (the left join gives a NULL row to a township without any), and
+        # the township has data rows (its 合计 alone is empty, not wrong)
+        failing = exp.and_(failing, sel("SELECT r._twp IS NOT NULL AND h._h IS NOT NULL").selects[0])
+        projections.append(
+            exp.alias_(
+                exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=failing)),
+                f"c{len(names)}",
+            )
+        )
+        names.append(check.name)
+    labels = {c.key: c.header[-1] for c in p.sheet.columns}
+    for key in sums:
+        once = "r._first" if any(c.key == key and c.level == "household" for c in p.sheet.columns) else "TRUE"
+        projections.append(
+            sel(
+                f"SELECT CASE WHEN h._h IS NULL OR t.{key} IS NOT DISTINCT FROM "
+                f"sum(r.{key}) FILTER (WHERE NOT r._total AND {once}) THEN 0 ELSE 1 END AS c{len(names)}"
+            ).selects[0]
+        )
+        names.append(f"合计等于各行之和（{labels[key]}）")
+    cols = ", ".join(keys)
+    text = f"SELECT _twp, {cols}, FALSE AS _total, _first FROM data"
+    if p.sheet.total is not None:
+        text += f" UNION ALL SELECT _twp, {cols}, TRUE AS _total, TRUE AS _first FROM total"
+    joins = " LEFT JOIN (SELECT DISTINCT _twp AS _h FROM data) AS h ON h._h = c.township_code"
+    if sums:
+        joins += " LEFT JOIN total AS t ON t._twp = c.township_code"
+    group = ", ".join(["c.township_code", "h._h", *(f"t.{k}" for k in sums)])
+    query = sel(
+        f"SELECT 1 FROM ctx AS c {joins} LEFT JOIN allrows AS r ON r._twp = c.township_code GROUP BY {group}"
+    ).select(*projections, append=False)
+    return with_ctes([*ctes, ("allrows", union(text))], query), names
+
+
+def _per_township(agg: exp.Select, source: str) -> exp.Query:
+    """``agg`` (an aggregate over ``source AS r``, no GROUP BY) for every township of ctx: grouped by
+    ``r._twp``, and for a township without rows of ``source`` the aggregate over no rows (as the
+    one-township query gives it: counts 0, sums NULL). Columns: ``agg``'s, then ``_twp``."""
+    grouped = agg.copy().select(sel("SELECT r._twp AS _twp").selects[0]).group_by("r._twp")
+    empty = agg.copy().where(exp.false())
+    none = sel(
+        f"SELECT e.*, c.township_code AS _twp FROM ctx AS c CROSS JOIN x AS e "
+        f"WHERE c.township_code NOT IN (SELECT _twp FROM {source})"
+    )
+    none.args["joins"][0].set(
+        "this", exp.Subquery(this=empty, alias=exp.TableAlias(this=exp.to_identifier("e")))
+    )
+    return grouped.union(none, distinct=False)
+
+
 def _failing(check: HubCheck) -> exp.Expr:
     return exp.Not(this=exp.Coalesce(this=check.cond.copy(), expressions=[exp.false()]))
 
@@ -152,14 +218,19 @@ def _held(p: Parts) -> tuple[exp.Select | None, exp.Expr | None]:
     if not holds:
         return None, None
     branches = []
+    twp = "r._twp, " if p.keyed else ""
     for c in holds:
         cols = ", ".join(f"r.{k}" for k in c.describe) or "NULL"
-        q = sel(f"SELECT DISTINCT r._block, '{c.name}' AS _check, {cols} FROM pop AS r")
+        q = sel(f"SELECT DISTINCT {twp}r._block, '{c.name}' AS _check, {cols} FROM pop AS r")
         branches.append(q.where(_failing(c).transform(_qualify_r)))
     held = branches[0]
     for b in branches[1:]:
         held = held.union(b, distinct=False)  # type: ignore[assignment]
-    keep = sel("SELECT _block NOT IN (SELECT _block FROM held)").selects[0]
+    keep = sel(
+        "SELECT NOT EXISTS (SELECT 1 FROM held AS h WHERE h._twp = pop._twp AND h._block = pop._block)"
+        if p.keyed
+        else "SELECT _block NOT IN (SELECT _block FROM held)"
+    ).selects[0]
     return held, keep
 
 
@@ -180,16 +251,18 @@ def listed(p: Parts) -> CompiledSheet:
             _a(p.record, "_record"),
             *(_a(o, f"_o{i}") for i, o in enumerate(p.orders)),
             *(_a(f, f"_flag_{k}") for k, f in p.flags.items()),
+            *([_a(exp.column("township_code", "ctx"), "_twp")] if p.keyed else []),
             append=False,
         )
         .where(p.where.copy())
     )
+    by = "PARTITION BY _twp " if p.keyed else ""  # keyed: every window within its township
     order = ", ".join([*(f"_o{i}" for i in range(len(p.orders))), "_record"])
     data_cols = ", ".join(
-        f"dense_rank() OVER (ORDER BY _bpos) AS {c.key}" if c.serial else c.key for c in sheet.columns
+        f"dense_rank() OVER ({by}ORDER BY _bpos) AS {c.key}" if c.serial else c.key for c in sheet.columns
     )
     held, keep = _held(p)
-    ranked = sel(f"SELECT *, row_number() OVER (ORDER BY {order}) AS _pos FROM pop")
+    ranked = sel(f"SELECT *, row_number() OVER ({by}ORDER BY {order}) AS _pos FROM pop")
     if keep is not None:
         ranked = ranked.where(keep)
     ctes = [
@@ -197,12 +270,18 @@ def listed(p: Parts) -> CompiledSheet:
         ("pop", pop),
         *([("held", held)] if held is not None else []),
         ("ranked", ranked),
-        ("blocks", sel("SELECT *, min(_pos) OVER (PARTITION BY _block) AS _bpos FROM ranked")),
+        (
+            "blocks",
+            sel(
+                f"SELECT *, min(_pos) OVER (PARTITION BY {'_twp, ' if p.keyed else ''}_block) AS _bpos FROM ranked"
+            ),
+        ),
         (
             "data",
             sel(
                 f"SELECT {data_cols}, _bpos = _pos AS _first, _bpos AS _block_no, _pos, _record"
                 + "".join(f", _flag_{k}" for k in p.flags)
+                + (", _twp" if p.keyed else "")
                 + " FROM blocks"
             ),
         ),
@@ -224,20 +303,28 @@ def listed(p: Parts) -> CompiledSheet:
                 )
             else:
                 proj.append(exp.alias_(exp.null(), k))
-        total_sel = exp.select(*proj).from_(exp.to_table("data").as_("r"))
-        total = with_ctes(ctes, total_sel.copy())
+        total_sel: exp.Query = exp.select(*proj).from_(exp.to_table("data").as_("r"))
+        if p.keyed:
+            total_sel = _per_township(total_sel, "data")  # type: ignore[arg-type]
+        total = with_ctes(ctes, total_sel.copy())  # type: ignore[arg-type]
         ctes = [*ctes, ("total", total_sel)]
     checks, names = _checks(p, keys, sums, ctes)
+    records: exp.Query = sel("SELECT count(DISTINCT _record) FROM ranked")
+    if p.keyed:
+        records = _per_township(
+            sel("SELECT count(DISTINCT r._record) AS _records FROM ranked AS r"), "ranked"
+        )
     return CompiledSheet(
         sheet,
-        with_ctes(ctes, sel("SELECT * FROM data ORDER BY _block_no, _pos")),
+        with_ctes(ctes, sel(f"SELECT * FROM data ORDER BY {'_twp, ' if p.keyed else ''}_block_no, _pos")),
         total,
-        with_ctes(ctes, sel("SELECT count(DISTINCT _record) FROM ranked")),
+        with_ctes(ctes, records),  # type: ignore[arg-type]
         checks,
         names,
         p.untranslated,
         p.townships,
         with_ctes(ctes, sel("SELECT * FROM held ORDER BY ALL")) if held is not None else None,
+        p,
     )
 
 
@@ -246,9 +333,17 @@ def grouped(p: Parts) -> CompiledSheet:
     keys = [c.key for c in sheet.columns]
     measures = [k for k, e in p.cols.items() if _is_measure(e)]
     plain = [k for k in p.cols if k not in measures]
-    gsel = sel("SELECT 1 FROM x GROUP BY GROUPING SETS ((a, b), ())")
-    group = gsel.args["group"]
-    group.expressions[0].expressions[0].set("expressions", [g.copy() for g in p.groups])
+    twp = [exp.column("township_code", "ctx")] if p.keyed else []  # keyed: every set within its township
+    group = exp.Group(
+        expressions=[
+            exp.GroupingSets(
+                expressions=[
+                    exp.Tuple(expressions=[*twp, *(g.copy() for g in p.groups)]),
+                    exp.Tuple(expressions=[t.copy() for t in twp]),
+                ]
+            )
+        ]
+    )
     grouping = exp.EQ(
         this=exp.Anonymous(this="GROUPING", expressions=[p.groups[0].copy()]),
         expression=exp.Literal.number(1),
@@ -260,12 +355,44 @@ def grouped(p: Parts) -> CompiledSheet:
             *(_a(g, f"_g{i}") for i, g in enumerate(p.groups)),
             exp.alias_(grouping, "_total"),
             exp.alias_(exp.Count(this=exp.Distinct(expressions=[p.record.copy()])), "_records"),
+            *(_a(t, "_twp") for t in twp),
             append=False,
         )
         .where(p.where.copy())
     )
     agg.set("group", group)
     gs = [f"_g{i}" for i in range(len(p.groups))]
+    ctes_before = [("grouped", agg)]
+    if p.keyed:  # a township without rows gets the 合计 over no rows, as the one-township query gives it
+        empty = (
+            p.joined.copy()
+            .select(
+                *(_a(p.cols[k], k) for k in measures),
+                exp.alias_(exp.Count(this=exp.Distinct(expressions=[p.record.copy()])), "_records"),
+                append=False,
+            )
+            .where(exp.false())
+        )
+        none = sel(
+            "SELECT "
+            + ", ".join(
+                [
+                    *(f"e.{k} AS {k}" if k in measures else f"NULL AS {k}" for k in p.cols),
+                    *(f"NULL AS {g}" for g in gs),
+                    "TRUE AS _total, e._records AS _records, c.township_code AS _twp",
+                ]
+            )
+            + " FROM ctx AS c CROSS JOIN x AS e"
+            " WHERE c.township_code NOT IN (SELECT _twp FROM grouped_sets WHERE _total)"
+        )
+        none.args["joins"][0].set(
+            "this", exp.Subquery(this=empty, alias=exp.TableAlias(this=exp.to_identifier("e")))
+        )
+        ctes_before = [
+            ("grouped_sets", agg),
+            ("grouped", sel("SELECT * FROM grouped_sets").union(none, distinct=False)),  # type: ignore[list-item]
+        ]
+    by = "PARTITION BY _twp " if p.keyed else ""
     fold = sheet.fold
     if fold is None:
         folded = sel("SELECT *, FALSE AS _folded FROM grouped WHERE NOT _total")
@@ -275,7 +402,8 @@ def grouped(p: Parts) -> CompiledSheet:
             f"CASE WHEN _small THEN {label if k == fold.label_column else 'NULL'} ELSE {k} END" for k in plain
         ]
         parts += [f"CASE WHEN _small THEN NULL ELSE {g} END" for g in gs]
-        names = [*plain, *gs]
+        parts += ["_twp"] if p.keyed else []
+        names = [*plain, *gs, *(["_twp"] if p.keyed else [])]
         proj = ", ".join(
             [
                 *(f"{e} AS {n}" for e, n in zip(parts, names, strict=True)),
@@ -287,24 +415,25 @@ def grouped(p: Parts) -> CompiledSheet:
         # A folded row must hold at least two villages, or the one small village could be read off
         # it (secondary suppression): a single small village is folded with the next smallest one.
         small = (
-            f"SELECT *, _s0 OR (count(*) FILTER (WHERE _s0) OVER () = 1 AND NOT _s0 AND "
-            f"row_number() OVER (PARTITION BY _s0 ORDER BY {fold.measure}, {', '.join(gs)}) = 1) AS _small "
+            f"SELECT *, _s0 OR (count(*) FILTER (WHERE _s0) OVER ({by.strip()}) = 1 AND NOT _s0 AND "
+            f"row_number() OVER (PARTITION BY {'_twp, ' if p.keyed else ''}_s0 "
+            f"ORDER BY {fold.measure}, {', '.join(gs)}) = 1) AS _small "
             f"FROM (SELECT *, {fold.measure} < {int(fold.below)} AS _s0 FROM grouped WHERE NOT _total) AS s0"
         )
         folded = sel(f"SELECT {proj} FROM ({small}) AS s GROUP BY {', '.join(parts)}")
     order = ", ".join(["_folded", *gs])
     data_cols = ", ".join(
-        f"row_number() OVER (ORDER BY {order}) AS {c.key}" if c.serial else c.key for c in sheet.columns
+        f"row_number() OVER ({by}ORDER BY {order}) AS {c.key}" if c.serial else c.key for c in sheet.columns
     )
     ctes = [
         *p.ctes,
-        ("grouped", agg),
+        *ctes_before,
         ("folded", folded),
         (
             "data",
             sel(
-                f"SELECT {data_cols}, TRUE AS _first, row_number() OVER (ORDER BY {order}) AS _block_no, "
-                f"row_number() OVER (ORDER BY {order}) AS _pos FROM folded"
+                f"SELECT {data_cols}, TRUE AS _first, row_number() OVER ({by}ORDER BY {order}) AS _block_no, "
+                f"row_number() OVER ({by}ORDER BY {order}) AS _pos{', _twp' if p.keyed else ''} FROM folded"
             ),
         ),
     ]
@@ -317,6 +446,7 @@ def grouped(p: Parts) -> CompiledSheet:
             else (exp.column(k, "r") if k in measures else exp.alias_(exp.null(), k))
             for k in keys
         ]
+        proj2 += [exp.column("_twp", "r")] if p.keyed else []
         total_sel = (
             exp.select(*proj2)
             .from_(exp.to_table("grouped").as_("r"))
@@ -325,13 +455,16 @@ def grouped(p: Parts) -> CompiledSheet:
         total = with_ctes(ctes, total_sel.copy())
         ctes = [*ctes, ("total", total_sel)]
     checks, names = _checks(p, keys, measures if sheet.total is not None else [], ctes)
+    key = "_twp, " if p.keyed else ""
     return CompiledSheet(
         sheet,
-        with_ctes(ctes, sel("SELECT * FROM data ORDER BY _block_no")),
+        with_ctes(ctes, sel(f"SELECT * FROM data ORDER BY {key}_block_no")),
         total,
-        with_ctes(ctes, sel("SELECT _records FROM grouped WHERE _total")),
+        with_ctes(ctes, sel(f"SELECT {key}_records FROM grouped WHERE _total")),
         checks,
         names,
         p.untranslated,
         p.townships,
+        None,
+        p,
     )

@@ -3,13 +3,15 @@
 ``export_reports`` compiles each spec for each township, runs the report's checks BEFORE writing (a
 failed check refuses that one file: the result has ``written=False`` and a problem naming the report,
 the township and the check; every other report and township still goes out), lists values without a
-code translation as problems, and renders through the writer registry.
+code translation as problems, and renders through the writer registry. On an engine whose queries
+cost more than their rows (``EngineCapabilities.batch_townships``: Spark), a township report's
+queries run once for every township (:mod:`hub.export.keyed`) and each township's file is written
+from that one result; the embedded store runs them per township, the township a parameter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +19,12 @@ from typing import Any
 
 from hub.errors import ExportError, SpecError
 from hub.export import write_csv, write_xlsx  # noqa: F401  (register the built-in writers)
-from hub.export.body import Body
 from hub.export.catalog import compile_text, spec_files
 from hub.export.compile import CompiledReport
 from hub.export.context import bound_params, context, template_values
 from hub.export.document import WRITERS, Document, SheetData, data_cells
+from hub.export.keyed import Built, build_townships, check_error, held_problem, untranslated_problem
+from hub.export.plan import Runner
 from hub.export.templates import fill
 from hub.retention import make_private
 from hub.store.db import Database
@@ -140,98 +143,6 @@ def townships_of(db: Database, compiled: CompiledReport, engine: QueryEngine | N
     return sorted(str(t) for (t,) in rows if t is not None)
 
 
-@dataclass
-class _Plan:
-    """A sheet's queries over its CTEs materialised once per township: ``ctas`` are (temp table,
-    SELECT over earlier temp tables, whether it binds the township parameters); ``sql`` is each
-    query tree's SQL over the temp tables (trees whose CTEs differ from the sheet's are absent and
-    run as they are)."""
-
-    ctas: list[tuple[str, str, bool]]
-    sql: dict[int, str]
-
-
-def _plan(db: QueryEngine, cs: Any, index: int) -> _Plan:
-    from sqlglot import exp
-
-    with_ = cs.checks.args.get("with_")  # the checks query holds every CTE of the sheet
-    ctes = list(with_.expressions) if with_ is not None else []
-    # unique per plan: exports running at once on the web server share one connection
-    tag = uuid.uuid4().hex[:10]
-    mapping = {c.alias: f"_hub_m{tag}_{index}_{c.alias}" for c in ctes}
-
-    def over_temp(tree: Any) -> Any:
-        tree = tree.copy()
-        tree.set("with_", None)
-        for table in tree.find_all(exp.Table):
-            if not table.db and table.name in mapping:
-                if not table.alias:
-                    table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
-                table.set("this", exp.to_identifier(mapping[table.name]))
-        return tree
-
-    ctas = [
-        (mapping[c.alias], db.render(over_temp(c.this)), c.this.find(exp.Placeholder) is not None)
-        for c in ctes
-    ]
-    own = {c.alias: db.render(c.this) for c in ctes}
-    sql = {}
-    for tree in cs.trees():
-        tw = tree.args.get("with_")
-        if tw is not None and all(own.get(c.alias) == db.render(c.this) for c in tw.expressions):
-            sql[id(tree)] = db.render(over_temp(tree))
-    return _Plan(ctas, sql)
-
-
-class _Runner:
-    """Runs a compiled report's queries for one township. Per sheet, the CTEs its queries share
-    (population, ranking, blocks, data rows, 合计) are materialised once as temporary tables (the
-    township bound as a parameter), and the checks, 合计, record count and data rows read those;
-    the plans are made once per export."""
-
-    def __init__(
-        self,
-        db: Database,
-        params: dict[str, object],
-        cache: dict[Any, Any],
-        engine: QueryEngine | None = None,
-    ):
-        self.store, self.params, self.cache = db, params, cache
-        self.db: QueryEngine = engine or StoreEngine(db)
-        self.plan: _Plan | None = None
-
-    def prepare(self, cs: Any, index: int) -> None:
-        if id(cs) not in self.cache:
-            self.cache[id(cs)] = _plan(self.db, cs, index)
-        self.plan = self.cache[id(cs)]
-        for name, select, bound in self.plan.ctas:
-            self.db.materialise(name, select, self.params if bound else None)
-
-    def drop(self) -> None:
-        for plan in [self.plan] if self.plan is not None else []:
-            for name, _, _ in plan.ctas:
-                self.db.drop(name)
-        self.plan = None
-
-    def _query(self, tree: Any) -> tuple[str, dict[str, object] | None]:
-        if self.plan is not None and id(tree) in self.plan.sql:
-            return self.plan.sql[id(tree)], None
-        key = ("sql", id(tree))
-        if key not in self.cache:
-            self.cache[key] = self.db.render(tree)
-        return self.cache[key], self.params
-
-    def rows(self, tree: Any) -> list[tuple[Any, ...]]:
-        return self.db.rows(*self._query(tree))
-
-    def dicts(self, tree: Any) -> list[dict[str, Any]]:
-        return self.db.dicts(*self._query(tree))
-
-    def body(self, tree: Any) -> Body:
-        with self.db.in_store(self.store, *self._query(tree)) as (sql, params):
-            return Body(self.store, sql, params)
-
-
 def build(
     db: Database,
     compiled: CompiledReport,
@@ -245,39 +156,22 @@ def build(
     names, county = _divisions(db)
     township_name = names.get(township or "", township or "")
     values = template_values(context(spec, ref_date, township, township_name, county))
-    run = _Runner(db, bound_params(township, township_name), {} if cache is None else cache, engine)
+    run = Runner(db, bound_params(township, township_name), {} if cache is None else cache, engine)
     sheets: list[SheetData] = []
     problems: list[str] = []
     records = 0
     try:
         for i, cs in enumerate(compiled.sheets):
             run.prepare(cs, i)
-            result = run.rows(cs.checks)[0]
-            failed = [f"{name}（{n}行不符）" for name, n in zip(cs.check_names, result, strict=False) if n]
-            if failed:
-                raise ExportError(
-                    f"{spec.id}: 审核未通过：{'；'.join(failed)}",
-                    file=compiled.file,
-                    sheet=cs.sheet.name,
-                    details={"report": spec.id, "township": township, "checks": failed},
-                )
-            headers = {c.key: "/".join(c.header) for c in cs.sheet.columns}
+            error = check_error(compiled, cs, township, run.rows(cs.checks)[0])
+            if error is not None:
+                raise error
             if cs.held is not None:
                 where = names.get(township or "", "全县")
-                for held in run.dicts(cs.held):
-                    who = "，".join(
-                        f"{headers[k]} {v}"
-                        for k, v in held.items()
-                        if not k.startswith("_") and v is not None
-                    )
-                    problems.append(
-                        f"{spec.id} {where} {cs.sheet.name}：{who} 未报送（{held['_check']} 不成立），请核实后重新报送"
-                    )
+                problems += [held_problem(spec.id, where, cs, held) for held in run.dicts(cs.held)]
             for key, codelist, query in cs.untranslated:
                 for (value,) in run.rows(query):
-                    problems.append(
-                        f"{spec.id} {cs.sheet.name}“{headers[key]}”列：代码 '{value}' 在代码表 {codelist} 中没有对应文字"
-                    )
+                    problems.append(untranslated_problem(spec.id, cs, key, codelist, value))
             total = run.dicts(cs.total)[0] if cs.total is not None else None
             if i == 0:
                 records = int(run.rows(cs.records)[0][0] or 0)
@@ -325,54 +219,93 @@ def export_reports(
             if spec.scope == "county"
             else [t for t in townships_of(db, compiled, engine) if townships is None or t in townships]
         )
-        names, _ = _divisions(db)
-        for township in targets:
-            name = names.get(township or "", "")
-            try:
-                with span(f"export.queries.{spec.id}"):
-                    doc, records, problems = build(db, compiled, ref_date, township, cache, engine)
-            except ExportError as exc:  # this file is refused; every other report still goes out
-                results.append(
-                    ExportResult(
-                        spec.id,
-                        spec.department,
-                        township,
-                        name,
-                        None,
-                        0,
-                        0,
-                        [f"{spec.id} {name or '全县'}：未写出，{exc.message}"],
-                        written=False,
-                    )
+        names, county = _divisions(db)
+        built: dict[str | None, Built | ExportError] = {}
+        if engine is not None and engine.capabilities.batch_townships and spec.scope != "county" and targets:
+            # one set of queries per sheet for every township (hub.export.keyed)
+            with span(f"export.queries.{spec.id}"):
+                built.update(
+                    build_townships(db, compiled, ref_date, [str(t) for t in targets], names, county, engine)
                 )
-                if progress:
-                    progress(f"{spec.id} {name or '全县'}：未写出（{exc.message}）")
-                continue
-            path = out_dir / spec.id / report_filename(spec, township, name, ref_date, masked)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with span("export.write"):
-                    WRITERS[spec.output.format](doc, path)
-                make_private(path)  # a report holds ID numbers: 0600 whatever the umask
-                cells, model_cells = data_cells(doc)
-            finally:
-                doc.close()
+        try:
+            _write_all(
+                db, compiled, targets, built, cache, engine, ref_date, out_dir, masked, progress, results
+            )
+        finally:
+            for outcome in built.values():  # the documents not written (an error on the way)
+                if not isinstance(outcome, ExportError):
+                    outcome[0].close()
+    return results
+
+
+def _write_all(
+    db: Database,
+    compiled: CompiledReport,
+    targets: list[str | None],
+    built: dict[str | None, Built | ExportError],
+    cache: dict[Any, Any],
+    engine: QueryEngine | None,
+    ref_date: dt.date,
+    out_dir: Path,
+    masked: bool,
+    progress: Callable[[str], None] | None,
+    results: list[ExportResult],
+) -> None:
+    """Each township's file: its document built already (``built``, taken out as it is written) or
+    built now, alone."""
+    spec = compiled.spec
+    names, _ = _divisions(db)
+    for township in targets:
+        name = names.get(township or "", "")
+        try:
+            outcome = built.pop(township) if township in built else None
+            if isinstance(outcome, ExportError):
+                raise outcome
+            if outcome is None:
+                with span(f"export.queries.{spec.id}"):
+                    outcome = build(db, compiled, ref_date, township, cache, engine)
+            doc, records, problems = outcome
+        except ExportError as exc:  # this file is refused; every other report still goes out
             results.append(
                 ExportResult(
                     spec.id,
                     spec.department,
                     township,
                     name,
-                    path,
-                    records,
-                    cells,
-                    problems,
-                    model_cells=model_cells,
+                    None,
+                    0,
+                    0,
+                    [f"{spec.id} {name or '全县'}：未写出，{exc.message}"],
+                    written=False,
                 )
             )
             if progress:
-                progress(f"{spec.id} {name or '全县'}：{records} 条，{path}")
-    return results
+                progress(f"{spec.id} {name or '全县'}：未写出（{exc.message}）")
+            continue
+        path = out_dir / spec.id / report_filename(spec, township, name, ref_date, masked)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with span("export.write"):
+                WRITERS[spec.output.format](doc, path)
+            make_private(path)  # a report holds ID numbers: 0600 whatever the umask
+            cells, model_cells = data_cells(doc)
+        finally:
+            doc.close()
+        results.append(
+            ExportResult(
+                spec.id,
+                spec.department,
+                township,
+                name,
+                path,
+                records,
+                cells,
+                problems,
+                model_cells=model_cells,
+            )
+        )
+        if progress:
+            progress(f"{spec.id} {name or '全县'}：{records} 条，{path}")
 
 
 @dataclass

@@ -50,6 +50,9 @@ class EngineCapabilities:
     identify: bool = False  # quote every identifier (Spark refuses unquoted non-ASCII names)
     inline_macros: bool = False  # the hub's macros (30_views.sql) are not defined in the engine
     reads_store: bool = True  # the engine reads the embedded store itself (nothing to publish)
+    # a query costs more than its rows (a job to plan and schedule): a report's queries run once for
+    # every township (the township a key, hub.export.keyed), not once per township
+    batch_townships: bool = False
 
 
 class Statements(Protocol):
@@ -74,8 +77,9 @@ class QueryEngine(Protocol):
 
     def dicts(self, query: str | exp.Expression, params: Params = None) -> list[dict[str, Any]]: ...
 
-    def materialise(self, name: str, select: str, params: Params = None) -> None:
-        """``name`` becomes a temporary relation holding the rows of ``select``."""
+    def materialise(self, name: str, select: str, params: Params = None, *, once: bool = False) -> None:
+        """``name`` becomes a temporary relation holding the rows of ``select``; ``once``: it is read
+        once or holds constants only, so the engine may leave it to be computed by its reader."""
 
     def drop(self, name: str) -> None: ...
 
@@ -117,7 +121,7 @@ class StoreEngine:
     def dicts(self, query: str | exp.Expression, params: Params = None) -> list[dict[str, Any]]:
         return self.db.dicts(self.render(query), params)
 
-    def materialise(self, name: str, select: str, params: Params = None) -> None:
+    def materialise(self, name: str, select: str, params: Params = None, *, once: bool = False) -> None:
         self.db.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {select}", params)
 
     def drop(self, name: str) -> None:

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from hub.dedupe.merge import MergeSummary
     from hub.store.db import Database
 
-CAPABILITIES = EngineCapabilities("spark", "spark", identify=True, inline_macros=True, reads_store=False)
+CAPABILITIES = EngineCapabilities(
+    "spark", "spark", identify=True, inline_macros=True, reads_store=False, batch_townships=True
+)
 
 # store table → its partition column (None: small, one file); what the canonical views read
 PUBLISHED: dict[str, str | None] = {
@@ -210,10 +212,13 @@ class SparkEngine:
     def arrow(self, query: str | exp.Expression, params: Params = None) -> Any:
         return self._df(query, params).toArrow()
 
-    def materialise(self, name: str, select: str, params: Params = None) -> None:
+    def materialise(self, name: str, select: str, params: Params = None, *, once: bool = False) -> None:
         # computed now and its lineage cut: the queries that read it are analysed over a scan of
-        # its rows, not over the whole plan again (Spark inlines every CTE and view it is given)
-        df = self._df(select, params).localCheckpoint(eager=True)
+        # its rows, not over the whole plan again (Spark inlines every CTE and view it is given);
+        # one read once (or of constants only) stays a view, computed inside its reader's job
+        df = self._df(select, params)
+        if not once:
+            df = df.localCheckpoint(eager=True)
         df.createOrReplaceTempView(name)
         self._cached[name] = df
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub.dedupe.merge import OUTPUT_TABLES, MergeSummary, adopt, merge_tables
-from hub.store.spark_statements import SparkStatements
+from hub.store.spark_statements import SparkStatements, forecast_reads
 from hub.timings import span
 
 if TYPE_CHECKING:
@@ -59,7 +59,8 @@ def merge(engine: SparkEngine, db: Database, now: datetime | None = None) -> Mer
     stamp = now or datetime.now()
     for table, part in INPUTS.items():
         engine.publish(db, table, part)
-    run = SparkStatements(engine.spark, {t: engine.read(t) for t in INPUTS})
+    reads = forecast_reads(lambda dry: merge_tables(dry, stamp))  # which tables are read again
+    run = SparkStatements(engine.spark, {t: engine.read(t) for t in INPUTS}, reads)
     staging = engine.warehouse / f".merge.{uuid.uuid4().hex[:8]}"
     try:
         with span("spark.merge.statements"):

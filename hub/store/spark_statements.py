@@ -4,15 +4,23 @@ DuckDB SQL (the merge's :func:`hub.dedupe.merge.merge_tables`) needs of an engin
 
 Each statement is parsed from DuckDB's dialect and rendered for Spark (:mod:`hub.store.spark_sql`),
 with its ``$name`` / ``?`` parameters bound as literals. The tables are Spark temporary views of
-DataFrames: a ``CREATE TEMP TABLE/VIEW … AS`` is computed at once and its lineage cut
-(``localCheckpoint``), an ``INSERT`` appends (columns by position, cast to the table's types), a
-``CREATE TABLE`` with columns is an empty DataFrame of that schema, ``DROP`` forgets the name. A CTE
-read more than once is computed once (Spark inlines a CTE into every reader).
+DataFrames: a ``CREATE TEMP TABLE/VIEW … AS`` is a plan, not yet computed (fused into the plan of
+whatever reads it), an ``INSERT`` appends (columns by position, cast to the table's types), a
+``CREATE TABLE`` with columns is an empty DataFrame of that schema, ``DROP`` forgets the name.
+**Checkpoints only where a relation is read several times:** the stage is first run dry
+(:func:`forecast_reads`: every statement parsed, nothing computed, each scalar answered 1 so that
+every branch is taken) to count how often each version of each relation (a ``CREATE`` or an
+``INSERT`` makes one) is read before it is replaced; on the real run a relation read two or more
+times is computed at once and its lineage cut (``localCheckpoint``), one read once stays a plan
+fused into its reader's, so it costs no job of its own. A relation read more often than forecast
+is computed when read the second time. A CTE read
+more than once in one statement is computed once (Spark inlines a CTE into every reader).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +35,15 @@ from hub.store.spark_sql import to_spark
 class SparkStatements:
     """DuckDB statements run on Spark: the tables are Spark temporary views of DataFrames."""
 
-    def __init__(self, spark: Any, tables: dict[str, Any]):
+    def __init__(
+        self, spark: Any, tables: dict[str, Any], forecast: dict[tuple[str, int], int] | None = None
+    ):
         self.spark = spark
         self.tables: dict[str, Any] = {}
+        self.plans: dict[str, int] = {}  # relation not yet computed → how many times it was read
+        self.checkpoints = 0  # relations computed ahead of their readers (for the tests and timings)
+        self.forecast = forecast or {}  # (relation, version) → reads (forecast_reads)
+        self.versions: dict[str, int] = {}
         for name, df in tables.items():
             self._set(name, df)
 
@@ -57,13 +71,39 @@ class SparkStatements:
         for name in list(self.tables):
             self._drop(name)
 
-    def _set(self, name: str, df: Any) -> None:
+    def _set(self, name: str, df: Any, plan: bool = False) -> None:
+        if plan:  # a new version of ``name``: computed now if it will be read more than once
+            self.versions[name] = version = self.versions.get(name, 0) + 1
+            if self.forecast.get((name, version), 0) >= 2:
+                df, plan = df.localCheckpoint(eager=True), False
+                self.checkpoints += 1
         df.createOrReplaceTempView(name)
         self.tables[name] = df
+        self.plans.pop(name, None)
+        if plan:
+            self.plans[name] = 0
 
     def _drop(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
         self.tables.pop(name, None)
+        self.plans.pop(name, None)
+
+    def _checkpoint(self, name: str) -> None:
+        df = self.tables[name].localCheckpoint(eager=True)
+        df.createOrReplaceTempView(name)
+        self.tables[name] = df
+        self.plans.pop(name, None)
+        self.checkpoints += 1
+
+    def _read(self, tree: exp.Expr) -> None:
+        """Count the reads of relations not yet computed; one read again is computed now."""
+        ctes = {c.alias for c in tree.find_all(exp.CTE)}
+        for table in tree.find_all(exp.Table):
+            name = table.name
+            if name in self.plans and name not in ctes and not table.args.get("db"):
+                self.plans[name] += 1
+                if self.plans[name] >= 2:
+                    self._checkpoint(name)
 
     def _run(self, tree: exp.Expr, params: Params, count: bool = False) -> Any:
         if isinstance(tree, exp.Drop):
@@ -84,9 +124,10 @@ class SparkStatements:
         if tree.args.get("exists") and name in self.tables:
             return
         if tree.expression is not None:
-            # a table or a view: computed now, its lineage cut (the merge reads each of them
-            # several times; DuckDB keeps its views lazy, Spark would compute them every time)
-            self._set(name, self._df(tree.expression, params).localCheckpoint(eager=True))
+            # a table or a view: a plan, fused into its first reader's; computed on its own when
+            # read again (``_read``). Either way a snapshot of what it reads now, as the
+            # statements expect of a table (a view of the merge is never read after its sources change)
+            self._set(name, self._df(tree.expression, params), plan=True)
             return
         columns = [c for c in target.expressions if isinstance(c, exp.ColumnDef)]
         schema = ", ".join(f"{to_spark(c.this)} {to_spark(c.args['kind'])}" for c in columns)
@@ -106,15 +147,13 @@ class SparkStatements:
         new = new.selectExpr(
             *[f"CAST({f'`{c}`' if c in given else 'NULL'} AS {types[c]}) AS `{c}`" for c in table.columns]
         )
-        # (a checkpoint of the new rows alone keeps constraints on columns it no longer has, which
-        # Spark's union then trips on: the union is checkpointed)
-        before = int(table.count()) if count else 0
-        both = table.unionByName(new).localCheckpoint(eager=True)
-        self._set(name, both)
-        return int(both.count()) - before if count else None
+        # the union stays a plan (computed when read twice, or written), like a created table
+        self._set(name, table.unionByName(new), plan=True)
+        return int(new.count()) if count else None
 
     def _df(self, tree: exp.Expr, params: Params) -> Any:
         tree = _bind(tree.copy(), params)
+        self._read(tree)
         scratch: list[str] = []
         try:
             for with_ in [w for w in tree.find_all(exp.With) if not _in_cte(w)]:
@@ -211,3 +250,39 @@ def _bind(tree: exp.Expr, params: Params) -> exp.Expr:
         return node
 
     return tree.transform(bind)
+
+
+class _Forecast:
+    """A dry run of a stage's statements (the :class:`hub.store.engine.Statements` protocol): nothing
+    computed; counts the reads of each version of each relation it creates or inserts into."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, int] = {}
+        self.reads: dict[tuple[str, int], int] = {}
+
+    def execute(self, query: str, params: Params = None) -> None:
+        for tree in sqlglot.parse(query, read="duckdb"):
+            if tree is None or isinstance(tree, exp.Drop):
+                continue
+            body = tree.expression if isinstance(tree, exp.Create | exp.Insert) else tree
+            if body is not None:
+                ctes = {c.alias for c in body.find_all(exp.CTE)}
+                for table in body.find_all(exp.Table):
+                    if table.name in self.versions and table.name not in ctes and not table.args.get("db"):
+                        key = (table.name, self.versions[table.name])
+                        self.reads[key] = self.reads.get(key, 0) + 1
+            if isinstance(tree, exp.Insert) or (isinstance(tree, exp.Create) and tree.expression is not None):
+                target = tree.this
+                name = (target.this if isinstance(target, exp.Schema) else target).name
+                self.versions[name] = self.versions.get(name, 0) + 1
+
+    def scalar(self, query: str, params: Params = None) -> Any:
+        self.execute(query, params)
+        return 1  # every branch taken: a read forecast too many costs a checkpoint, never a wrong row
+
+
+def forecast_reads(stage: Callable[[Any], None]) -> dict[tuple[str, int], int]:
+    """(relation, version) → how many times ``stage``'s statements read it (a dry run of ``stage``)."""
+    dry = _Forecast()
+    stage(dry)
+    return dry.reads

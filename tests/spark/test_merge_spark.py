@@ -229,3 +229,42 @@ def test_the_later_submission_wins_whatever_its_row_numbers(spark_engine: Any, t
             assert person == [("刘一鸣", "13636459890", "330702002")], path.name
     diff = differences(on_duckdb, on_spark)
     assert {t: (a, b) for t, (_, a, b) in diff.items()} == {t: (0, 0) for t in COMPARED}, diff
+
+
+def test_a_relation_is_computed_ahead_only_when_read_again(spark_engine: Any) -> None:
+    """The merge's statements fuse: a table read once is part of its reader's plan (no job of its
+    own); one read a second time is computed once then (or when created, if the dry run foresaw
+    it), and every read sees the same rows."""
+    from hub.store.spark_statements import SparkStatements, forecast_reads
+
+    run = SparkStatements(spark_engine.spark, {})
+    try:
+        values = ", ".join(f"({i})" for i in range(10))
+        run.execute(f"CREATE TEMP TABLE a AS SELECT x FROM (VALUES {values}) AS t(x)")
+        run.execute("CREATE TEMP TABLE b AS SELECT x * 2 AS y FROM a")
+        run.execute("CREATE TEMP VIEW c AS SELECT sum(y) AS s FROM b")
+        assert run.checkpoints == 0
+        assert run.scalar("SELECT s FROM c") == 90
+        assert run.checkpoints == 0  # a, b and c: one plan, one job
+        assert run.scalar("SELECT count(*) FROM a") == 10  # a read again: computed on its own
+        assert run.checkpoints == 1
+        run.execute("INSERT INTO a SELECT 100")
+        assert run.scalar("SELECT max(x) + count(*) FROM a") == 111
+        assert run.scalar("SELECT s FROM c") == 90  # a snapshot of a before the insert, as DuckDB's table
+    finally:
+        run.close()
+
+    def stage(db: Any) -> None:  # b read twice, c once
+        db.execute(f"CREATE TEMP TABLE b AS SELECT x * 2 AS y FROM (VALUES {values}) AS t(x)")
+        db.execute("CREATE TEMP TABLE c AS SELECT y FROM b WHERE y > 10")
+        db.execute("CREATE TEMP TABLE d AS SELECT count(*) AS n FROM c JOIN b USING (y)")
+
+    reads = forecast_reads(stage)
+    assert reads == {("b", 1): 2, ("c", 1): 1}
+    run = SparkStatements(spark_engine.spark, {}, reads)
+    try:
+        stage(run)
+        assert run.checkpoints == 1  # b, computed when created; c fused into d's plan
+        assert run.scalar("SELECT n FROM d") == 4
+    finally:
+        run.close()
