@@ -61,8 +61,9 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
     from hub.ingest.bounded import warm_up
 
     warm_up()  # upload jobs read files in child processes of a fork server (hub/ingest/bounded.py)
-    # what the first upload job would load inside the store's unit (Splink, pypinyin and OpenCC's
-    # dictionaries: 2-3 s), loaded in the background at start instead
+    # what the first upload jobs would load while reading and inside the store's unit (column
+    # recognition, pandas, Splink, pypinyin and OpenCC's dictionaries: 3-4 s), loaded in the
+    # background at start instead
     threading.Thread(target=_load_stages, name="hub-warm-up", daemon=True).start()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["ROLES"] = accounts.ROLES
@@ -110,7 +111,15 @@ def create_app(hub_home: Path | None = None) -> FastAPI:
 
 def _load_stages() -> None:
     try:
+        import pandas  # noqa: F401 -- pyarrow imports it on a job's first Arrow conversion
+
         import hub.dedupe.linkage.engine  # noqa: F401 -- Splink
+        import hub.exchange.feedback  # noqa: F401
+        import hub.extension.values  # noqa: F401
+        import hub.ingest.columns.assign  # noqa: F401 -- column recognition (a job's layout step)
+        import hub.ingest.fill  # noqa: F401
+        import hub.ingest.layout  # noqa: F401
+        import hub.ingest.township  # noqa: F401
         import hub.validate.engine  # noqa: F401
         from hub.dedupe.linkage.names import name_key
 
