@@ -64,7 +64,6 @@ def spark_settings(model: dict[str, Any]) -> dict[str, Any]:
     ]
     out["sql_dialect"] = "spark"
     out["retain_intermediate_calculation_columns"] = True
-    out["retain_matching_columns"] = True  # with them, the level each comparison reached (gamma_*)
     return out
 
 
@@ -89,7 +88,7 @@ def predict(
     try:
         linker = Linker(api.register(records), spark_settings(model), log_level=None)
         scored = linker.inference.predict(threshold_match_probability=threshold).as_spark_dataframe()
-        weights = [f"`{c}`" for c in scored.columns if c.startswith(("mw_", "gamma_"))]  # weight, level
+        weights = [f"`{c}`" for c in scored.columns if c.startswith("mw_")]
         pairs = scored.where(f"`{uid}_l` <> `{uid}_r`").selectExpr(
             f"least(`{uid}_l`, `{uid}_r`) AS uid_l",
             f"greatest(`{uid}_l`, `{uid}_r`) AS uid_r",

@@ -182,3 +182,31 @@ def _levels(db: Database) -> dict[str, dict[int, tuple[str, float]]]:
     for comp, gamma, label, weight in db.rows("SELECT comparison, gamma, label, weight FROM hub_link_levels"):
         out.setdefault(comp, {})[int(gamma)] = (label, weight)
     return out
+
+
+def test_the_stored_levels_are_the_ones_splink_computes(linked: Any) -> None:
+    """The level of each comparison, evaluated on the kept pairs in the store, equals Splink's own
+    gamma for the same pair (its matching columns kept, as the hub does not at scale)."""
+    import json
+
+    from hub.dedupe.linkage.engine import _linker
+
+    db, cfg, *_ = linked
+    model = json.loads(cfg.model_path.read_text(encoding="utf-8"))
+    settings = {**model, "retain_matching_columns": True, "retain_intermediate_calculation_columns": True}
+    scored = _linker(db, ["hub_link_input"], settings, validate=False).inference.predict(
+        threshold_match_probability=cfg.lower
+    )
+    gammas = [c for c, _ in db.columns(scored.physical_name) if c.startswith("gamma_")]
+    theirs = {
+        (min(row[0], row[1]), max(row[0], row[1])): dict(zip((g[6:] for g in gammas), row[2:], strict=True))
+        for row in db.rows(f"SELECT uid_l, uid_r, {', '.join(gammas)} FROM {scored.physical_name}")
+    }
+    ours = {
+        (r[0], r[1]): json.loads(r[2]) for r in db.rows("SELECT uid_l, uid_r, levels FROM hub_link_pairs")
+    }
+    both = set(ours) & set(theirs)
+    assert len(both) >= 0.9 * len(ours) and both
+    for pair in both:
+        assert ours[pair] == theirs[pair], pair
+    scored.drop_table_from_database_and_remove_from_cache()

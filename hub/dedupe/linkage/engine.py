@@ -349,16 +349,12 @@ def _shape(settings: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 def predict(db: Database, tables: list[str], model: dict[str, Any], out_table: str, threshold: float) -> int:
     """Score the blocked pairs of ``tables`` with ``model``; write pairs with probability ≥
     ``threshold`` to ``out_table`` (``uid_l, uid_r, match_probability, match_weight, mw_*`` (the weight each comparison
-    contributed), ``gamma_*`` (the level it reached), with
+    contributed), with
     ``uid_l < uid_r``). Returns the number of pairs."""
-    # intermediate columns: each comparison's weight (mw_*); matching columns: with them Splink keeps
-    # the level each comparison reached (gamma_*)
-    settings = {**model, "retain_intermediate_calculation_columns": True, "retain_matching_columns": True}
-    linker = _linker(db, tables, settings, validate=False)
+    linker = _linker(db, tables, {**model, "retain_intermediate_calculation_columns": True}, validate=False)
     scored = linker.inference.predict(threshold_match_probability=threshold)
     uid = model.get("unique_id_column_name", "uid")
-    # each comparison's weight (mw_*) and the level it reached (gamma_*)
-    gammas = [c for c in db.columns(scored.physical_name) if c[0].startswith(("mw_", "gamma_"))]
+    gammas = [c for c in db.columns(scored.physical_name) if c[0].startswith("mw_")]
     gamma_sql = "".join(f", {name}" for name, _ in gammas)
     db.execute(
         f"""CREATE OR REPLACE TABLE {out_table} AS

@@ -7,6 +7,7 @@ every record its stable person code (``hub_link_clusters``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -146,7 +147,7 @@ def link_records(
             {**r, "blocking_rule": guarded.rules.get(r["blocking_rule"], r["blocking_rule"])} for r in rules]}  # fmt: skip
     with span("link.score"):
         scorer(db, engine).predict_pairs(db, input_table, model, "__link_scored", cfg.lower)
-    store_pairs(db, cfg, now, input_table)
+    store_pairs(db, cfg, now, input_table, model)
     db.execute("DROP TABLE IF EXISTS __link_scored")
     return int(db.scalar("SELECT count(*) FROM hub_link_pairs")), choice
 
@@ -158,19 +159,61 @@ def scorer(db: Database, engine: QueryEngine | None) -> QueryEngine:
     return engine if engine is not None else StoreEngine(db)
 
 
-def store_pairs(db: Database, cfg: LinkageConfig, now: datetime, input_table: str = INPUT) -> None:
-    """Insert the scored pairs of ``__link_scored`` into ``hub_link_pairs`` with their status and the
-    weight each comparison contributed (ids looked up in ``input_table``)."""
-    cols = [c for c, _ in db.columns("__link_scored")]
-    wcols = [c for c in cols if c.startswith("mw_")]
+def store_pairs(
+    db: Database,
+    cfg: LinkageConfig,
+    now: datetime,
+    input_table: str = INPUT,
+    model: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert the scored pairs of ``__link_scored`` into ``hub_link_pairs`` with their status, the
+    weight each comparison contributed and, with ``model``, the level each reached (ids looked up in
+    ``input_table``)."""
+    wcols = [c for c, _ in db.columns("__link_scored") if c.startswith("mw_")]
     gammas = (
         "json_object(" + ", ".join(f"'{c[3:]}', round(p.{c}, 2)" for c in wcols) + ")" if wcols else "NULL"
     )
-    gcols = [c for c in cols if c.startswith("gamma_")]  # the level each comparison reached
-    levels = "json_object(" + ", ".join(f"'{c[6:]}', p.{c}" for c in gcols) + ")" if gcols else "NULL"
-    db.execute(
-        _PAIRS.format(gammas=gammas, levels=levels, input=input_table), {"upper": cfg.upper, "now": now}
-    )
+    levels = "NULL"
+    if model is not None and (cases := _level_cases(model, [c for c, _ in db.columns(input_table)])):
+        levels = f"(SELECT v.levels FROM {LEVELS} v WHERE v.uid_l = p.uid_l AND v.uid_r = p.uid_r)"
+        both = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c, _ in db.columns(input_table) if c != "uid")
+        db.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {LEVELS} AS
+            SELECT uid_l, uid_r, json_object({cases}) AS levels FROM (
+                SELECT p.uid_l, p.uid_r, {both} FROM __link_scored p
+                JOIN {input_table} l ON l.uid = p.uid_l JOIN {input_table} r ON r.uid = p.uid_r)"""
+        )
+    try:
+        db.execute(
+            _PAIRS.format(gammas=gammas, levels=levels, input=input_table), {"upper": cfg.upper, "now": now}
+        )
+    finally:
+        db.execute(f"DROP TABLE IF EXISTS {LEVELS}")
+
+
+LEVELS = "__link_pair_levels"
+
+
+def _level_cases(model: Mapping[str, Any], columns: list[str]) -> str:
+    """``'comparison', CASE … END`` per comparison: the level a pair reached (Splink's gamma: -1 for
+    the null level, else counted down from the first level), evaluated on the kept pairs only (a few
+    thousand at 1M persons; Splink's own gamma columns would be carried through every blocked pair).
+    Empty when a condition reads a column the input does not have."""
+    import re
+
+    parts = []
+    for comp in model.get("comparisons", []):
+        levels = comp["comparison_levels"]
+        counted = [lv for lv in levels if not lv.get("is_null_level")]
+        whens = []
+        for lv in levels:
+            cond = str(lv["sql_condition"]).strip()
+            if set(re.findall(r"\b([a-z][a-z_0-9]*)_[lr]\b", cond)) - set(columns):
+                return ""
+            gamma = -1 if lv.get("is_null_level") else len(counted) - 1 - counted.index(lv)
+            whens.append(f"ELSE {gamma}" if cond.upper() == "ELSE" else f"WHEN {cond} THEN {gamma}")
+        parts.append(f"'{comp['output_column_name']}', CASE {' '.join(whens)} END")
+    return ", ".join(parts)
 
 
 def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id: int | None = None,
