@@ -277,7 +277,7 @@ def _score_new(
         f"DELETE FROM __link_scored WHERE uid_l NOT IN (SELECT uid FROM {PREP}) "
         f"AND uid_r NOT IN (SELECT uid FROM {PREP})"
     )
-    store_pairs(db, cfg, now, model=model)
+    store_pairs(db, cfg, now, model=model, records=SUB)  # the levels from the scored records only
     db.execute(f"INSERT INTO {TOUCH} SELECT uid_l FROM __link_scored UNION SELECT uid_r FROM __link_scored")
     db.execute("DROP TABLE IF EXISTS __link_scored")
 

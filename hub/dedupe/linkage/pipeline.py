@@ -165,10 +165,13 @@ def store_pairs(
     now: datetime,
     input_table: str = INPUT,
     model: Mapping[str, Any] | None = None,
+    records: str | None = None,
 ) -> None:
     """Insert the scored pairs of ``__link_scored`` into ``hub_link_pairs`` with their status, the
     weight each comparison contributed and, with ``model``, the level each reached (ids looked up in
+    ``input_table``; the levels evaluated on ``records``, the table that was scored, by default
     ``input_table``)."""
+    records = records or input_table
     wcols = [c for c, _ in db.columns("__link_scored") if c.startswith("mw_")]
     gammas = (
         "json_object(" + ", ".join(f"'{c[3:]}', round(p.{c}, 2)" for c in wcols) + ")" if wcols else "NULL"
