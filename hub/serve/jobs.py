@@ -259,7 +259,7 @@ class Jobs:
                     self._turn.appendleft(job.township)  # never served: first in turn
                 self._queues[job.township].append(job)
                 self._renumber(job.township)
-                self._cond.notify()
+                self._cond.notify_all()  # a small-lane worker may not take it: wake every one
         return job
 
     def get(self, job_id: str) -> Job | None:
