@@ -266,4 +266,3 @@ def test_small_uploads_have_workers_of_their_own(fresh: Any) -> None:
     gate.open.set()
     assert wait(qs, large)["status"] == "done"
     assert wait(cg, other)["status"] == "done"
-
