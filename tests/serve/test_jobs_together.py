@@ -144,6 +144,19 @@ def test_a_job_cancelled_while_waiting_with_others_stops_alone(fresh: Any) -> No
     assert hub.db.scalar("SELECT count(*) FROM hub_person WHERE township_code = ?", [QINGSHAN]) > 0
 
 
+def _arrive_while_held(lock: UnitLock, ask: Any, *requests: str) -> None:
+    """``requests`` asked from threads of their own while this thread holds ``lock``; returns when
+    all of them are answered."""
+    with lock:
+        threads = [threading.Thread(target=ask, args=(r, 10)) for r in requests]
+        for t in threads:
+            t.start()
+        while lock.waiting() < len(requests):
+            time.sleep(0.01)
+    for t in threads:
+        t.join(10)
+
+
 def test_together_gives_each_request_its_own_result_or_error() -> None:
     lock, batches = UnitLock(), []
 
@@ -163,26 +176,12 @@ def test_together_gives_each_request_its_own_result_or_error() -> None:
         except Exception as exc:
             out[request] = exc
 
-    with lock:  # another unit holds the store while three requests arrive
-        threads = [threading.Thread(target=ask, args=(r, 10)) for r in ("a", "bad", "alone")]
-        for t in threads:
-            t.start()
-        while lock.waiting() < 3:
-            time.sleep(0.01)
-    for t in threads:
-        t.join(10)
+    _arrive_while_held(lock, ask, "a", "bad", "alone")  # another unit holds the store meanwhile
     assert out["a"] == "A" and out["alone"] == "ALONE"
     assert isinstance(out["bad"], ValueError)  # its error, in its thread only
     assert sorted(map(sorted, batches)) == [["a", "bad"], ["alone"]], batches
     # an error of the whole unit reaches every request of the batch
-    with lock:
-        threads = [threading.Thread(target=ask, args=(r, 10)) for r in ("boom", "b")]
-        for t in threads:
-            t.start()
-        while lock.waiting() < 2:
-            time.sleep(0.01)
-    for t in threads:
-        t.join(10)
+    _arrive_while_held(lock, ask, "boom", "b")
     assert isinstance(out["boom"], RuntimeError) and isinstance(out["b"], RuntimeError)
     # inside a unit the thread holds, a request is done at once, alone
     with lock:
