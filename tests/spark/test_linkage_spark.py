@@ -20,11 +20,12 @@ from hub.dedupe.linkage.engine import predict as duckdb_predict
 from hub.dedupe.linkage.incremental import link_delta, record_state
 from hub.dedupe.linkage.records import INPUT, build_input
 from hub.store.db import Database
-from hub.store.spark_link import spark_settings
+from hub.store.spark_link import SCORING_CONF, spark_settings
 from tests.linkage.test_link_delta import TABLES as LINKAGE_TABLES
 from tests.spark.test_merge_spark import copy_store
 
 pytestmark = pytest.mark.spark
+EXCLUDED = "spark.sql.optimizer.excludedRules"
 NOW = datetime(2026, 3, 1, 12, 0)
 # the linkage tables the incremental replay compares, the scores rounded (two engines' floating point)
 TABLES = {
@@ -150,9 +151,24 @@ def test_every_comparison_level_decides_the_same_on_spark(spark_engine: Any) -> 
 
 
 def test_sample_linkage_on_spark_equals_duckdb(
-    spark_engine: Any, sample_ingested: tuple[Path, Any], tmp_path: Path, no_duckdb_scoring: None
+    spark_engine: Any,
+    sample_ingested: tuple[Path, Any],
+    tmp_path: Path,
+    no_duckdb_scoring: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     home, _ = sample_ingested
+    # which optimiser rules were off while each of Splink's steps was computed (written to Parquet)
+    from splink.internals.spark.database_api import SparkAPI
+
+    steps: list[tuple[str, Any]] = []
+    computed = SparkAPI._break_lineage_and_repartition
+
+    def seen_step(self: Any, df: Any, templated_name: str, physical_name: str) -> Any:
+        steps.append((templated_name, spark_engine.spark.conf.get(EXCLUDED, None)))
+        return computed(self, df, templated_name, physical_name)
+
+    monkeypatch.setattr(SparkAPI, "_break_lineage_and_repartition", seen_step)
     model = tmp_path / "model.json"
     shutil.copy(home / "linkage" / "model.json", model)
     cfg = LinkageConfig(model_path=model)
@@ -168,7 +184,8 @@ def test_sample_linkage_on_spark_equals_duckdb(
         expected = linkage_tables(db)
         scored = sorted(db.rows("SELECT * FROM seen"))
     with Database(stores["spark"]) as db:
-        got = run_linkage(db, cfg, now=NOW, engine=Seen(spark_engine))  # type: ignore[arg-type]
+        on_spark = Seen(spark_engine)
+        got = run_linkage(db, cfg, now=NOW, engine=on_spark)  # type: ignore[arg-type]
         assert sorted(db.rows("SELECT * FROM seen")) == scored
         assert linkage_tables(db) == expected
     assert (got.pairs, got.review, got.clusters, got.codes) == (
@@ -182,6 +199,11 @@ def test_sample_linkage_on_spark_equals_duckdb(
     assert len(scored) > 100 and len({r[4] for r in scored}) > 10
     assert "review" in {r[4] for r in expected["hub_link_pairs"]}
     assert got.clusters > 100 and len(expected["hub_codes"]) > 100, got
+    # Splink's scoring step ran with the filter push-down off (else Spark interprets it at scale:
+    # spark_link's docstring), and only that step; the session has its own setting back after it
+    assert [name for name, rules in steps if rules] == ["__splink__df_predict"] * on_spark.passes
+    assert {rules for _, rules in steps} == {None, SCORING_CONF[EXCLUDED]}
+    assert spark_engine.spark.conf.get(EXCLUDED, None) is None
     # the records Spark read were published for the scoring only; Splink's scratch folder is gone
     assert not (spark_engine.warehouse / INPUT).exists()
     assert not list(spark_engine.warehouse.glob(".splink.*"))
