@@ -162,12 +162,14 @@ def _child(path: str, conn: Connection, env: dict[str, str]) -> None:
 
 
 def _yield_if_large(path: Path) -> None:
-    """A file over ``HUB_READ_NICE_ABOVE_MB`` (default 2 MB, the small uploads' size in
-    hub/serve/jobs.py) is read at a lower CPU priority (nice 10): on a busy server the readers of
-    the daily uploads and the store's work go first, and the large read takes the CPU left over."""
+    """A file larger than a daily upload (``HUB_SMALL_UPLOAD_MB``, default 2 MB: the size that
+    also gives a job the small jobs' workers in hub/serve/jobs.py) is read at a lower CPU priority
+    (nice 10): on a busy server the readers of the daily uploads and the store's work go first, and
+    the large read takes the CPU left over."""
+    from hub.ingest.limits import MB, SMALL_UPLOAD_MB, value
+
     try:
-        above = float(os.environ.get("HUB_READ_NICE_ABOVE_MB", 2)) * 1024 * 1024
-        if path.stat().st_size > above:
+        if path.stat().st_size > value(SMALL_UPLOAD_MB) * MB:
             os.nice(10)
     except (OSError, ValueError):  # only a priority: read anyway
         pass

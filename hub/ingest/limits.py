@@ -43,6 +43,11 @@ JOB_MEMORY_MB = Limit("HUB_JOB_MAX_MEMORY_MB", 1536, "读取所用内存（MB）
 
 ALL = (ROWS, COLUMNS, CELLS, CELL_CHARS, INFLATED_MB, READ_MB, SECONDS, SHEETS, JOB_MEMORY_MB)
 
+# Not a limit (nothing is refused): the size of a daily upload (a village's ledger). A job whose files
+# are at most this size in all has the small jobs' workers (hub/serve/jobs.py); a file over it is read
+# at a lower CPU priority (hub/ingest/bounded.py). One setting, so that the two agree.
+SMALL_UPLOAD_MB = Limit("HUB_SMALL_UPLOAD_MB", 2, "日常上传大小（MB）")
+
 # Bytes of memory one cell costs while it is read (calamine's cell, the Python object, Arrow's copy):
 # measured on the duplicate-row and random ledgers of benchmarks/bench_hostile.py, rounded up.
 BYTES_PER_CELL = 200

@@ -4,7 +4,7 @@
   turn it is (round robin), never a second job of a township already being served. So one
   township's long job occupies one worker, and the other townships' jobs go past it.
 * **Small jobs have a lane.** Besides the ``workers`` that take any job, ``small_workers``
-  (``HUB_JOB_SMALL_WORKERS``, default 3) take only jobs whose files are small (``HUB_JOB_SMALL_BYTES``
+  (``HUB_JOB_SMALL_WORKERS``, default 3) take only jobs whose files are small (``HUB_SMALL_UPLOAD_MB``
   in all, default 2 MB: a village's daily ledger), so the daily uploads of other townships never wait
   for a worker behind large files being read.
 * **Steps.** A job reads its files first (:meth:`hub.facade.Hub.stage`, no store writes, in
@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from hub.ingest.limits import MB, SMALL_UPLOAD_MB, value
 
 if TYPE_CHECKING:
     from hub.facade import Hub
@@ -185,7 +187,7 @@ class Jobs:
         self.small_workers = max(
             0, int(small_workers if small_workers is not None else _env_number("HUB_JOB_SMALL_WORKERS", 3))
         )
-        self.small_bytes = int(_env_number("HUB_JOB_SMALL_BYTES", 2 * 1024 * 1024))
+        self.small_bytes = int(value(SMALL_UPLOAD_MB) * MB)
         self.time_limit = float(time_limit or _env_number("HUB_JOB_TIME_LIMIT_S", 1800))
         self._jobs: dict[str, Job] = {}
         self._queues: dict[str, deque[Job]] = {}

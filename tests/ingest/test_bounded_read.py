@@ -139,7 +139,7 @@ def test_a_large_file_is_read_at_a_lower_cpu_priority(monkeypatch: pytest.Monkey
     ctx = multiprocessing.get_context("fork")
     found = {}
     for limit_mb, name in (("0.001", "large"), ("2", "small")):  # the sample is ~10 KB
-        monkeypatch.setenv("HUB_READ_NICE_ABOVE_MB", limit_mb)
+        monkeypatch.setenv("HUB_SMALL_UPLOAD_MB", limit_mb)
         queue = ctx.Queue()
         proc = ctx.Process(target=_niceness_after, args=(str(SAMPLE), queue))
         proc.start()

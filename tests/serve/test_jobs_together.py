@@ -251,7 +251,7 @@ def test_small_uploads_have_workers_of_their_own(fresh: Any) -> None:
     upload is done by the small jobs' lane; a large file of that township waits for a general one."""
     from tests.serve.test_jobs_queue import Gate, job_of
 
-    app = fresh(HUB_JOB_WORKERS="1", HUB_JOB_SMALL_WORKERS="1", HUB_JOB_SMALL_BYTES="20000")
+    app = fresh(HUB_JOB_WORKERS="1", HUB_JOB_SMALL_WORKERS="1", HUB_SMALL_UPLOAD_MB="0.02")
     gate = Gate(app, QINGSHAN)
     qs, cg = login(app, "qs_clerk"), login(app, "cg_clerk")
     large = start(qs, SAMPLE / "青山镇_人口台账_2026.xlsx")  # 35 KB: a large job here
