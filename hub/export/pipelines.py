@@ -6,6 +6,7 @@ Internal CTE skeletons are parsed from fixed SQL text (identifiers the compiler 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -109,79 +110,30 @@ def _is_measure(e: exp.Expr) -> bool:
 
 
 def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp.Select, list[str]]:
+    """One row of failing counts (``c0``, ``c1``…: the spec's checks, then each 合计 against the sum of
+    its rows) and their names; keyed (:attr:`Parts.keyed`): one such row per township of ctx."""
     if p.keyed:
         return _keyed_checks(p, keys, sums, ctes)
-    names: list[str] = []
-    projections: list[exp.Expr] = []
-    scope = {"all": None, "data": "NOT r._total", "total": "r._total"}
-    for check in p.checks:
-        name, rows = check.name, check.rows
-        failing: exp.Expr = _failing(check)
-        if scope[rows]:
-            failing = exp.and_(failing, sel(f"SELECT {scope[rows]}").selects[0])
-        # a sheet with no data rows has nothing to be inconsistent about (its 合计 is empty, not wrong)
-        failing = exp.and_(failing, sel("SELECT EXISTS (SELECT 1 FROM data)").selects[0])
-        projections.append(
-            exp.alias_(
-                exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=failing)),
-                f"c{len(names)}",
-            )
-        )
-        names.append(name)
-    labels = {c.key: c.header[-1] for c in p.sheet.columns}
-    for key in sums:
-        once = "r._first" if any(c.key == key and c.level == "household" for c in p.sheet.columns) else "TRUE"
-        projections.append(
-            sel(
-                f"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM data) OR (SELECT {key} FROM total) IS NOT DISTINCT FROM "
-                f"(SELECT sum(r.{key}) FILTER (WHERE {once}) FROM data AS r) THEN 0 ELSE 1 END AS c{len(names)}"
-            ).selects[0]
-        )
-        names.append(f"合计等于各行之和（{labels[key]}）")
-    cols = ", ".join(keys)
-    text = f"SELECT {cols}, FALSE AS _total, _first FROM data"
-    if p.sheet.total is not None:
-        text += f" UNION ALL SELECT {cols}, TRUE AS _total, TRUE AS _first FROM total"
+    # a sheet with no data rows has nothing to be inconsistent about (its 合计 is empty, not wrong)
+    projections, names = _check_counts(p, "EXISTS (SELECT 1 FROM data)")
+    projections += _sum_checks(p, sums, len(names), names, lambda key, once: (
+        f"NOT EXISTS (SELECT 1 FROM data) OR (SELECT {key} FROM total) IS NOT DISTINCT FROM "
+        f"(SELECT sum(r.{key}) FILTER (WHERE {once}) FROM data AS r)"))  # fmt: skip
     query = exp.select(*(projections or [exp.alias_(exp.Literal.number(0), "c0")])).from_(
         exp.to_table("allrows").as_("r")
     )
-    return with_ctes([*ctes, ("allrows", union(text))], query), names
+    return with_ctes([*ctes, ("allrows", _allrows(p, keys, ""))], query), names
 
 
 def _keyed_checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp.Select, list[str]]:
     """The checks of :func:`_checks` for every township at once: one row per township of ctx
     (``_twp``, then the failing counts), the same figures as the one-township query gives."""
-    names: list[str] = []
-    projections: list[exp.Expr] = [sel("SELECT c.township_code AS _twp").selects[0]]
-    scope = {"all": None, "data": "NOT r._total", "total": "r._total"}
-    for check in p.checks:
-        failing: exp.Expr = _failing(check)
-        if scope[check.rows]:
-            failing = exp.and_(failing, sel(f"SELECT {scope[check.rows]}").selects[0])
-        # a row of this township (the left join gives a NULL row to a township without any), and
-        # the township has data rows (its 合计 alone is empty, not wrong)
-        failing = exp.and_(failing, sel("SELECT r._twp IS NOT NULL AND h._h IS NOT NULL").selects[0])
-        projections.append(
-            exp.alias_(
-                exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=failing)),
-                f"c{len(names)}",
-            )
-        )
-        names.append(check.name)
-    labels = {c.key: c.header[-1] for c in p.sheet.columns}
-    for key in sums:
-        once = "r._first" if any(c.key == key and c.level == "household" for c in p.sheet.columns) else "TRUE"
-        projections.append(
-            sel(
-                f"SELECT CASE WHEN h._h IS NULL OR t.{key} IS NOT DISTINCT FROM "
-                f"sum(r.{key}) FILTER (WHERE NOT r._total AND {once}) THEN 0 ELSE 1 END AS c{len(names)}"
-            ).selects[0]
-        )
-        names.append(f"合计等于各行之和（{labels[key]}）")
-    cols = ", ".join(keys)
-    text = f"SELECT _twp, {cols}, FALSE AS _total, _first FROM data"
-    if p.sheet.total is not None:
-        text += f" UNION ALL SELECT _twp, {cols}, TRUE AS _total, TRUE AS _first FROM total"
+    # a row of this township (the left join gives a NULL row to a township without any), and the
+    # township has data rows (its 合计 alone is empty, not wrong)
+    counts, names = _check_counts(p, "r._twp IS NOT NULL AND h._h IS NOT NULL")
+    projections = [sel("SELECT c.township_code AS _twp").selects[0], *counts]
+    projections += _sum_checks(p, sums, len(names), names, lambda key, once: (
+        f"h._h IS NULL OR t.{key} IS NOT DISTINCT FROM sum(r.{key}) FILTER (WHERE NOT r._total AND {once})"))  # fmt: skip
     joins = " LEFT JOIN (SELECT DISTINCT _twp AS _h FROM data) AS h ON h._h = c.township_code"
     if sums:
         joins += " LEFT JOIN total AS t ON t._twp = c.township_code"
@@ -189,7 +141,52 @@ def _keyed_checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tup
     query = sel(
         f"SELECT 1 FROM ctx AS c {joins} LEFT JOIN allrows AS r ON r._twp = c.township_code GROUP BY {group}"
     ).select(*projections, append=False)
-    return with_ctes([*ctes, ("allrows", union(text))], query), names
+    return with_ctes([*ctes, ("allrows", _allrows(p, keys, "_twp, "))], query), names
+
+
+def _check_counts(p: Parts, present: str) -> tuple[list[exp.Expr], list[str]]:
+    """Per check of the spec, the rows of ``allrows AS r`` in its scope that fail it, counted where
+    ``present`` (SQL) holds; and the checks' names."""
+    projections: list[exp.Expr] = []
+    names: list[str] = []
+    scope = {"all": None, "data": "NOT r._total", "total": "r._total"}
+    for check in p.checks:
+        failing: exp.Expr = _failing(check)
+        if scope[check.rows]:
+            failing = exp.and_(failing, sel(f"SELECT {scope[check.rows]}").selects[0])
+        failing = exp.and_(failing, sel(f"SELECT {present}").selects[0])
+        projections.append(
+            exp.alias_(
+                exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=failing)),
+                f"c{len(names)}",
+            )
+        )
+        names.append(check.name)
+    return projections, names
+
+
+def _sum_checks(
+    p: Parts, sums: list[str], first: int, names: list[str], agrees: Callable[[str, str], str]
+) -> list[exp.Expr]:
+    """Per summed column ``key``, 0 when the 合计 row agrees with its rows (``agrees(key, once)``, SQL;
+    ``once``: the rows that count, a household's value once per household) and 1 when not, as
+    ``c<first>``…; their names are appended to ``names``."""
+    labels = {c.key: c.header[-1] for c in p.sheet.columns}
+    out: list[exp.Expr] = []
+    for i, key in enumerate(sums):
+        once = "r._first" if any(c.key == key and c.level == "household" for c in p.sheet.columns) else "TRUE"
+        out.append(sel(f"SELECT CASE WHEN {agrees(key, once)} THEN 0 ELSE 1 END AS c{first + i}").selects[0])
+        names.append(f"合计等于各行之和（{labels[key]}）")
+    return out
+
+
+def _allrows(p: Parts, keys: list[str], twp: str) -> exp.Query:
+    """The data rows and the 合计 row (``_total``) of the sheet, ``twp`` (``"_twp, "`` when keyed) first."""
+    cols = ", ".join(keys)
+    text = f"SELECT {twp}{cols}, FALSE AS _total, _first FROM data"
+    if p.sheet.total is not None:
+        text += f" UNION ALL SELECT {twp}{cols}, TRUE AS _total, TRUE AS _first FROM total"
+    return union(text)
 
 
 def _per_township(agg: exp.Select, source: str) -> exp.Query:

@@ -257,6 +257,9 @@ def _write_all(
     names, _ = _divisions(db)
     for township in targets:
         name = names.get(township or "", "")
+        where = f"{spec.id} {name or '全县'}"
+        result = ExportResult(spec.id, spec.department, township, name, None, 0, 0, written=False)
+        results.append(result)
         try:
             outcome = built.pop(township) if township in built else None
             if isinstance(outcome, ExportError):
@@ -264,23 +267,11 @@ def _write_all(
             if outcome is None:
                 with span(f"export.queries.{spec.id}"):
                     outcome = build(db, compiled, ref_date, township, cache, engine)
-            doc, records, problems = outcome
+            doc, result.records, result.problems = outcome
         except ExportError as exc:  # this file is refused; every other report still goes out
-            results.append(
-                ExportResult(
-                    spec.id,
-                    spec.department,
-                    township,
-                    name,
-                    None,
-                    0,
-                    0,
-                    [f"{spec.id} {name or '全县'}：未写出，{exc.message}"],
-                    written=False,
-                )
-            )
+            result.problems = [f"{where}：未写出，{exc.message}"]
             if progress:
-                progress(f"{spec.id} {name or '全县'}：未写出（{exc.message}）")
+                progress(f"{where}：未写出（{exc.message}）")
             continue
         path = out_dir / spec.id / report_filename(spec, township, name, ref_date, masked)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -288,24 +279,12 @@ def _write_all(
             with span("export.write"):
                 WRITERS[spec.output.format](doc, path)
             make_private(path)  # a report holds ID numbers: 0600 whatever the umask
-            cells, model_cells = data_cells(doc)
+            result.cells, result.model_cells = data_cells(doc)
         finally:
             doc.close()
-        results.append(
-            ExportResult(
-                spec.id,
-                spec.department,
-                township,
-                name,
-                path,
-                records,
-                cells,
-                problems,
-                model_cells=model_cells,
-            )
-        )
+        result.path, result.written = path, True
         if progress:
-            progress(f"{spec.id} {name or '全县'}：{records} 条，{path}")
+            progress(f"{where}：{result.records} 条，{path}")
 
 
 @dataclass
