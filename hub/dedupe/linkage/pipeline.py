@@ -177,14 +177,14 @@ def store_pairs(
         "json_object(" + ", ".join(f"'{c[3:]}', round(p.{c}, 2)" for c in wcols) + ")" if wcols else "NULL"
     )
     levels = "NULL"
-    if model is not None and (cases := _level_cases(model, [c for c, _ in db.columns(input_table)])):
+    if model is not None and (cases := _level_cases(model, [c for c, _ in db.columns(records)])):
         levels = f"(SELECT v.levels FROM {LEVELS} v WHERE v.uid_l = p.uid_l AND v.uid_r = p.uid_r)"
-        both = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c, _ in db.columns(input_table) if c != "uid")
+        both = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in sorted(_columns_read(model)))
         db.execute(
             f"""CREATE OR REPLACE TEMP TABLE {LEVELS} AS
             SELECT uid_l, uid_r, json_object({cases}) AS levels FROM (
                 SELECT p.uid_l, p.uid_r, {both} FROM __link_scored p
-                JOIN {input_table} l ON l.uid = p.uid_l JOIN {input_table} r ON r.uid = p.uid_r)"""
+                JOIN {records} l ON l.uid = p.uid_l JOIN {records} r ON r.uid = p.uid_r)"""
         )
     try:
         db.execute(
@@ -202,8 +202,8 @@ def _level_cases(model: Mapping[str, Any], columns: list[str]) -> str:
     the null level, else counted down from the first level), evaluated on the kept pairs only (a few
     thousand at 1M persons; Splink's own gamma columns would be carried through every blocked pair).
     Empty when a condition reads a column the input does not have."""
-    import re
-
+    if _columns_read(model) - set(columns):
+        return ""
     parts = []
     for comp in model.get("comparisons", []):
         levels = comp["comparison_levels"]
@@ -211,12 +211,18 @@ def _level_cases(model: Mapping[str, Any], columns: list[str]) -> str:
         whens = []
         for lv in levels:
             cond = str(lv["sql_condition"]).strip()
-            if set(re.findall(r"\b([a-z][a-z_0-9]*)_[lr]\b", cond)) - set(columns):
-                return ""
             gamma = -1 if lv.get("is_null_level") else len(counted) - 1 - counted.index(lv)
             whens.append(f"ELSE {gamma}" if cond.upper() == "ELSE" else f"WHEN {cond} THEN {gamma}")
         parts.append(f"'{comp['output_column_name']}', CASE {' '.join(whens)} END")
     return ", ".join(parts)
+
+
+def _columns_read(model: Mapping[str, Any]) -> set[str]:
+    """The record columns the model's comparison levels read (``name`` of ``name_l``, ``name_r``)."""
+    import re
+
+    conditions = (lv["sql_condition"] for c in model.get("comparisons", []) for lv in c["comparison_levels"])
+    return {col for cond in conditions for col in re.findall(r"\b([a-z][a-z_0-9]*)_[lr]\b", str(cond))}
 
 
 def run_linkage(db: Database, config: LinkageConfig | None = None, submission_id: int | None = None,
