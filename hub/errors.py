@@ -98,3 +98,11 @@ class ResourceError(HubError):
 
     code: str = "disk-full"
     exit_code: int = 70
+
+
+@dataclass
+class StoreMemoryError(ResourceError):
+    """A step of the store needed more memory than its limit (``HUB_STORE_MEMORY_MB``) and could not
+    spill: the operator raises the limit and runs the command again. The CLI exits 70."""
+
+    code: str = "store-memory"

@@ -260,20 +260,21 @@ class Hub:
 
     @contextlib.contextmanager
     def _unit(self, doing: str) -> Iterator[None]:
-        """One unit of writing work: serialised with the others, a full disk said in one message."""
-        from hub.store.ioerrors import disk_error
+        """One unit of writing work: serialised with the others, a full disk or the store's memory
+        limit reached said in one message."""
+        from hub.store.ioerrors import disk_error, memory_error
         from hub.store.units import timed
 
         with timed(self._unit_lock, doing):
             try:
                 yield
             except Exception as exc:
-                if isinstance(exc, HubError) and exc.code == "disk-full":
+                if isinstance(exc, HubError) and exc.code in ("disk-full", "store-memory"):
                     raise
-                full = disk_error(exc, self.home, doing)
-                if full is None:
+                said = disk_error(exc, self.home, doing) or memory_error(exc, doing)
+                if said is None:
                     raise
-                raise full from exc
+                raise said from exc
 
     @property
     def schema(self) -> Schema:

@@ -106,6 +106,34 @@ def test_a_full_disk_is_one_message_exit_70_and_the_next_run_finishes(
     assert ".partial" not in reports[0]["annotated"]  # copies are renamed into place when whole
 
 
+def test_the_store_memory_limit_reached_is_one_message_exit_70_and_the_next_run_finishes(
+    cli: Cli, hub_home: Path, reference: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that needs more than HUB_STORE_MEMORY_MB and cannot spill (at 5M persons: the first
+    linkage's codes) says so and how to go on, not 内部错误; the same command then finishes."""
+    monkeypatch.setenv("HUB_STORE_MEMORY_MB", "256")  # every connection of the process: one setting
+    assert cli("divisions", "load", SAMPLE / "divisions.csv").exit_code == 0
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute("SET memory_limit = '8MB'")
+        con.execute("SELECT list(range) FROM range(20000000)").fetchall()  # DuckDB's own error
+
+    with monkeypatch.context() as patched:
+        patched.setattr("hub.dedupe.linkage.run_linkage", out_of_memory)
+        failed = cli("ingest", FILE)
+    assert failed.exit_code == 70, failed.output
+    message = failed.output
+    assert "数据库内存不足" in message and "HUB_STORE_MEMORY_MB=256 MB" in message, message
+    assert "例如 1024" in message and "重新运行同一命令" in message
+    assert "内部错误" not in message and "Traceback" not in message and "SELECT" not in message
+    reports, code = cli.json("ingest", FILE)
+    assert code == 1 and reports[0]["status"] == "ingested" and reports[0]["resumed"], reports[0]["message"]
+    assert_same_store(store_snapshot(hub_home), reference)  # type: ignore[arg-type]
+
+
 def test_a_store_whose_disk_is_full_still_opens_for_status(cli: Cli, hub_home: Path) -> None:
     """Opening the store writes its DDL; with no room for that, `hub status` reads it as it is."""
     assert cli("divisions", "load", SAMPLE / "divisions.csv").exit_code == 0
