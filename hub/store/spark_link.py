@@ -26,7 +26,7 @@ below the projections and infers a not-NULL filter from it, substituting every w
 into the filter: each level's ``CASE`` is copied once per branch of its weight's ``CASE``. The generated
 Java then exceeds the JVM's 64 KB method limit, Spark logs "Failed to compile the generated Java code"
 and interprets the whole step. Measured at 1,000,000 persons (5.7 million blocked pairs, ``local[2]``):
-the step took 141 s with the rules on and 41–62 s with them off; the pairs scored are the same (93,001).
+the step took 141 s with the rules on and 49–69 s with them off; the pairs scored are the same (93,001).
 """
 
 from __future__ import annotations
