@@ -13,7 +13,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from hub.errors import HubError, IngestError
+from hub.errors import HubError, IngestError, ResourceError
 from hub.paths import hub_home
 from hub.testhook import pause_point
 from hub.timings import collecting, span
@@ -269,7 +269,7 @@ class Hub:
             try:
                 yield
             except Exception as exc:
-                if isinstance(exc, HubError) and exc.code in ("disk-full", "store-memory"):
+                if isinstance(exc, ResourceError):  # said already (a full disk, the memory limit)
                     raise
                 said = disk_error(exc, self.home, doing) or memory_error(exc, doing)
                 if said is None:

@@ -83,8 +83,8 @@ def disk_error(exc: BaseException, home: Path, doing: str) -> ResourceError | No
 def memory_error(exc: BaseException, doing: str) -> StoreMemoryError | None:
     """The one message when a step of ``doing`` needed more than the store's memory limit
     (``HUB_STORE_MEMORY_MB``: DuckDB spills what it can, but not e.g. the index of a table's primary
-    key being written), or None for other errors. Found first at 5,000,000 persons: the first
-    linkage's codes (5 million keys indexed in one transaction) under the default 1,024 MB."""
+    key being written), or None for other errors. Found first at 5,000,000 persons, in the first
+    linkage's codes step (5 million new codes in its transaction) under the default 1,024 MB."""
     from hub.store.db import store_memory_mb
 
     for item in _chain(exc):
