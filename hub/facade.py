@@ -4,7 +4,6 @@ ingest → validate → store → dedupe (merge) → export. Heavy stages are im
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -474,26 +473,31 @@ class Hub:
 
     def _store(self, call: _IngestCall, divisions: Divisions) -> list[FileReport]:
         """One call's files validated and stored in turn, each file one transaction."""
-        from concurrent.futures import ThreadPoolExecutor
+        from functools import partial
+
+        from hub.ingest.parallel import stage_one, staged_in_order
 
         paths, reports = call.paths, []
         mappings = {**self.column_mappings(call.township), **(call.columns or {})}
-        # The next file is read and laid out (Python and pyarrow, no store) in a thread while this
-        # one is validated and stored (DuckDB): one file ahead at most.
-        with ThreadPoolExecutor(1, thread_name_prefix="hub-stage") as reader:
-
-            def read(path: Path) -> StagedFile | IngestError:
-                given = (call.ready or {}).get(path)
-                return given if given is not None else self._stage(path, divisions, call.township, mappings)
-
-            # the thread reads in the caller's context: a bounded read (hub.ingest.bounded) stays one
-            ahead = reader.submit(contextvars.copy_context().run, read, paths[0]) if paths else None
+        stage = partial(
+            stage_one, schema=self.schema, divisions=divisions, township=call.township, mappings=mappings
+        )
+        # The next file is read and laid out (Python and pyarrow, no store) in a thread while this one
+        # is validated and stored (DuckDB); a batch of files still to read goes to the engine's
+        # executors a window at a time, on an engine that has them (hub.ingest.parallel).
+        unread = [p for p in paths if p not in (call.ready or {})]
+        engine = self.engine() if len(unread) > 1 else None
+        staged_files = staged_in_order(
+            paths,
+            stage,
+            given=call.ready,
+            many=engine.map_files if engine is not None else None,
+            window=engine.files_at_once() if engine is not None else 1,
+        )
+        try:
             for i, path in enumerate(paths):
                 call.tell(path.name, i, len(paths))
-                assert ahead is not None
-                staged = ahead.result()
-                if i + 1 < len(paths):
-                    ahead = reader.submit(contextvars.copy_context().run, read, paths[i + 1])
+                staged = next(staged_files)
                 today = call.today or date.today()
                 reports.append(
                     self._ingest_one(
@@ -509,6 +513,8 @@ class Hub:
                 )
                 if call.columns and reports[-1].status == "ingested" and not isinstance(staged, IngestError):
                     self._remember_columns(staged, call.columns, reports[-1], call.submitted_by)
+        finally:
+            staged_files.close()  # the file being read ahead, waited for
         return reports
 
     def _recover(self) -> None:
@@ -646,12 +652,9 @@ class Hub:
         mappings: Mapping[str, Mapping[str, str | None]] | None = None,
     ) -> StagedFile | IngestError:
         """The file read and laid out, or why it cannot be (never touches the store)."""
-        from hub.ingest import stage_file
+        from hub.ingest.parallel import stage_one
 
-        try:
-            return stage_file(path, self.schema, divisions, township=township, mappings=mappings)
-        except IngestError as exc:
-            return exc
+        return stage_one(path, self.schema, divisions, township, mappings)
 
     # -- column recognition -------------------------------------------------------------------------
     def column_mappings(self, township: str | None = None) -> dict[str, dict[str, str | None]]:

@@ -22,7 +22,7 @@ import contextlib
 import os
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -99,6 +99,14 @@ class QueryEngine(Protocol):
         on the store); the pairs with probability ≥ ``threshold`` land in the store's ``out_table``
         (:func:`hub.dedupe.linkage.engine.predict`'s columns). Returns the number of pairs."""
 
+    def files_at_once(self) -> int:
+        """How many of an ingest's files :meth:`map_files` is given at a time (1: none, the ingest
+        reads one ahead itself)."""
+
+    def map_files(self, stage: Callable[[Path], Any], paths: Sequence[Path]) -> list[Any]:
+        """``stage`` (a picklable function: :func:`hub.ingest.parallel.stage_one`) of every path,
+        in order, where the engine reads files (:mod:`hub.ingest.parallel`)."""
+
     def close(self) -> None: ...
 
 
@@ -145,6 +153,13 @@ class StoreEngine:
         from hub.dedupe.linkage.engine import predict
 
         return predict(db, [table], model, out_table, threshold)
+
+    def files_at_once(self) -> int:
+        """One machine: the ingest reads the next file in a thread while it stores this one."""
+        return 1
+
+    def map_files(self, stage: Callable[[Path], Any], paths: Sequence[Path]) -> list[Any]:
+        return [stage(p) for p in paths]
 
     def close(self) -> None:
         """The store belongs to the Hub; nothing of the engine's own to close."""

@@ -20,8 +20,9 @@ import contextlib
 import os
 import re
 import shutil
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,10 @@ class SparkEngine:
                 "未安装 Spark 引擎（pyspark）。",
                 hint="pip install '.[spark]'（需要 Java 17）；或不设 HUB_ENGINE，使用内置引擎。",
             ) from exc
+        # the executors' Python (they read the clerks' files with the hub's readers): this one,
+        # unless PYSPARK_PYTHON names the interpreter the cluster's machines have the hub in
+        # (pyspark takes it from the environment only)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder
         for key, value in _conf().items():
             builder = builder.config(key, value)
@@ -232,6 +237,24 @@ class SparkEngine:
         self, db: Database, sql: str, params: Bound = None
     ) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
         return arrow_in_store(db, self.arrow(sql, params))
+
+    # -- the clerks' files ---------------------------------------------------------------------
+    def files_at_once(self) -> int:
+        """Two files per core of the cluster at a time (``HUB_SPARK_READ_WINDOW`` overrides): the
+        executors read the next window while the store takes this one."""
+        raw = os.environ.get("HUB_SPARK_READ_WINDOW", "").strip()
+        if raw.isdigit() and int(raw) > 0:
+            return int(raw)
+        return 2 * int(self.spark.sparkContext.defaultParallelism)
+
+    def map_files(self, stage: Callable[[Path], Any], paths: Sequence[Path]) -> list[Any]:
+        """The files read by the executors with the same readers, one task per file; the staged
+        files (Arrow tables) come back to the driver in order. A failed task fails the call (the
+        ingest then reads that window itself: :mod:`hub.ingest.parallel`). On a cluster the paths
+        must be on storage every executor mounts at the same place (docs/scaling.md)."""
+        with span("spark.read"):
+            job = self.spark.sparkContext.parallelize(list(paths), len(paths))
+            return list(job.map(stage).collect())
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

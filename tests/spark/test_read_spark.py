@@ -1,0 +1,99 @@
+"""The clerks' files read by Spark's executors with the same readers (issue 14, item 3): every file
+of a batch comes back as the driver would have read it, sheet by sheet, or refused with the same
+message; a file that takes an executor's Python worker down is read again on the driver, never lost.
+
+The files: the sample ledgers, workbooks shipped by other projects' test suites
+(tests/data/foreign_workbooks), a ledger laid out with real public forms' header spellings
+(tests/data/real_headers, through hub.synth.unseen) and a broken workbook."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.errors import IngestError
+from hub.ingest import Divisions, read_divisions_csv
+from hub.ingest.parallel import stage_one, staged_in_order
+from hub.ingest.types import StagedFile
+from hub.model import Schema, load_schema
+from tests.conftest import SAMPLE
+
+pytestmark = pytest.mark.spark
+FOREIGN = Path(__file__).resolve().parents[1] / "data" / "foreign_workbooks"
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Any]:
+    from dataclasses import replace
+
+    from hub.synth.unseen import Knobs, sources_of, write_ledger
+
+    schema: Schema = load_schema()
+    divisions = Divisions(read_divisions_csv(SAMPLE / "divisions.csv", schema), schema)
+    folder = tmp_path_factory.mktemp("batch")
+    dev = sources_of("dev")
+    unseen = [
+        Path(
+            write_ledger(
+                folder, dev[source], replace(Knobs(), fmt=("xlsx", "csv")[i % 2]), i, township=i
+            ).path
+        )
+        for i, source in enumerate(sorted(dev)[:4])
+    ]
+    broken = folder / "损坏的台账.xlsx"
+    broken.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
+    foreign = sorted(p for p in FOREIGN.rglob("*.xls*") if p.is_file())[::24]
+    paths = sorted(p for p in SAMPLE.iterdir() if p.suffix in (".xlsx", ".csv")) + unseen + foreign + [broken]
+    stage = partial(stage_one, schema=schema, divisions=divisions, township=None, mappings={})
+    return paths, stage
+
+
+def same(a: StagedFile | IngestError, b: StagedFile | IngestError) -> bool:
+    if isinstance(a, IngestError) or isinstance(b, IngestError):
+        return type(a) is type(b) and (a.message, a.file, a.hint) == (b.message, b.file, b.hint)
+    return (
+        (a.path, a.sha256, a.cells, a.skipped_sheets, a.notes)
+        == (b.path, b.sha256, b.cells, b.skipped_sheets, b.notes)
+        and [(s.sheet, s.kind, s.data.equals(t.data)) for s, t in zip(a.sheets, b.sheets, strict=True)]
+        == [(s.sheet, s.kind, True) for s in a.sheets]
+        and [(h.sheet, h.rows) for h in a.held] == [(h.sheet, h.rows) for h in b.held]
+    )
+
+
+def test_the_executors_read_every_file_as_the_driver_does(spark_engine: Any, batch: Any) -> None:
+    paths, stage = batch
+    assert len(paths) >= 25
+    there = spark_engine.map_files(stage, paths)  # one Spark task per file, nothing read on the driver
+    here = [stage(p) for p in paths]
+    assert len(there) == len(paths)
+    assert sum(isinstance(s, StagedFile) for s in here) >= 12
+    assert any(isinstance(s, IngestError) for s in here)  # the broken workbook, refused with its reason
+    for path, a, b in zip(paths, there, here, strict=True):
+        assert same(a, b), path.name
+
+
+def test_a_file_that_takes_an_executor_down_is_read_on_the_driver(
+    spark_engine: Any, batch: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    paths, stage = batch
+    driver = os.getpid()
+    victim = paths[3].name
+
+    def crashing(path: Path) -> Any:  # sent to the executors by value (cloudpickle)
+        if path.name == victim and os.getpid() != driver:
+            os._exit(3)  # the Python worker dies, as on a reader's native crash or the OOM killer
+        return stage(path)
+
+    with caplog.at_level(logging.WARNING, logger="hub.ingest.parallel"):
+        got = list(
+            staged_in_order(paths, crashing, many=spark_engine.map_files, window=spark_engine.files_at_once())
+        )
+    assert caplog.text.count("改为本机读取") == 1  # the victim's window only; the others on the executors
+    assert len(got) == len(paths)
+    for path, a in zip(paths, got, strict=True):
+        assert same(a, stage(path)), path.name
