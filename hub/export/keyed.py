@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shutil
+from collections.abc import Iterator
 from typing import Any
 
 from sqlglot import exp
@@ -31,6 +33,8 @@ from hub.export.context import context, template_values
 from hub.export.document import Document, SheetData
 from hub.export.pipelines import CompiledSheet, grouped, listed, with_ctes
 from hub.export.plan import Runner
+from hub.export.remote import SpilledDocument, SpilledRows, SpilledSheet
+from hub.export.spec import Spec
 from hub.export.templates import fill
 from hub.store.db import Database
 from hub.store.engine import QueryEngine
@@ -107,7 +111,7 @@ def untranslated_problem(spec_id: str, cs: CompiledSheet, key: str, codelist: st
     )
 
 
-Built = tuple[Document, int, list[str]]
+Built = tuple[Document | SpilledDocument, int, list[str]]
 
 
 def build_townships(
@@ -123,7 +127,7 @@ def build_townships(
     set of queries per sheet (:func:`keyed_sheet`). The documents' rows are in the store: close them."""
     spec = compiled.spec
     pairs = [(t, names.get(t, t)) for t in townships]
-    sheets: dict[str, list[SheetData]] = {t: [] for t in townships}
+    sheets: dict[str, list[Any]] = {t: [] for t in townships}  # SheetData, or SpilledSheet
     problems: dict[str, list[str]] = {t: [] for t in townships}
     records: dict[str, int] = dict.fromkeys(townships, 0)
     refused: dict[str, ExportError] = {}
@@ -155,39 +159,63 @@ def build_townships(
                 if i == 0:
                     for row in run.dicts(ks.sheet.records):
                         records[row["_twp"]] = int(row["_records"] or 0)
-                with run.in_store(ks.sheet.data) as (sql, params):
-                    for t in live:
-                        body = Body(
-                            db,
-                            f"SELECT * EXCLUDE (_twp) FROM ({sql}) AS k WHERE _twp = $_hub_twp",
-                            {**(params or {}), "_hub_twp": t},
-                        )
-                        v = values[t]
-                        sheets[t].append(
-                            SheetData(
-                                cs.sheet,
-                                fill(cs.sheet.title, v),
-                                "　　".join(fill(m, v) for m in cs.sheet.meta),
-                                [fill(f, v) for f in cs.sheet.footer],
-                                body,
-                                totals.get(t) if ks.sheet.total is not None else None,
-                            )
-                        )
+                for t, rows in _rows(db, run, ks, live, engine):
+                    v = values[t]
+                    text = (fill(cs.sheet.title, v), "　　".join(fill(m, v) for m in cs.sheet.meta))
+                    footer = [fill(f, v) for f in cs.sheet.footer]
+                    total = totals.get(t) if ks.sheet.total is not None else None
+                    sheets[t].append(
+                        SpilledSheet(cs.sheet, *text, footer, rows, total)
+                        if isinstance(rows, SpilledRows)
+                        else SheetData(cs.sheet, *text, footer, rows, total)
+                    )
             finally:
                 run.drop()
     except BaseException:
         for t in townships:
-            Document(spec, sheets[t]).close()
+            _document(spec, sheets[t]).close()
         raise
     created = dt.datetime.combine(ref_date, dt.time())
     out: dict[str, Built | ExportError] = {}
     for t in townships:
         if t in refused:
-            Document(spec, sheets[t]).close()
+            _document(spec, sheets[t]).close()
             out[t] = refused[t]
         else:
-            out[t] = (Document(spec, sheets[t], created), records[t], problems[t])
+            out[t] = (_document(spec, sheets[t], created), records[t], problems[t])
     return out
+
+
+def _rows(
+    db: Database, run: Runner, ks: KeyedSheet, live: list[str], engine: QueryEngine
+) -> Iterator[tuple[str, Body | SpilledRows]]:
+    """Each live township's data rows of the sheet: spilled as Parquet where the engine's executors
+    write the files (``writes_files``, :mod:`hub.export.remote`), else a Body in the store."""
+    if engine.capabilities.writes_files:
+        folder, schema = run.spill(ks.sheet.data, "_twp")
+        for other in set(folder.glob("_twp=*")) - {folder / f"_twp={t}" for t in live}:
+            shutil.rmtree(other, ignore_errors=True)  # a refused township's rows
+        for t in live:
+            yield t, SpilledRows(str(folder / f"_twp={t}"), schema)
+        return
+    with run.in_store(ks.sheet.data) as (sql, params):
+        for t in live:
+            yield (
+                t,
+                Body(
+                    db,
+                    f"SELECT * EXCLUDE (_twp) FROM ({sql}) AS k WHERE _twp = $_hub_twp",
+                    {**(params or {}), "_hub_twp": t},
+                ),
+            )
+
+
+def _document(
+    spec: Spec, sheets: list[Any], created: dt.datetime = dt.datetime(2000, 1, 1)
+) -> Document | SpilledDocument:
+    if sheets and all(isinstance(s, SpilledSheet) for s in sheets):
+        return SpilledDocument(spec, sheets, created)
+    return Document(spec, sheets, created)
 
 
 def _from(select: exp.Expr, source: exp.Expr) -> exp.Query:

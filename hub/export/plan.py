@@ -6,11 +6,15 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hub.export.body import Body
 from hub.store.db import Database
 from hub.store.engine import Bound, QueryEngine, StoreEngine
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass
@@ -140,6 +144,10 @@ class Runner:
     def in_store(self, tree: Any) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
         """The rows of ``tree`` readable in the store inside the ``with`` (SQL, parameters)."""
         return self.db.in_store(self.store, *self._query(tree))
+
+    def spill(self, tree: Any, key: str) -> tuple[Path, pa.Schema]:
+        """The rows of ``tree`` as Parquet, a folder per value of ``key`` (``QueryEngine.spill``)."""
+        return self.db.spill(*self._query(tree), key)
 
     def body(self, tree: Any) -> Body:
         with self.in_store(tree) as (sql, params):

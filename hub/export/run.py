@@ -25,6 +25,7 @@ from hub.export.context import bound_params, context, template_values
 from hub.export.document import WRITERS, Document, SheetData, data_cells
 from hub.export.keyed import Built, build_townships, check_error, held_problem, untranslated_problem
 from hub.export.plan import Runner
+from hub.export.remote import SpilledDocument, write_files
 from hub.export.templates import fill
 from hub.retention import make_private
 from hub.store.db import Database
@@ -255,36 +256,57 @@ def _write_all(
     built now, alone."""
     spec = compiled.spec
     names, _ = _divisions(db)
-    for township in targets:
-        name = names.get(township or "", "")
-        where = f"{spec.id} {name or '全县'}"
-        result = ExportResult(spec.id, spec.department, township, name, None, 0, 0, written=False)
-        results.append(result)
-        try:
-            outcome = built.pop(township) if township in built else None
-            if isinstance(outcome, ExportError):
-                raise outcome
-            if outcome is None:
-                with span(f"export.queries.{spec.id}"):
-                    outcome = build(db, compiled, ref_date, township, cache, engine)
-            doc, result.records, result.problems = outcome
-        except ExportError as exc:  # this file is refused; every other report still goes out
-            result.problems = [f"{where}：未写出，{exc.message}"]
-            if progress:
-                progress(f"{where}：未写出（{exc.message}）")
-            continue
-        path = out_dir / spec.id / report_filename(spec, township, name, ref_date, masked)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+    spilled: list[tuple[ExportResult, SpilledDocument, Path, str]] = []  # written by the executors
+    try:
+        for township in targets:
+            name = names.get(township or "", "")
+            where = f"{spec.id} {name or '全县'}"
+            result = ExportResult(spec.id, spec.department, township, name, None, 0, 0, written=False)
+            results.append(result)
+            try:
+                outcome = built.pop(township) if township in built else None
+                if isinstance(outcome, ExportError):
+                    raise outcome
+                if outcome is None:
+                    with span(f"export.queries.{spec.id}"):
+                        outcome = build(db, compiled, ref_date, township, cache, engine)
+                doc, result.records, result.problems = outcome
+            except ExportError as exc:  # this file is refused; every other report still goes out
+                result.problems = [f"{where}：未写出，{exc.message}"]
+                if progress:
+                    progress(f"{where}：未写出（{exc.message}）")
+                continue
+            path = out_dir / spec.id / report_filename(spec, township, name, ref_date, masked)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(doc, SpilledDocument):
+                spilled.append((result, doc, path, where))
+                continue
+            try:
+                with span("export.write"):
+                    WRITERS[spec.output.format](doc, path)
+                make_private(path)  # a report holds ID numbers: 0600 whatever the umask
+                result.cells, result.model_cells = data_cells(doc)
+            finally:
+                doc.close()
+            _written(result, path, where, progress)
+        if spilled:  # every township's file at once, one task each (hub.export.remote)
+            assert engine is not None, "only an engine's keyed queries spill their rows"
             with span("export.write"):
-                WRITERS[spec.output.format](doc, path)
-            make_private(path)  # a report holds ID numbers: 0600 whatever the umask
-            result.cells, result.model_cells = data_cells(doc)
-        finally:
+                figures = write_files(
+                    [(doc, str(path), spec.output.format) for _, doc, path, _ in spilled], engine.map_files
+                )
+            for (result, _, path, where), (cells, model_cells) in zip(spilled, figures, strict=True):
+                result.cells, result.model_cells = cells, model_cells
+                _written(result, path, where, progress)
+    finally:
+        for _, doc, _, _ in spilled:
             doc.close()
-        result.path, result.written = path, True
-        if progress:
-            progress(f"{where}：{result.records} 条，{path}")
+
+
+def _written(result: ExportResult, path: Path, where: str, progress: Callable[[str], None] | None) -> None:
+    result.path, result.written = path, True
+    if progress:
+        progress(f"{where}：{result.records} 条，{path}")
 
 
 @dataclass

@@ -33,6 +33,7 @@ from hub.errors import HubError
 from hub.store.db import DDL_DIR
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from sqlglot import exp
 
     from hub.dedupe.merge import MergeSummary
@@ -53,6 +54,9 @@ class EngineCapabilities:
     # a query costs more than its rows (a job to plan and schedule): a report's queries run once for
     # every township (the township a key, hub.export.keyed), not once per township
     batch_townships: bool = False
+    # the engine's executors write the report files, each township's from its rows spilled as Parquet
+    # where they read them (``spill``; hub.export.remote): the rows never pass through the driver
+    writes_files: bool = False
 
 
 class Statements(Protocol):
@@ -88,6 +92,11 @@ class QueryEngine(Protocol):
     ) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
         """The rows of ``sql`` readable in the embedded store (where the writers render them):
         yields (SQL over the store, its parameters), valid inside the ``with``."""
+
+    def spill(self, sql: str, params: Bound, key: str) -> tuple[Path, pa.Schema]:
+        """The rows of ``sql`` written as Parquet where the engine's executors read them, one folder
+        per value of its column ``key`` (``<folder>/<key>=<value>/``): (the folder, the rows'
+        columns without ``key``). The caller removes the folders it has read."""
 
     def merge(self, db: Database, now: datetime | None = None, full: bool = False) -> MergeSummary:
         """Bring the store's merged tables up to date (``full``: rebuild them all)."""
@@ -138,6 +147,25 @@ class StoreEngine:
     @contextlib.contextmanager
     def in_store(self, db: Database, sql: str, params: Bound = None) -> Iterator[tuple[str, Bound]]:
         yield sql, params
+
+    def spill(self, sql: str, params: Bound, key: str) -> tuple[Path, pa.Schema]:
+        """DuckDB's ``COPY … PARTITION_BY``, into the store's spill folder (``HUB_HOME/tmp``)."""
+        import tempfile
+
+        base = self.db.path.parent / "tmp" if self.db.path is not None else None
+        if base is not None:
+            base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="spill-", dir=base))
+        # Parquet has no 128-bit integer (DuckDB would write a sum's HUGEINT as a DOUBLE: 240.0)
+        kinds = self.db.rows(f"DESCRIBE SELECT * FROM ({sql}) AS q", params)
+        wide = {str(r[0]) for r in kinds if str(r[1]) in ("HUGEINT", "UHUGEINT")}
+        cast = ", ".join(f'CAST("{c}" AS DECIMAL(38, 0)) AS "{c}"' for c in wide)
+        rows = f"SELECT * REPLACE ({cast}) FROM ({sql}) AS q" if wide else sql
+        self.db.execute(
+            f"COPY ({rows}) TO '{folder}' (FORMAT parquet, PARTITION_BY ({key}), OVERWRITE_OR_IGNORE)", params
+        )
+        columns = self.db.arrow(f"SELECT * EXCLUDE ({key}) FROM ({rows}) AS q LIMIT 0", params)
+        return folder, columns.schema
 
     def merge(self, db: Database, now: datetime | None = None, full: bool = False) -> MergeSummary:
         """Only what changed since the last merge (:mod:`hub.dedupe.incremental`), or all."""

@@ -33,13 +33,20 @@ from hub.store.engine import Bound, EngineCapabilities, Params, arrow_in_store, 
 from hub.timings import span
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from sqlglot import exp
 
     from hub.dedupe.merge import MergeSummary
     from hub.store.db import Database
 
 CAPABILITIES = EngineCapabilities(
-    "spark", "spark", identify=True, inline_macros=True, reads_store=False, batch_townships=True
+    "spark",
+    "spark",
+    identify=True,
+    inline_macros=True,
+    reads_store=False,
+    batch_townships=True,
+    writes_files=True,
 )
 
 # store table → its partition column (None: small, one file); what the canonical views read
@@ -54,6 +61,7 @@ PUBLISHED: dict[str, str | None] = {
     "hub_findings": None,
     "hub_rows": "township_code",
 }
+SPILL = "_spill"  # report rows on their way to the executors that write the files (hub.export.remote)
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # the folder name Spark reads as a NULL partition value
 # views computed once per attach (every list sheet of every township reads them)
 CHECKPOINTED = ("flagged_value",)
@@ -238,6 +246,28 @@ class SparkEngine:
     ) -> contextlib.AbstractContextManager[tuple[str, Bound]]:
         return arrow_in_store(db, self.arrow(sql, params))
 
+    def spill(self, sql: str, params: Bound, key: str) -> tuple[Path, pa.Schema]:
+        """Written by the executors under ``warehouse/_spill/``, one file per value of ``key``
+        (the rows shuffled by it first), timestamps as Parquet's own (what Arrow would carry)."""
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        from hub.store.spark_link import session_conf
+
+        folder = self.warehouse / SPILL / uuid.uuid4().hex
+        df = self._df(sql, params)
+        with (
+            span("spark.spill"),
+            session_conf(self.spark, {"spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}),
+        ):
+            (
+                df.repartition(key)
+                .write.option("compression", "zstd")
+                .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")  # no _SUCCESS
+                .partitionBy(key)
+                .parquet(str(folder))
+            )
+        return folder, to_arrow_schema(df.drop(key).schema)
+
     # -- the clerks' files ---------------------------------------------------------------------
     def files_at_once(self) -> int:
         """Two files per core of the cluster at a time (``HUB_SPARK_READ_WINDOW`` overrides): the
@@ -259,6 +289,7 @@ class SparkEngine:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.spark.stop()
+        shutil.rmtree(self.warehouse / SPILL, ignore_errors=True)  # what a failed export left
 
 
 @contextlib.contextmanager

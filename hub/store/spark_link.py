@@ -55,7 +55,7 @@ SCORING_CONF = {
 
 
 @contextlib.contextmanager
-def _session_conf(spark: Any, conf: dict[str, str]) -> Iterator[None]:
+def session_conf(spark: Any, conf: dict[str, str]) -> Iterator[None]:
     """``conf`` set on ``spark`` for the block, the earlier values back after it."""
     before = {key: spark.conf.get(key, None) for key in conf}
     for key, value in conf.items():
@@ -82,7 +82,7 @@ def _api(spark: Any) -> Any:
             # Splink's step runs here (the Parquet written under the checkpoint folder)
             if templated_name != SCORING_STEP:
                 return super()._cleanup_for_execute_sql(table, templated_name, physical_name)
-            with _session_conf(spark, SCORING_CONF):
+            with session_conf(spark, SCORING_CONF):
                 return super()._cleanup_for_execute_sql(table, templated_name, physical_name)
 
     return ScoringAPI(spark_session=spark, register_udfs_automatically=False, break_lineage_method="parquet")
