@@ -11,9 +11,10 @@ townships; :func:`build_townships` then hands each township its own document, as
 :func:`hub.export.run.build` does for one. The files are the same as the per-township run's, cell
 by cell (``tests/export/test_keyed.py`` runs every golden case both ways).
 
-The data rows of all townships come back at once (on Spark as one Arrow table, split in the store
-per township). A county's largest sheet is a few hundred thousand rows; a province would run this
-per county (the county a key as well), not per province.
+The data rows of all townships come out of one query per sheet: in the store, split per township
+into Bodies; on an engine whose executors write the files (``writes_files``: Spark), spilled as
+Parquet one folder per township, each township's file then written where its rows are
+(:mod:`hub.export.remote`). A province would run this per county (the county a key as well).
 """
 
 from __future__ import annotations
