@@ -29,6 +29,10 @@ from harness import HUB, Measured, generate_ledgers, measure, print_table  # noq
 # the run's split (hub.timings): label → the span names added up for it
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("ingest and validation (reading, recognition, one SQL pass per sheet)", ("ingest", "-link")),
+    (
+        "  of which the executors reading files (`map_files`, the driver waiting for a window)",
+        ("spark.read",),
+    ),
     ("linkage, all of it", ("link",)),
     ("  of which training (Splink EM, always on DuckDB)", ("link.train",)),
     ("  of which scoring the blocked pairs (`predict_pairs`)", ("link.score",)),
@@ -38,7 +42,8 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("  of which loading them into the store", ("spark.merge.load",)),
     ("reports (`export`)", ("export",)),
     ("  of which the report queries", ("export.queries.*",)),
-    ("  of which the writers (xlsx / GBK CSV)", ("export.write",)),
+    ("  of which the writers (xlsx / GBK CSV; on Spark the executors' tasks)", ("export.write",)),
+    ("  of which spilling the report rows as Parquet per township (Spark)", ("spark.spill",)),
     ("Spark session start (JVM, inside the first stage that needs it)", ("spark.session",)),
     ("publish store tables → Parquet (inside linkage, merge, reports)", ("spark.publish",)),
     ("canonical views on Spark (inside reports)", ("spark.views",)),
