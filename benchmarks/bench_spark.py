@@ -30,7 +30,7 @@ from harness import HUB, Measured, generate_ledgers, measure, print_table  # noq
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("ingest and validation (reading, recognition, one SQL pass per sheet)", ("ingest", "-link")),
     (
-        "  of which the executors reading files (`map_files`, the driver waiting for a window)",
+        "  of which the executors reading files (`map_files`, alongside the store)",
         ("spark.read",),
     ),
     ("linkage, all of it", ("link",)),
