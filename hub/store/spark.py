@@ -9,9 +9,14 @@ rendered in the ``spark`` dialect with every identifier quoted and the hub's mac
 ``merge(db)`` runs the merge on Spark over the same warehouse (:mod:`hub.store.spark_merge`);
 ``predict_pairs`` scores the linkage's pairs with Splink's Spark backend (:mod:`hub.store.spark_link`).
 
+The executors also read the clerks' files (``map_files``, :mod:`hub.ingest.parallel`) and write
+the report files from the rows ``spill`` left as Parquet per township (:mod:`hub.export.remote`).
+
 Configuration: ``HUB_SPARK_MASTER`` (``local[2]`` by default; ``spark://host:7077`` for a
 standalone cluster), ``HUB_SPARK_DRIVER_MEMORY`` (default ``2g``), ``HUB_SPARK_CONF`` (extra
-``key=value`` pairs separated by ``;``). Nothing is downloaded: pyspark ships its jars.
+``key=value`` pairs separated by ``;``), ``HUB_SPARK_READ_WINDOW`` (files read at a time),
+``PYSPARK_PYTHON`` (the executors' Python, default this one). Nothing is downloaded: pyspark ships
+its jars.
 """
 
 from __future__ import annotations
