@@ -31,7 +31,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("ingest and validation (reading, recognition, one SQL pass per sheet)", ("ingest", "-link")),
     (
         "  of which the executors reading files (`map_files`, alongside the store)",
-        ("spark.read",),
+        ("ingest.executors",),
     ),
     ("linkage, all of it", ("link",)),
     ("  of which training (Splink EM, always on DuckDB)", ("link.train",)),

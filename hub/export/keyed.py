@@ -196,6 +196,8 @@ def _rows(
         folder, schema = run.spill(ks.sheet.data, "_twp")
         for other in set(folder.glob("_twp=*")) - {folder / f"_twp={t}" for t in live}:
             shutil.rmtree(other, ignore_errors=True)  # a refused township's rows
+        if not live:
+            shutil.rmtree(folder, ignore_errors=True)
         for t in live:
             yield t, SpilledRows(str(folder / f"_twp={t}"), schema)
         return

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.errors import IngestError
+from hub.timings import span
 
 if TYPE_CHECKING:
     from hub.ingest.divisions import Divisions
@@ -76,7 +77,8 @@ def staged_in_order(
         got: dict[Path, Any] = {}
         if many is not None and len(todo) > 1:
             try:
-                got = dict(zip(todo, many(stage, todo), strict=True))
+                with span("ingest.executors"):  # the window read elsewhere (beside the store's work)
+                    got = dict(zip(todo, many(stage, todo), strict=True))
             except Exception as exc:  # a task that failed: its window read here, as on one machine
                 log.warning(
                     "执行器读取 %d 个文件失败，改为本机读取：%s", len(todo), str(exc).splitlines()[0][:300]

@@ -112,9 +112,10 @@ class QueryEngine(Protocol):
         """How many of an ingest's files :meth:`map_files` is given at a time (1: none, the ingest
         reads one ahead itself)."""
 
-    def map_files(self, stage: Callable[[Path], Any], paths: Sequence[Path]) -> list[Any]:
-        """``stage`` (a picklable function: :func:`hub.ingest.parallel.stage_one`) of every path,
-        in order, where the engine reads files (:mod:`hub.ingest.parallel`)."""
+    def map_files(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``fn`` (picklable) of every item, in order, one task each where the engine's executors
+        run: a file to read (:mod:`hub.ingest.parallel`), a report file to write
+        (:mod:`hub.export.remote`)."""
 
     def close(self) -> None: ...
 
@@ -186,8 +187,8 @@ class StoreEngine:
         """One machine: the ingest reads the next file in a thread while it stores this one."""
         return 1
 
-    def map_files(self, stage: Callable[[Path], Any], paths: Sequence[Path]) -> list[Any]:
-        return [stage(p) for p in paths]
+    def map_files(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        return [fn(item) for item in items]
 
     def close(self) -> None:
         """The store belongs to the Hub; nothing of the engine's own to close."""

@@ -282,14 +282,13 @@ class SparkEngine:
             return int(raw)
         return 2 * int(self.spark.sparkContext.defaultParallelism)
 
-    def map_files(self, stage: Callable[[Path], Any], paths: Sequence[Path]) -> list[Any]:
-        """The files read by the executors with the same readers, one task per file; the staged
-        files (Arrow tables) come back to the driver in order. A failed task fails the call (the
-        ingest then reads that window itself: :mod:`hub.ingest.parallel`). On a cluster the paths
-        must be on storage every executor mounts at the same place (docs/scaling.md)."""
-        with span("spark.read"):
-            job = self.spark.sparkContext.parallelize(list(paths), len(paths))
-            return list(job.map(stage).collect())
+    def map_files(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``fn`` of every item on the executors, one task per item (a file to read or to write),
+        the results back on the driver in order. A failed task fails the call (the caller then does
+        that batch itself: :mod:`hub.ingest.parallel`, :mod:`hub.export.remote`). On a cluster the
+        files must be on storage every executor mounts at the same place (docs/scaling.md)."""
+        job = self.spark.sparkContext.parallelize(list(items), max(1, len(items)))
+        return list(job.map(fn).collect())
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
