@@ -253,7 +253,8 @@ def _write_all(
     results: list[ExportResult],
 ) -> None:
     """Each township's file: its document built already (``built``, taken out as it is written) or
-    built now, alone."""
+    built now, alone. Documents whose rows were spilled (an engine whose executors write the files)
+    are written together at the end, one task each (:mod:`hub.export.remote`)."""
     spec = compiled.spec
     names, _ = _divisions(db)
     spilled: list[tuple[ExportResult, SpilledDocument, Path, str]] = []  # written by the executors
