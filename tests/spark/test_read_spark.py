@@ -3,7 +3,7 @@ of a batch comes back as the driver would have read it, sheet by sheet, or refus
 message; a file that takes an executor's Python worker down is read again on the driver, never lost.
 
 The files: the sample ledgers, workbooks shipped by other projects' test suites
-(tests/data/foreign_workbooks), a ledger laid out with real public forms' header spellings
+(tests/data/foreign_workbooks), ledgers laid out with real public forms' header spellings
 (tests/data/real_headers, through hub.synth.unseen) and a broken workbook."""
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ def same(a: StagedFile | IngestError, b: StagedFile | IngestError) -> bool:
     return (
         (a.path, a.sha256, a.cells, a.skipped_sheets, a.notes)
         == (b.path, b.sha256, b.cells, b.skipped_sheets, b.notes)
-        and [(s.sheet, s.kind, s.data.equals(t.data)) for s, t in zip(a.sheets, b.sheets, strict=True)]
-        == [(s.sheet, s.kind, True) for s in a.sheets]
+        and [(s.sheet, s.kind, s.township_code, s.columns) for s in a.sheets]
+        == [(t.sheet, t.kind, t.township_code, t.columns) for t in b.sheets]
+        and all(s.data.equals(t.data) for s, t in zip(a.sheets, b.sheets, strict=True))
         and [(h.sheet, h.rows) for h in a.held] == [(h.sheet, h.rows) for h in b.held]
     )
 

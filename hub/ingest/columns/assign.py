@@ -107,7 +107,7 @@ def recognise(
         if guess.source == "ignored":
             continue
         conf = _combine(hs, vs, detectors, sizes[i])
-        ranked = sorted(conf.items(), key=lambda kv: -kv[1])
+        ranked = sorted(conf.items(), key=lambda kv: (-kv[1], kv[0]))  # ties in name order
         guess.alternatives = [(f, round(c, 2)) for f, c in ranked[:4]]
         candidates += [(c, i, f) for f, c in ranked if c >= ASK_FROM]
     _person_context(scored, candidates)
@@ -123,6 +123,7 @@ def recognise(
             -round(t[0], 6),
             not matcher.owns(t[2], scored[t[1]][0].header.rsplit("/", 1)[-1]),
             t[1],
+            t[2],  # two fields tied in one column: name order, the same in every process
         ),
     )
     # Twins: a column whose own header names a field already taken (户籍地址 beside 居住地址, 家庭人口
@@ -189,7 +190,7 @@ def _combine(
     strong_other = max(
         (v * detectors[f].weight for f, v in vs.items() if detectors[f].name in STRONG), default=0.0
     )
-    for f in {*hs, *vs}:
+    for f in sorted({*hs, *vs}):  # in name order: a set's order changes from one process to the next
         h, v = hs.get(f, 0.0), vs.get(f, 0.0)
         det = detectors.get(f)
         w = det.weight if det else 0.0
