@@ -54,6 +54,16 @@ def register_writer(fmt: str) -> Callable[[Writer], Writer]:
     return deco
 
 
+def write_document(doc: Document, path: Path, fmt: str) -> tuple[int, int]:
+    """``doc`` written to ``path`` by the registered writer for ``fmt``, readable by its owner only (a
+    report holds ID numbers: 0600 whatever the umask); returns its :func:`data_cells`."""
+    from hub.retention import make_private
+
+    WRITERS[fmt](doc, path)
+    make_private(path)
+    return data_cells(doc)
+
+
 def data_cells(doc: Document) -> tuple[int, int]:
     """(cells delivered, of which served from the canonical model), for the burden figure.
 

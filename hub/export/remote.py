@@ -7,7 +7,7 @@ the writers render them from it. On an engine whose executors write the files
 through the driver: a township's document is a :class:`SpilledDocument` (where its rows are: :class:`SpilledRows`,
 not a Body), and :func:`write_files` sends the documents to the executors, where :func:`write_one` opens
 each township's rows in an in-memory DuckDB as a Body and calls the same writer
-(``WRITERS[format]``) the embedded store uses: the same bytes.
+(``WRITERS[format]``, through :func:`hub.export.document.write_document`) the embedded store uses: the same bytes.
 
 A task that fails (a writer's error, an executor lost) fails the batch; its files are then written
 here, on the driver, one by one, where a writer's error (a value GBK cannot hold…) is raised as it is
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.export import write_csv, write_xlsx  # noqa: F401  (register the built-in writers)
 from hub.export.body import Body
-from hub.export.document import WRITERS, Document, SheetData, data_cells
+from hub.export.document import Document, SheetData, write_document
 from hub.export.spec import Sheet, Spec
 
 if TYPE_CHECKING:
@@ -103,7 +103,6 @@ def write_one(item: tuple[SpilledDocument, str, str]) -> tuple[int, int]:
     """Write one township's file (``item``: its spilled document, the path, the format) with the
     registered writer; returns the burden figure's (cells, model cells). Runs on an executor (or
     on the driver when the executors could not)."""
-    from hub.retention import make_private
     from hub.store.db import Database
 
     spilled, path, fmt = item
@@ -111,9 +110,7 @@ def write_one(item: tuple[SpilledDocument, str, str]) -> tuple[int, int]:
     try:
         doc = spilled.open(db)
         try:
-            WRITERS[fmt](doc, Path(path))
-            make_private(Path(path))  # a report holds ID numbers: 0600 whatever the umask
-            return data_cells(doc)
+            return write_document(doc, Path(path), fmt)
         finally:
             doc.close()
     finally:

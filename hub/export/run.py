@@ -22,12 +22,11 @@ from hub.export import write_csv, write_xlsx  # noqa: F401  (register the built-
 from hub.export.catalog import compile_text, spec_files
 from hub.export.compile import CompiledReport
 from hub.export.context import bound_params, context, template_values
-from hub.export.document import WRITERS, Document, SheetData, data_cells
+from hub.export.document import Document, SheetData, write_document
 from hub.export.keyed import Built, build_townships, check_error, held_problem, untranslated_problem
 from hub.export.plan import Runner
 from hub.export.remote import SpilledDocument, write_files
 from hub.export.templates import fill
-from hub.retention import make_private
 from hub.store.db import Database
 from hub.store.engine import QueryEngine, StoreEngine
 from hub.timings import span
@@ -284,9 +283,7 @@ def _write_all(
                 continue
             try:
                 with span("export.write"):
-                    WRITERS[spec.output.format](doc, path)
-                make_private(path)  # a report holds ID numbers: 0600 whatever the umask
-                result.cells, result.model_cells = data_cells(doc)
+                    result.cells, result.model_cells = write_document(doc, path, spec.output.format)
             finally:
                 doc.close()
             _written(result, path, where, progress)

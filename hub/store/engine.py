@@ -150,12 +150,13 @@ class StoreEngine:
         yield sql, params
 
     def spill(self, sql: str, params: Bound, key: str) -> tuple[Path, pa.Schema]:
-        """DuckDB's ``COPY … PARTITION_BY``, into the store's spill folder (``HUB_HOME/tmp``)."""
+        """DuckDB's ``COPY … PARTITION_BY``, into the store's spill folder (``HUB_HOME/tmp``, made by
+        :func:`hub.store.db.store_config`; the system's for a store in memory)."""
         import tempfile
 
-        base = self.db.path.parent / "tmp" if self.db.path is not None else None
-        if base is not None:
-            base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        base = (
+            self.db.scalar("SELECT current_setting('temp_directory')") if self.db.path is not None else None
+        )
         folder = Path(tempfile.mkdtemp(prefix="spill-", dir=base))
         # Parquet has no 128-bit integer (DuckDB would write a sum's HUGEINT as a DOUBLE: 240.0)
         kinds = self.db.rows(f"DESCRIBE SELECT * FROM ({sql}) AS q", params)

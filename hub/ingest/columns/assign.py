@@ -107,7 +107,8 @@ def recognise(
         if guess.source == "ignored":
             continue
         conf = _combine(hs, vs, detectors, sizes[i])
-        ranked = sorted(conf.items(), key=lambda kv: (-kv[1], kv[0]))  # ties in name order
+        # ties in name order: ``conf`` comes from a set, whose order changes from one process to the next
+        ranked = sorted(conf.items(), key=lambda kv: (-kv[1], kv[0]))
         guess.alternatives = [(f, round(c, 2)) for f, c in ranked[:4]]
         candidates += [(c, i, f) for f, c in ranked if c >= ASK_FROM]
     _person_context(scored, candidates)
@@ -190,7 +191,7 @@ def _combine(
     strong_other = max(
         (v * detectors[f].weight for f, v in vs.items() if detectors[f].name in STRONG), default=0.0
     )
-    for f in sorted({*hs, *vs}):  # in name order: a set's order changes from one process to the next
+    for f in {*hs, *vs}:
         h, v = hs.get(f, 0.0), vs.get(f, 0.0)
         det = detectors.get(f)
         w = det.weight if det else 0.0
