@@ -476,15 +476,22 @@ class Hub:
         from functools import partial
 
         from hub.ingest.parallel import stage_one, staged_in_order
+        from hub.validate import Place
 
         paths, reports = call.paths, []
         mappings = {**self.column_mappings(call.township), **(call.columns or {})}
         stage = partial(
-            stage_one, schema=self.schema, divisions=divisions, township=call.township, mappings=mappings
+            stage_one,
+            schema=self.schema,
+            divisions=divisions,
+            township=call.township,
+            mappings=mappings,
+            place=Place.of(self.db),
+            today=call.today or date.today(),
         )
-        # The next file is read and laid out (Python and pyarrow, no store) in a thread while this one
-        # is validated and stored (DuckDB); a batch of files still to read goes to the engine's
-        # executors a window at a time, on an engine that has them (hub.ingest.parallel).
+        # The next file is read, laid out and validated (pyarrow and a DuckDB of the reading thread's
+        # own, no store) in a thread while this one is stored; a batch of files still to read goes to
+        # the engine's executors a window at a time, on an engine that has them (hub.ingest.parallel).
         unread = [p for p in paths if p not in (call.ready or {})]
         engine = self.engine() if len(unread) > 1 else None
         staged_files = staged_in_order(

@@ -2,13 +2,15 @@
 
 An ingest stores its files one at a time (each file one transaction), in the order given. Reading
 a file (:func:`hub.ingest.stage_file`: the readers, layout, column recognition; never the store)
-is pure, so it can happen elsewhere while the store is busy with the file before:
+and validating it (:func:`hub.validate.validate_file`: the store's few lookups sent along) are
+pure, so they can happen elsewhere while the store is busy with the file before:
 
-* on one machine (the embedded engine) the next file is read in a thread while this one is
-  validated and stored: one file ahead at most;
-* on Spark (``HUB_ENGINE=spark``) a province's batch is read by the executors with the same
-  readers, a window of files at a time (:meth:`hub.store.spark.SparkEngine.map_files`: one task per
-  file), the next window while the store takes this one.
+* on one machine (the embedded engine) the next file is read and validated in a thread while this
+  one is stored: one file ahead at most;
+* on Spark (``HUB_ENGINE=spark``) a province's batch is read and validated by the executors with
+  the same readers and the same validation pass, a window of files at a time
+  (:meth:`hub.store.spark.SparkEngine.map_files`: one task per file), the next window while the
+  store takes this one.
 
 What the executors could not read (a task that failed: a reader that took its Python worker down,
 an executor lost) is read again here, in the caller's process, the way a one-machine ingest reads
@@ -22,6 +24,7 @@ import contextvars
 import logging
 from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from hub.ingest.divisions import Divisions
     from hub.ingest.types import StagedFile
     from hub.model import Schema
+    from hub.validate import Place
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +49,23 @@ def stage_one(
     divisions: Divisions,
     township: str | None,
     mappings: Mapping[str, Mapping[str, str | None]] | None,
+    place: Place | None = None,
+    today: date | None = None,
 ) -> StagedFile | IngestError:
-    """The file read and laid out, or the IngestError saying why it cannot be. A module-level
-    function (with :func:`functools.partial`) so that an executor can be sent it."""
+    """The file read and laid out, or the IngestError saying why it cannot be; with ``place`` and
+    ``today`` also validated there (:func:`hub.validate.validate_file`). A module-level function
+    (with :func:`functools.partial`) so that an executor can be sent it."""
     from hub.ingest import stage_file
 
     try:
-        return stage_file(path, schema, divisions, township=township, mappings=mappings)
+        staged = stage_file(path, schema, divisions, township=township, mappings=mappings)
     except IngestError as exc:
         return exc
+    if place is not None and today is not None:
+        from hub.validate import validate_file
+
+        validate_file(staged, schema, place, today)
+    return staged
 
 
 def staged_in_order(

@@ -1,11 +1,21 @@
 """Stage 2: validate a staged sheet cell by cell in one set-based DuckDB pass.
 
-Public API: :func:`validate_sheet`, :class:`Validated`, :func:`catalogue`, and for the
-great-expectations parity work :func:`rule_failures` and :func:`normalised_batch`.
+The pass reads the sheet, the schema (code lists, rules) and, of the store, only the columns of
+``hub_rows`` and the township's villages. Given those as a :class:`Place`, it runs anywhere the file
+was read: in the reading thread of a one-machine ingest, or in the Spark task that read the file on
+an executor (:func:`validate_file`, on a DuckDB of that thread's own), and the store takes the
+results as they are.
+
+Public API: :func:`validate_sheet`, :func:`validate_file`, :class:`Place`, :class:`Validated`,
+:func:`catalogue`, and for the great-expectations parity work :func:`rule_failures` and
+:func:`normalised_batch`.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -13,11 +23,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from hub.ingest.types import StagedSheet
+    from hub.ingest.types import StagedFile, StagedSheet
     from hub.model import Schema
     from hub.store.db import Database
 
-__all__ = ["Validated", "catalogue", "normalised_batch", "rule_failures", "validate_sheet"]
+__all__ = [
+    "Place",
+    "Validated",
+    "catalogue",
+    "normalised_batch",
+    "rule_failures",
+    "validate_file",
+    "validate_sheet",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,15 +61,39 @@ class Validated:
         return self.rows.num_rows - self.accepted
 
 
-def validate_sheet(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Validated:
+@dataclass(frozen=True)
+class Place:
+    """What the pass reads of the store, read once for a whole ingest and sent with it (picklable):
+    the ``hub_rows`` columns (name, SQL type) and every village's (code, name) by township code."""
+
+    row_columns: tuple[tuple[str, str], ...]
+    villages: Mapping[str, tuple[tuple[str, str], ...]]
+
+    @classmethod
+    def of(cls, db: Database) -> Place:
+        by_township: dict[str, list[tuple[str, str]]] = {}
+        for code, name in db.rows(
+            "SELECT code, name FROM hub_divisions WHERE level = 'village' ORDER BY code"
+        ):  # a county's few hundred divisions (a province's tens of thousands), not data rows
+            by_township.setdefault(str(code)[:9], []).append((str(code), str(name)))
+        return cls(tuple(db.columns("hub_rows")), {t: tuple(v) for t, v in by_township.items()})
+
+    def villages_of(self, township: str) -> tuple[tuple[str, str], ...]:
+        return self.villages.get(township[:9], ())
+
+
+def validate_sheet(
+    db: Database, sheet: StagedSheet, schema: Schema, today: date, place: Place | None = None
+) -> Validated:
     """Normalise every field of ``sheet`` per standards.md and report every failing cell. The fields
-    report admission added are checked apart (:func:`hub.extension.values.check_sheet`)."""
+    report admission added are checked apart (:func:`hub.extension.values.check_sheet`). ``db`` is
+    the store, or with ``place`` any DuckDB connection."""
     import pyarrow as pa
 
     from hub.extension.values import check_sheet
     from hub.validate.engine import findings_sql, rows_sql, start
 
-    run = start(db, sheet, schema.core(), today)
+    run = start(db, sheet, schema.core(), today, place)
     try:
         rows = db.arrow(rows_sql(run))
         findings = db.arrow(
@@ -64,6 +108,47 @@ def validate_sheet(db: Database, sheet: StagedSheet, schema: Schema, today: date
     if more.num_rows:
         findings = pa.concat_tables([findings, more]).sort_by([("row_no", "ascending")])
     return Validated(rows=rows, findings=findings, extras=extras)
+
+
+_own = threading.local()
+
+
+def _own_db() -> Database:
+    """This thread's DuckDB for validating where a file was read (in memory, one thread, the store's
+    memory limit, never spilling: a sheet is bounded by the ingest's limits). Kept for the thread's
+    life: a Spark executor's Python worker validates its next files on it."""
+    db = getattr(_own, "db", None)
+    if db is None:
+        from hub.store.db import Database, store_memory_mb
+
+        db = Database(None, threads=1, ddl=False)
+        db.execute(f"SET memory_limit = '{store_memory_mb()}MB'")
+        db.execute("SET temp_directory = ''")
+        _own.db = db
+    return db
+
+
+def validate_file(file: StagedFile, schema: Schema, place: Place, today: date) -> StagedFile:
+    """Every sheet of a staged ``file`` validated where it was read, on :func:`_own_db`: the results
+    ride with the file (``validated``, ``validated_on``) and the ingest stores them as they are. A
+    file held for its columns or without sheets is left as it is. Should the pass fail here (memory),
+    the file goes on unvalidated and the store validates it in the ingest's unit, as on one machine."""
+    if file.held or not file.sheets:
+        return file
+    try:
+        file.validated = [validate_sheet(_own_db(), s, schema, today, place) for s in file.sheets]
+        file.validated_on = today
+    except Exception as exc:  # the store validates it again, where the pass's errors are reported
+        import duckdb
+
+        if not isinstance(exc, duckdb.Error):
+            raise
+        from pathlib import Path
+
+        name = Path(file.path).name
+        log.warning("%s：读取处的校验未完成，改在入库时校验：%s", name, str(exc).splitlines()[0][:200])
+        file.validated, file.validated_on = None, None
+    return file
 
 
 def rule_failures(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> dict[str, set[int]]:

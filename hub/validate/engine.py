@@ -15,10 +15,13 @@ from hub.validate.rules import Check, Plan, compile_plan, schema_macros
 from hub.validate.sql import macros
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pyarrow as pa
 
     from hub.ingest.types import StagedSheet
     from hub.store.db import Database
+    from hub.validate import Place
 
 ROW_EXCLUDE = ("submission_id",)
 SPECIAL = {
@@ -46,6 +49,8 @@ class Run:
     sheet: StagedSheet
     schema: Schema
     today: date
+    #: the ``hub_rows`` columns (name, SQL type) the pass produces
+    columns: list[tuple[str, str]]
     #: check index → the stored column holding its finding value (``NULL`` when it has none)
     values: dict[int, str] = field(default_factory=dict)
 
@@ -55,7 +60,18 @@ class Run:
             self.db.unregister(name)
 
 
-def _lookup_tables(db: Database, schema: Schema, township: str) -> tuple[pa.Table, pa.Table]:
+def store_villages(db: Database, township: str) -> list[tuple[str, str]]:
+    """(code, name) of the township's villages, as the store holds them."""
+    return [
+        (str(code), str(name))
+        for code, name in db.rows(
+            "SELECT code, name FROM hub_divisions WHERE level = 'village' AND substr(code, 1, 9) = ?",
+            [township[:9]],
+        )
+    ]
+
+
+def _lookup_tables(schema: Schema, villages: Sequence[tuple[str, str]]) -> tuple[pa.Table, pa.Table]:
     import pyarrow as pa
 
     lists, spellings, codes = [], [], []
@@ -71,10 +87,6 @@ def _lookup_tables(db: Database, schema: Schema, township: str) -> tuple[pa.Tabl
         + ")$"
     )
     keys: dict[str, set[str]] = {}
-    villages = db.rows(
-        "SELECT code, name FROM hub_divisions WHERE level = 'village' AND substr(code, 1, 9) = ?",
-        [township[:9]],
-    )
     for code, name in villages:  # a few hundred divisions, not data rows
         keys.setdefault(code, set()).add(code)
         keys.setdefault(fold(name), set()).add(code)
@@ -88,10 +100,12 @@ def _lookup_tables(db: Database, schema: Schema, township: str) -> tuple[pa.Tabl
     return code_table, village_table
 
 
-def _row_exprs(db: Database, sheet: StagedSheet, kind: str, plan: Plan) -> list[tuple[str, str, str]]:
+def _row_exprs(
+    columns: Sequence[tuple[str, str]], sheet: StagedSheet, kind: str
+) -> list[tuple[str, str, str]]:
     """(hub_rows column, SQL over the s3 stage, SQL type) for every hub_rows column but the excluded."""
     out = []
-    for col, typ in db.columns("hub_rows"):
+    for col, typ in columns:
         if col in ROW_EXCLUDE or col == "accepted":
             expr = "NULL"
         elif col == "sheet":
@@ -126,8 +140,16 @@ def _value_expr(check: Check) -> str:
     return check.value or f"{check.field}__raw"
 
 
-def start(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Run:
+def start(
+    db: Database,
+    sheet: StagedSheet,
+    schema: Schema,
+    today: date,
+    place: Place | None = None,
+) -> Run:
     """Clean, register and run the SQL pass into a temp table; the caller must ``close()`` the run.
+    ``place``: what the pass reads of the store (the ``hub_rows`` columns, the villages), given when
+    ``db`` is not the store (a DuckDB of the reader's own, :func:`hub.validate.validate_file`).
 
     The table is narrow: ``_row``, the raw cells (finding values), ``out_<hub_rows column>``, per
     check ``i`` a flag ``f<i>`` (and ``d<i>`` / ``v<i>`` when its detail / value is computed), and
@@ -140,7 +162,11 @@ def start(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Run:
         db.execute(statement)
     tag = uuid.uuid4().hex[:12]
     names = {k: f"hub_v_{k}_{tag}" for k in ("batch", "codes", "villages")}
-    code_table, village_table = _lookup_tables(db, schema, sheet.township_code)
+    if place is None:
+        columns, villages = db.columns("hub_rows"), store_villages(db, sheet.township_code)
+    else:
+        columns, villages = list(place.row_columns), list(place.villages_of(sheet.township_code))
+    code_table, village_table = _lookup_tables(schema, villages)
     db.register(names["batch"], clean_batch(sheet, schema, with_raw=True, all_fields=False))
     db.register(names["codes"], code_table)
     db.register(names["villages"], village_table)
@@ -150,7 +176,7 @@ def start(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Run:
         .replace("hub_v_codes", names["codes"])
         .replace("hub_v_villages", names["villages"])
     )
-    rows = _row_exprs(db, sheet, kind, plan)
+    rows = _row_exprs(columns, sheet, kind)
     outs = [c for c, _, _ in rows if c not in ("sheet", "row_no", "township_code", "kind")]
     values: dict[int, str] = {}
     flags, keep = [], ["_row", *(f"{f}__raw" for f in schema.fields if f in present)]
@@ -186,7 +212,7 @@ def start(db: Database, sheet: StagedSheet, schema: Schema, today: date) -> Run:
         f"WHERE o_hash IN (SELECT o_hash FROM {table} GROUP BY o_hash HAVING count(*) > 1)"
         f") AS d WHERE {table}._row = d._row AND d.first < d._row"
     )
-    run = Run(db, plan, table, names, sheet, schema, today, values)
+    run = Run(db, plan, table, names, sheet, schema, today, columns, values)
     try:
         db.execute(query)
         db.execute(dups)
@@ -232,7 +258,7 @@ def error_condition(run: Run) -> str:
 
 def rows_sql(run: Run) -> str:
     cols = []
-    for col, _typ in run.db.columns("hub_rows"):
+    for col, _typ in run.columns:
         if col in ROW_EXCLUDE:
             continue
         cols.append(

@@ -1,6 +1,7 @@
-"""The clerks' files read by Spark's executors with the same readers (issue 14, item 3): every file
-of a batch comes back as the driver would have read it, sheet by sheet, or refused with the same
-message; a file that takes an executor's Python worker down is read again on the driver, never lost.
+"""The clerks' files read and validated by Spark's executors with the same readers and the same
+validation pass (issue 14, items 1 and 3): every file of a batch comes back as the driver would have
+read it, sheet by sheet, with the same rows and findings, or refused with the same message; a file
+that takes an executor's Python worker down is read again on the driver, never lost.
 
 The files: the sample ledgers, workbooks shipped by other projects' test suites
 (tests/data/foreign_workbooks), ledgers laid out with real public forms' header spellings
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from hub.ingest import Divisions, read_divisions_csv
 from hub.ingest.parallel import stage_one, staged_in_order
 from hub.ingest.types import StagedFile
 from hub.model import Schema, load_schema
+from hub.store.db import Database
+from hub.validate import Place
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.spark
@@ -49,7 +53,19 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Any]:
     broken.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
     foreign = sorted(p for p in FOREIGN.rglob("*.xls*") if p.is_file())[::24]
     paths = sorted(p for p in SAMPLE.iterdir() if p.suffix in (".xlsx", ".csv")) + unseen + foreign + [broken]
-    stage = partial(stage_one, schema=schema, divisions=divisions, township=None, mappings={})
+    store = Database(None)  # what the validation reads of a store: its hub_rows columns, the villages
+    divisions.save(store)
+    place = Place.of(store)
+    store.close()
+    stage = partial(
+        stage_one,
+        schema=schema,
+        divisions=divisions,
+        township=None,
+        mappings={},
+        place=place,
+        today=date(2026, 11, 30),
+    )
     return paths, stage
 
 
@@ -63,6 +79,9 @@ def same(a: StagedFile | IngestError, b: StagedFile | IngestError) -> bool:
         == [(t.sheet, t.kind, t.township_code, t.columns) for t in b.sheets]
         and all(s.data.equals(t.data) for s, t in zip(a.sheets, b.sheets, strict=True))
         and [(h.sheet, h.rows) for h in a.held] == [(h.sheet, h.rows) for h in b.held]
+        and a.validated_on == b.validated_on
+        and [(v.rows, v.findings, v.extras) for v in a.validated or []]
+        == [(v.rows, v.findings, v.extras) for v in b.validated or []]
     )
 
 
@@ -73,6 +92,8 @@ def test_the_executors_read_every_file_as_the_driver_does(spark_engine: Any, bat
     here = [stage(p) for p in paths]
     assert len(there) == len(paths)
     assert sum(isinstance(s, StagedFile) for s in here) >= 12
+    validated = [v for s in there if isinstance(s, StagedFile) for v in s.validated or []]
+    assert len(validated) >= 12 and sum(v.findings.num_rows for v in validated) >= 50
     assert any(isinstance(s, IngestError) for s in here)  # the broken workbook, refused with its reason
     for path, a, b in zip(paths, there, here, strict=True):
         assert same(a, b), path.name

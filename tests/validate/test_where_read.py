@@ -1,0 +1,130 @@
+"""Validation where a file is read (hub.validate.validate_file): in the ingest's reading thread, or in
+the Spark task that read the file on an executor. Its results must be the store's own pass, row by
+row and finding by finding, and the ingest must store them as they are; where the pass cannot run
+there, the store runs it, and the clerk's report is the same.
+
+The files: the sample ledgers, ledgers laid out with real public forms' header spellings
+(tests/data/real_headers, dev split, through hub.synth.unseen) and workbooks shipped by other
+projects' test suites (tests/data/foreign_workbooks)."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.errors import IngestError
+from hub.ingest import Divisions, read_divisions_csv
+from hub.ingest.parallel import stage_one
+from hub.ingest.types import StagedFile
+from hub.model import Schema, load_schema
+from hub.store.db import Database
+from hub.validate import Place, validate_sheet
+from tests.conftest import SAMPLE
+
+TODAY = date(2026, 11, 30)
+FOREIGN = Path(__file__).resolve().parents[1] / "data" / "foreign_workbooks"
+
+
+@pytest.fixture(scope="module")
+def county(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Schema, Divisions, Database, list[Path]]]:
+    from hub.synth.unseen import Knobs, sources_of, write_ledger
+
+    schema = load_schema()
+    divisions = Divisions(read_divisions_csv(SAMPLE / "divisions.csv", schema), schema)
+    store = Database(None)  # the store's tables, the county's divisions in it
+    divisions.save(store)
+    folder = tmp_path_factory.mktemp("ledgers")
+    dev = sources_of("dev")
+    unseen = [
+        Path(write_ledger(folder, dev[s], replace(Knobs(), fmt=("xlsx", "csv")[i % 2]), i, township=i).path)
+        for i, s in enumerate(sorted(dev)[:6])
+    ]
+    foreign = sorted(p for p in FOREIGN.rglob("*.xls*") if p.is_file())[::24]
+    paths = sorted(p for p in SAMPLE.iterdir() if p.suffix in (".xlsx", ".csv")) + unseen + foreign
+    yield schema, divisions, store, paths
+    store.close()
+
+
+def test_a_file_validated_in_another_process_has_the_store_passes_results(county: Any) -> None:
+    """The stage an executor is sent (pickled, run in a fresh process with its own hash seed) gives,
+    sheet by sheet, exactly the rows and findings the store's pass gives."""
+    schema, divisions, store, paths = county
+    stage = partial(
+        stage_one,
+        schema=schema,
+        divisions=divisions,
+        township=None,
+        mappings={},
+        place=Place.of(store),
+        today=TODAY,
+    )
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as executor:
+        there = list(executor.map(stage, paths))
+    checked = findings = 0
+    for path, staged in zip(paths, there, strict=True):
+        if isinstance(staged, IngestError) or staged.held or not staged.sheets:
+            assert not isinstance(staged, StagedFile) or staged.validated is None, path.name
+            continue
+        assert staged.validated_on == TODAY and staged.validated is not None, path.name
+        for sheet, got in zip(staged.sheets, staged.validated, strict=True):
+            want = validate_sheet(store, sheet, schema, TODAY)
+            assert got.rows.equals(want.rows), (path.name, sheet.sheet)
+            assert got.findings.equals(want.findings), (path.name, sheet.sheet)
+            checked += 1
+            findings += want.findings.num_rows
+    assert checked >= 14 and findings >= 50  # the samples alone have dozens of findings
+    # the villages were there: the sample ledgers' village names became codes
+    assert any(
+        v.rows.column("village_code").null_count < v.rows.num_rows
+        for s in there
+        if isinstance(s, StagedFile) and s.validated
+        for v in s.validated
+    )
+
+
+def test_a_pass_that_cannot_run_where_read_is_run_by_the_store(
+    hub_home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reading thread's DuckDB fails (as on running out of memory): the file goes on unvalidated,
+    the ingest's unit validates it in the store, and the clerk's report is what it would have been."""
+    import hub.validate as validation
+    from hub.facade import Hub
+
+    ledger = SAMPLE / "青山镇_低保花名册_2026年11月.xlsx"
+
+    def ingest(home: Path) -> list[Any]:
+        monkeypatch.setenv("HUB_HOME", str(home))
+        hub = Hub(home)
+        try:
+            hub.load_divisions(SAMPLE / "divisions.csv")
+            return hub.ingest([ledger], today=TODAY, annotate=False)
+        finally:
+            hub.close()
+
+    [normal] = ingest(hub_home / "a")
+    broken = Database(None, ddl=False)
+    broken.close()  # every statement on it fails with a duckdb error
+    monkeypatch.setattr(validation, "_own_db", lambda: broken)
+    with caplog.at_level(logging.WARNING, logger="hub.validate"):
+        [fallback] = ingest(hub_home / "b")
+    assert "改在入库时校验" in caplog.text and ledger.name in caplog.text
+    assert normal.status == fallback.status == "ingested"
+    assert normal.rejected > 0
+    assert (normal.rows, normal.accepted, normal.rejected) == (
+        fallback.rows,
+        fallback.accepted,
+        fallback.rejected,
+    )
+    assert normal.errors and normal.errors == fallback.errors  # every finding, cell by cell
+    assert normal.warnings == fallback.warnings
