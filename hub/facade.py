@@ -174,6 +174,9 @@ class Hub:
         # where the merge and the report queries run (HUB_ENGINE, --engine)
         self.engine_name = engine_name(engine)
         self._engine: Any = None
+        # the units of work done by this Hub, and where they stood when the engine was last attached
+        self._writes = 0
+        self._attached: tuple[int, int, str] | None = None
         from hub.retention import secure_home
 
         secure_home(self.home)  # files this process writes (store, copies, exports) are 0600
@@ -274,6 +277,8 @@ class Hub:
                 if said is None:
                     raise
                 raise said from exc
+            finally:
+                self._writes += 1  # what the engine was attached to may have changed (query_engine)
 
     @property
     def schema(self) -> Schema:
@@ -294,13 +299,20 @@ class Hub:
             return
         if self._engine is not None:
             self._engine.close()
-            self._engine = None
+            self._engine, self._attached = None, None
         self.engine_name = engine_name(name)
 
     def query_engine(self) -> Any:
-        """The configured engine, attached to the store's current merged tables."""
+        """The configured engine, attached to the store's current merged tables: again only when a
+        unit of work of this Hub has ended since, or the store's data version or submissions moved
+        (:func:`hub.exchange.versions.mark`), so the pulls between two writes publish nothing again."""
+        from hub.exchange.versions import mark
+
         engine = self.engine()
-        engine.attach(self.db)
+        now = (self._writes, *mark(self.db))
+        if self._attached != now:
+            engine.attach(self.db)
+            self._attached = now
         return engine
 
     def engine(self) -> Any:
@@ -314,7 +326,7 @@ class Hub:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
-            self._engine = None
+            self._engine, self._attached = None, None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -1226,14 +1238,30 @@ class Hub:
         from hub.exchange.snapshot import snapshot
 
         return snapshot(
-            self.db, self.home, report_id, township, ref_date, with_file=True, compute_lock=self._unit_lock
+            self.db,
+            self.home,
+            report_id,
+            township,
+            ref_date,
+            with_file=True,
+            compute_lock=self._unit_lock,
+            engine=self.query_engine,
         )
 
     def changes(self, report_id: str, township: str | None, since: str | None, ref_date: date) -> Any:
         """What changed in a report since a cursor (:func:`hub.exchange.feed.changes`)."""
         from hub.exchange.feed import changes
 
-        return changes(self.db, self.home, report_id, township, since, ref_date, compute_lock=self._unit_lock)
+        return changes(
+            self.db,
+            self.home,
+            report_id,
+            township,
+            since,
+            ref_date,
+            compute_lock=self._unit_lock,
+            engine=self.query_engine,
+        )
 
     def check_mappings(self, directory: Path | None = None) -> list[Any]:
         from hub.export import check_mappings

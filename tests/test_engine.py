@@ -103,3 +103,39 @@ def test_the_linkage_model_transpiles_to_spark_and_a_comparison_spark_cannot_run
     )
     with pytest.raises(StoreError, match=r"damerau_levenshtein\(id_fuzzy_l, id_fuzzy_r\) <= 2"):
         spark_settings(model)
+
+
+def test_the_engine_is_attached_again_only_after_the_store_changed(
+    hub_home: object, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pulls of the changes feed between two uploads publish nothing again (on Spark a publish copies
+    every merged table to the warehouse); an upload, a merge or another process's ingest does."""
+    from datetime import date
+    from pathlib import Path
+
+    from hub.facade import Hub
+    from hub.store.engine import StoreEngine
+    from tests.conftest import SAMPLE
+    from tests.exchange.feed_data import REF, TOWN, ledgers
+
+    attached: list[int] = []
+    real = StoreEngine.attach
+    monkeypatch.setattr(StoreEngine, "attach", lambda self, db: (attached.append(1), real(self, db))[1])
+    files = ledgers(Path(str(tmp_path)) / "in")
+    ref = date.fromisoformat(REF)
+    hub = Hub()
+    try:
+        hub.load_divisions(SAMPLE / "divisions.csv")
+        hub.ingest([files["first"]], township=TOWN, today=ref, link=False, annotate=False)
+        hub.merge()
+        first = hub.changes("WJ-ELDERLY65", TOWN, None, ref)
+        assert first.added > 0 and len(attached) == 1
+        hub.changes("GA-SYRK", None, None, ref)  # another report, nothing written since: no attach
+        hub.report_file("WJ-ELDERLY65", TOWN, ref)
+        assert len(attached) == 1
+        hub.ingest([files["phone"]], township=TOWN, today=ref, link=False, annotate=False)
+        hub.merge()
+        feed = hub.changes("WJ-ELDERLY65", TOWN, first.cursor, ref)
+        assert feed.changed == 1 and len(attached) == 2
+    finally:
+        hub.close()

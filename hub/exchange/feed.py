@@ -27,7 +27,10 @@ from hub.exchange.snapshot import Snapshot, find, records_db, snapshot
 from hub.sqltext import sql_literal
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hub.store.db import Database
+    from hub.store.engine import QueryEngine
 
 REASONS = ("死亡", "迁出", "撤回", "合并", "不再符合条件")
 
@@ -66,9 +69,15 @@ def changes(
     ref: dt.date,
     *,
     compute_lock: Any = None,
+    engine: Callable[[], QueryEngine] | None = None,
 ) -> Changes:
-    """The changes of a report (one township, or county-wide) since ``since`` (None: all records)."""
-    new = snapshot(db, home, report_id, township, ref, with_file=False, compute_lock=compute_lock)
+    """The changes of a report (one township, or county-wide) since ``since`` (None: all records).
+    The snapshot's report queries run on ``engine()`` when it must be computed
+    (:func:`hub.exchange.snapshot.snapshot`); the two snapshots' records are compared here, in an
+    engine of the feed's own over their Parquet files (one report of one township, or of the county)."""
+    new = snapshot(
+        db, home, report_id, township, ref, with_file=False, compute_lock=compute_lock, engine=engine
+    )
     town = new.meta["township"]
     old: Snapshot | None = None
     if since:

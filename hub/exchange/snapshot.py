@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from hub.sqltext import sql_literal
 
 if TYPE_CHECKING:
     from hub.store.db import Database
+    from hub.store.engine import QueryEngine
 
 MEDIA = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -94,10 +95,12 @@ def snapshot(
     *,
     with_file: bool,
     compute_lock: Any = None,
+    engine: Callable[[], QueryEngine] | None = None,
 ) -> Snapshot:
     """The snapshot of the last version that changed ``township`` (the current one for the county);
     computed (under ``compute_lock``, the hub's lock of writing units, so never over a merge half
-    done) when it is not stored yet."""
+    done) when it is not stored yet, its report queries on ``engine()`` (asked for only then: a pull
+    of a stored snapshot starts no engine; default the store itself)."""
     from hub.export.run import _spec_text
 
     text, _ = _spec_text(report_id)
@@ -116,7 +119,7 @@ def snapshot(
             found = _stored(home, report_id, township, cursor, with_file)
             if found is not None:
                 return found
-            return _compute(db, home, report_id, township, ref, cursor, with_file)
+            return _compute(db, home, report_id, township, ref, cursor, with_file, engine)
 
 
 def _county(spec_text: str) -> bool:
@@ -134,11 +137,19 @@ def _stored(
 
 
 def _compute(
-    db: Database, home: Path, report_id: str, township: str | None, ref: dt.date, cursor: str, with_file: bool
+    db: Database,
+    home: Path,
+    report_id: str,
+    township: str | None,
+    ref: dt.date,
+    cursor: str,
+    with_file: bool,
+    engine: Callable[[], QueryEngine] | None,
 ) -> Snapshot:
     from hub.export.document import WRITERS, data_cells
     from hub.export.run import _divisions, build, compile_report, report_filename, townships_of
 
+    where = engine() if engine is not None else None  # the report queries run there (HUB_ENGINE)
     compiled, _ = compile_report(db, report_id, ref)
     spec = compiled.spec
     if spec.scope != "county" and not township:
@@ -148,9 +159,9 @@ def _compute(
     base.mkdir(parents=True, exist_ok=True)
     old = cache.read_meta(base / f"{cursor}.json")
     names, _ = _divisions(db)
-    has_data = town is None or town in townships_of(db, compiled)
+    has_data = town is None or town in townships_of(db, compiled, where)
     try:
-        doc, records, problems = build(db, compiled, ref, town)
+        doc, records, problems = build(db, compiled, ref, town, engine=where)
     except ExportError as exc:  # a report's own check failed: no file and no snapshot of it
         raise HubError(
             f"{spec.id} {names.get(town or '', '全县')}：{exc.message}",

@@ -64,6 +64,12 @@ def _inputs(db: Database) -> str:
     return str(db.scalar(_INPUTS))
 
 
+def mark(db: Database) -> tuple[int, str]:
+    """Where the store stands: its data version and its submissions (stored, withdrawn). Equal marks
+    mean equal merged tables for everything a report reads."""
+    return current(db), _inputs(db)
+
+
 def stale(db: Database) -> bool:
     """Submissions stored or withdrawn since the last stamp (``hub ingest`` stores without merging):
     the merged tables are not yet what the store holds."""
