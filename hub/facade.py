@@ -492,26 +492,25 @@ class Hub:
 
         paths, reports = call.paths, []
         mappings = {**self.column_mappings(call.township), **(call.columns or {})}
-        stage = partial(
-            stage_one,
-            schema=self.schema,
-            divisions=divisions,
-            township=call.township,
-            mappings=mappings,
-            place=Place.of(self.db),
-            today=call.today or date.today(),
-        )
-        # The next file is read, laid out and validated (pyarrow and a DuckDB of the reading thread's
-        # own, no store) in a thread while this one is stored; a batch of files still to read goes to
-        # the engine's executors a window at a time, on an engine that has them (hub.ingest.parallel).
         unread = [p for p in paths if p not in (call.ready or {})]
+        stage = partial(
+            stage_one, schema=self.schema, divisions=divisions, township=call.township, mappings=mappings
+        )
+        # The next file is read and laid out (Python and pyarrow, no store) in a thread while this one
+        # is validated and stored (DuckDB); a batch of files still to read goes to the engine's
+        # executors a window at a time, on an engine that has them, and each is validated there too,
+        # with what validation reads of the store sent along (hub.ingest.parallel, hub.validate).
         engine = self.engine() if len(unread) > 1 else None
+        window = engine.files_at_once() if engine is not None else 1
         staged_files = staged_in_order(
             paths,
             stage,
             given=call.ready,
             many=engine.map_files if engine is not None else None,
-            window=engine.files_at_once() if engine is not None else 1,
+            far=partial(stage, place=Place.of(self.db), today=call.today or date.today())
+            if window > 1
+            else None,
+            window=window,
         )
         try:
             for i, path in enumerate(paths):

@@ -5,8 +5,8 @@ a file (:func:`hub.ingest.stage_file`: the readers, layout, column recognition; 
 and validating it (:func:`hub.validate.validate_file`: the store's few lookups sent along) are
 pure, so they can happen elsewhere while the store is busy with the file before:
 
-* on one machine (the embedded engine) the next file is read and validated in a thread while this
-  one is stored: one file ahead at most;
+* on one machine (the embedded engine) the next file is read in a thread while this one is
+  validated and stored: one file ahead at most;
 * on Spark (``HUB_ENGINE=spark``) a province's batch is read and validated by the executors with
   the same readers and the same validation pass, a window of files at a time
   (:meth:`hub.store.spark.SparkEngine.map_files`: one task per file), the next window while the
@@ -74,12 +74,19 @@ def staged_in_order(
     *,
     given: Mapping[Path, Any] | None = None,
     many: Many | None = None,
+    far: Stage | None = None,
     window: int = 1,
 ) -> Generator[Any, None, None]:
     """Every path of ``paths`` staged, in order, read ahead of the caller: the next ``window`` files
     are read (``many``, on the engine's executors, when two or more of them are still to read; else
     ``stage`` here, in a thread) while the caller stores these. ``given``: files staged already
-    (an upload job's), not read again. Where ``many`` fails, its window is read here with ``stage``."""
+    (an upload job's), not read again. Where ``many`` fails, its window is read here with ``stage``.
+
+    ``far``: what the executors run for each file (default ``stage``). The ingest sends them the stage
+    that validates the file too (:func:`stage_one` with a place), sparing the driver; here the thread
+    only reads, and the store validates a file while the thread reads the next one: on one machine
+    the faster split (a reading thread that also validated took the ingest of 100,000 persons from
+    9.5 s to 12.0 s: reading and validating then follow each other instead of overlapping)."""
     given = given or {}
     size = max(1, window)
     windows = [list(paths[i : i + size]) for i in range(0, len(paths), size)]
@@ -90,7 +97,7 @@ def staged_in_order(
         if many is not None and len(todo) > 1:
             try:
                 with span("ingest.executors"):  # the window read elsewhere (beside the store's work)
-                    got = dict(zip(todo, many(stage, todo), strict=True))
+                    got = dict(zip(todo, many(far or stage, todo), strict=True))
             except Exception as exc:  # a task that failed: its window read here, as on one machine
                 log.warning(
                     "执行器读取 %d 个文件失败，改为本机读取：%s", len(todo), str(exc).splitlines()[0][:300]

@@ -93,38 +93,74 @@ def test_a_file_validated_in_another_process_has_the_store_passes_results(county
     )
 
 
-def test_a_pass_that_cannot_run_where_read_is_run_by_the_store(
-    hub_home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The reading thread's DuckDB fails (as on running out of memory): the file goes on unvalidated,
-    the ingest's unit validates it in the store, and the clerk's report is what it would have been."""
-    import hub.validate as validation
+class Executors:
+    """An engine's executors, in this process: three files at a time, each task's result kept."""
+
+    def __init__(self) -> None:
+        self.results: list[Any] = []
+
+    def files_at_once(self) -> int:
+        return 3
+
+    def map_files(self, fn: Any, items: Any) -> list[Any]:
+        got = [fn(item) for item in items]
+        self.results += got
+        return got
+
+    def close(self) -> None:
+        pass
+
+
+def _ingest(home: Path, monkeypatch: pytest.MonkeyPatch, paths: list[Path], **kw: Any) -> list[Any]:
     from hub.facade import Hub
 
+    monkeypatch.setenv("HUB_HOME", str(home))
+    hub = Hub(home)
+    engine = kw.pop("engine", None)
+    if engine is not None:
+        hub._engine = engine  # where the files are read: the engine's executors
+    try:
+        hub.load_divisions(SAMPLE / "divisions.csv")
+        return [r.to_dict() for r in hub.ingest(paths, today=TODAY, annotate=False, link=False, **kw)]
+    finally:
+        hub.close()
+
+
+def test_the_executors_validate_what_they_read_and_the_store_keeps_it(
+    hub_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest on an engine with executors sends them the stage that validates; the clerk's reports
+    are those of an ingest on one machine, finding by finding."""
+    paths = sorted(p for p in SAMPLE.iterdir() if p.suffix in (".xlsx", ".csv"))
+    here = _ingest(hub_home / "here", monkeypatch, paths)
+    executors = Executors()
+    there = _ingest(hub_home / "there", monkeypatch, paths, engine=executors)
+    read = [s for s in executors.results if isinstance(s, StagedFile) and s.sheets and not s.held]
+    assert len(read) >= 9 and all(s.validated_on == TODAY and s.validated for s in read)
+    assert sum(r["rejected"] for r in here) > 0
+    for a, b in zip(here, there, strict=True):
+        a.pop("submission_id"), b.pop("submission_id")
+        assert a == b, a["file"]
+
+
+def test_a_pass_that_cannot_run_where_read_is_run_by_the_store(
+    hub_home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, county: Any
+) -> None:
+    """The task's DuckDB fails (as on running out of memory): the file goes on unvalidated, the
+    ingest's unit validates it in the store, and the clerk's report is what it would have been."""
+    import hub.validate as validation
+
+    schema, divisions, store, _ = county
     ledger = SAMPLE / "青山镇_低保花名册_2026年11月.xlsx"
-
-    def ingest(home: Path) -> list[Any]:
-        monkeypatch.setenv("HUB_HOME", str(home))
-        hub = Hub(home)
-        try:
-            hub.load_divisions(SAMPLE / "divisions.csv")
-            return hub.ingest([ledger], today=TODAY, annotate=False)
-        finally:
-            hub.close()
-
-    [normal] = ingest(hub_home / "a")
+    [normal] = _ingest(hub_home / "a", monkeypatch, [ledger])
     broken = Database(None, ddl=False)
     broken.close()  # every statement on it fails with a duckdb error
     monkeypatch.setattr(validation, "_own_db", lambda: broken)
     with caplog.at_level(logging.WARNING, logger="hub.validate"):
-        [fallback] = ingest(hub_home / "b")
+        staged = stage_one(ledger, schema, divisions, None, {}, Place.of(store), TODAY)
+    assert isinstance(staged, StagedFile) and staged.validated is None
     assert "改在入库时校验" in caplog.text and ledger.name in caplog.text
-    assert normal.status == fallback.status == "ingested"
-    assert normal.rejected > 0
-    assert (normal.rows, normal.accepted, normal.rejected) == (
-        fallback.rows,
-        fallback.accepted,
-        fallback.rejected,
-    )
-    assert normal.errors and normal.errors == fallback.errors  # every finding, cell by cell
-    assert normal.warnings == fallback.warnings
+    [fallback] = _ingest(hub_home / "b", monkeypatch, [ledger], staged={ledger: staged})
+    assert normal["status"] == fallback["status"] == "ingested" and normal["rejected"] > 0
+    normal.pop("submission_id"), fallback.pop("submission_id")
+    assert normal == fallback  # every count and finding, cell by cell
