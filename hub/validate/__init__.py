@@ -1,10 +1,9 @@
 """Stage 2: validate a staged sheet cell by cell in one set-based DuckDB pass.
 
 The pass reads the sheet, the schema (code lists, rules) and, of the store, only the columns of
-``hub_rows`` and the township's villages. Given those as a :class:`Place`, it runs anywhere the file
-was read: in the reading thread of a one-machine ingest, or in the Spark task that read the file on
-an executor (:func:`validate_file`, on a DuckDB of that thread's own), and the store takes the
-results as they are.
+``hub_rows`` and the township's villages. Given those as a :class:`Place`, it runs wherever the file
+was read: in the Spark task that read it on an executor (:func:`validate_file`, on a DuckDB of that
+worker's own), and the store takes the results as they are. On one machine the store runs it.
 
 Public API: :func:`validate_sheet`, :func:`validate_file`, :class:`Place`, :class:`Validated`,
 :func:`catalogue`, and for the great-expectations parity work :func:`rule_failures` and
@@ -115,7 +114,8 @@ _own = threading.local()
 
 def _own_db() -> Database:
     """This thread's DuckDB for validating where a file was read (in memory, one thread, the store's
-    memory limit, never spilling: a sheet is bounded by the ingest's limits). Kept for the thread's
+    memory limit, never spilling to the executor's disk: a pass that outgrows the limit fails, and
+    :func:`validate_file` leaves that file to the store, which can spill). Kept for the thread's
     life: a Spark executor's Python worker validates its next files on it."""
     db = getattr(_own, "db", None)
     if db is None:
