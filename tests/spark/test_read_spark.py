@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 from datetime import date
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,52 +19,25 @@ import pytest
 
 from hub.errors import IngestError
 from hub.ingest import Divisions, read_divisions_csv
-from hub.ingest.parallel import stage_one, staged_in_order
+from hub.ingest.parallel import staged_in_order
 from hub.ingest.types import StagedFile
 from hub.model import Schema, load_schema
-from hub.store.db import Database
-from hub.validate import Place
+from tests.batches import mixed_batch, place_of, reading_stage
 from tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.spark
-FOREIGN = Path(__file__).resolve().parents[1] / "data" / "foreign_workbooks"
 
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Any]:
-    from dataclasses import replace
-
-    from hub.synth.unseen import Knobs, sources_of, write_ledger
-
     schema: Schema = load_schema()
     divisions = Divisions(read_divisions_csv(SAMPLE / "divisions.csv", schema), schema)
     folder = tmp_path_factory.mktemp("batch")
-    dev = sources_of("dev")
-    unseen = [
-        Path(
-            write_ledger(
-                folder, dev[source], replace(Knobs(), fmt=("xlsx", "csv")[i % 2]), i, township=i
-            ).path
-        )
-        for i, source in enumerate(sorted(dev)[:4])
-    ]
     broken = folder / "损坏的台账.xlsx"
     broken.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
-    foreign = sorted(p for p in FOREIGN.rglob("*.xls*") if p.is_file())[::24]
-    paths = sorted(p for p in SAMPLE.iterdir() if p.suffix in (".xlsx", ".csv")) + unseen + foreign + [broken]
-    store = Database(None)  # what the validation reads of a store: its hub_rows columns, the villages
-    divisions.save(store)
-    place = Place.of(store)
-    store.close()
-    stage = partial(
-        stage_one,
-        schema=schema,
-        divisions=divisions,
-        township=None,
-        mappings={},
-        place=place,
-        today=date(2026, 11, 30),
-    )
+    paths = mixed_batch(folder, unseen=4) + [broken]
+    # what the validation reads of a store (hub_rows columns, villages) sent along
+    stage = reading_stage(schema, divisions, place_of(divisions), date(2026, 11, 30))
     return paths, stage
 
 

@@ -13,9 +13,7 @@ import logging
 import multiprocessing
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from datetime import date
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,31 +26,20 @@ from hub.ingest.types import StagedFile
 from hub.model import Schema, load_schema
 from hub.store.db import Database
 from hub.validate import Place, validate_sheet
+from tests.batches import mixed_batch, reading_stage, store_with
 from tests.conftest import SAMPLE
 
 TODAY = date(2026, 11, 30)
-FOREIGN = Path(__file__).resolve().parents[1] / "data" / "foreign_workbooks"
 
 
 @pytest.fixture(scope="module")
 def county(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Schema, Divisions, Database, list[Path]]]:
-    from hub.synth.unseen import Knobs, sources_of, write_ledger
-
     schema = load_schema()
     divisions = Divisions(read_divisions_csv(SAMPLE / "divisions.csv", schema), schema)
-    store = Database(None)  # the store's tables, the county's divisions in it
-    divisions.save(store)
-    folder = tmp_path_factory.mktemp("ledgers")
-    dev = sources_of("dev")
-    unseen = [
-        Path(write_ledger(folder, dev[s], replace(Knobs(), fmt=("xlsx", "csv")[i % 2]), i, township=i).path)
-        for i, s in enumerate(sorted(dev)[:6])
-    ]
-    foreign = sorted(p for p in FOREIGN.rglob("*.xls*") if p.is_file())[::24]
-    paths = sorted(p for p in SAMPLE.iterdir() if p.suffix in (".xlsx", ".csv")) + unseen + foreign
-    yield schema, divisions, store, paths
+    store = store_with(divisions)  # the store's tables, the county's divisions in it
+    yield schema, divisions, store, mixed_batch(tmp_path_factory.mktemp("ledgers"), unseen=6)
     store.close()
 
 
@@ -60,15 +47,7 @@ def test_a_file_validated_in_another_process_has_the_store_passes_results(county
     """The stage an executor is sent (pickled, run in a fresh process with its own hash seed) gives,
     sheet by sheet, exactly the rows and findings the store's pass gives."""
     schema, divisions, store, paths = county
-    stage = partial(
-        stage_one,
-        schema=schema,
-        divisions=divisions,
-        township=None,
-        mappings={},
-        place=Place.of(store),
-        today=TODAY,
-    )
+    stage = reading_stage(schema, divisions, Place.of(store), TODAY)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as executor:
         there = list(executor.map(stage, paths))
     checked = findings = 0
