@@ -60,7 +60,7 @@ class Run:
             self.db.unregister(name)
 
 
-def store_villages(db: Database, township: str) -> list[tuple[str, str]]:
+def _store_villages(db: Database, township: str) -> list[tuple[str, str]]:
     """(code, name) of the township's villages, as the store holds them."""
     return [
         (str(code), str(name))
@@ -163,7 +163,7 @@ def start(
     tag = uuid.uuid4().hex[:12]
     names = {k: f"hub_v_{k}_{tag}" for k in ("batch", "codes", "villages")}
     if place is None:
-        columns, villages = db.columns("hub_rows"), store_villages(db, sheet.township_code)
+        columns, villages = db.columns("hub_rows"), _store_villages(db, sheet.township_code)
     else:
         columns, villages = list(place.row_columns), list(place.villages_of(sheet.township_code))
     code_table, village_table = _lookup_tables(schema, villages)
