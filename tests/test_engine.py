@@ -4,6 +4,7 @@ inlined for engines that have none, checked against the macros themselves in Duc
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 from sqlglot import parse_one
@@ -106,12 +107,11 @@ def test_the_linkage_model_transpiles_to_spark_and_a_comparison_spark_cannot_run
 
 
 def test_the_engine_is_attached_again_only_after_the_store_changed(
-    hub_home: object, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    hub_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pulls of the changes feed between two uploads publish nothing again (on Spark a publish copies
     every merged table to the warehouse); an upload, a merge or another process's ingest does."""
     from datetime import date
-    from pathlib import Path
 
     from hub.facade import Hub
     from hub.store.engine import StoreEngine
@@ -121,7 +121,7 @@ def test_the_engine_is_attached_again_only_after_the_store_changed(
     attached: list[int] = []
     real = StoreEngine.attach
     monkeypatch.setattr(StoreEngine, "attach", lambda self, db: (attached.append(1), real(self, db))[1])
-    files = ledgers(Path(str(tmp_path)) / "in")
+    files = ledgers(tmp_path / "in")
     ref = date.fromisoformat(REF)
     hub = Hub()
     try:

@@ -146,7 +146,7 @@ def _compute(
     with_file: bool,
     engine: Callable[[], QueryEngine] | None,
 ) -> Snapshot:
-    from hub.export.document import WRITERS, data_cells
+    from hub.export.document import write_document
     from hub.export.run import _divisions, build, compile_report, report_filename, townships_of
 
     where = engine() if engine is not None else None  # the report queries run there (HUB_ENGINE)
@@ -188,10 +188,9 @@ def _compute(
             name = report_filename(spec, town, names.get(town or "", ""), ref)
             with tempfile.TemporaryDirectory(prefix="hub-snap-", dir=cache.root(home)) as tmp:
                 path = Path(tmp) / name
-                WRITERS[spec.output.format](doc, path)
+                cells, model_cells = write_document(doc, path, spec.output.format)
                 digest = _sha256_file(path)
                 cache.put_blob(home, digest, path)
-            cells, model_cells = data_cells(doc)
             meta["file"] = {
                 "sha256": digest,
                 "filename": name,
