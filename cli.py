@@ -566,7 +566,7 @@ def conflicts(
 ) -> None:
     """列出各来源不一致的字段（值不一致）和跨乡镇重复登记，供数据管理员核实。"""
     hub = _hub()
-    hub.merge()  # conflicts are found by merging every accepted row
+    hub.catch_up()  # conflicts are found by merging every accepted row
     items = hub.conflicts(township)
     if as_json:
         _emit_json(items)
@@ -603,7 +603,7 @@ def export(
     """按各部门映射规格生成报表文件（xlsx / GBK CSV）。"""
     hub = _hub()
     hub.use_engine(engine)
-    hub.merge()
+    hub.catch_up()  # what `hub ingest` stored since the last merge
     results = hub.export(reports=report, townships=township, ref_date=_parse_date(date_), out_dir=out)
     from hub.facade import _result_dict
 

@@ -1033,6 +1033,19 @@ class Hub:
             self._merged = (upto, result)
         return [result] * len(requests)
 
+    def catch_up(self) -> Any | None:
+        """The merged records brought up to date before they are read (an export, the conflicts
+        list). On an engine whose merge is incremental (the store) that is :meth:`merge`, nothing to
+        do when nothing changed; on one whose every merge is the full one (Spark), a merge only when
+        submissions were stored or withdrawn since the last (``hub ingest`` stores without merging):
+        every other change (a review decision, a withdrawal) merges itself. Returns the merge's
+        summary, or None when none was needed."""
+        from hub.exchange.versions import stale
+
+        if self.engine().capabilities.incremental_merge or stale(self.db):
+            return self.merge()
+        return None
+
     def rebuild(self) -> dict[str, Any]:
         """The full path, kept as the oracle of the incremental one: entity resolution over the whole
         store, then every person, household and business merged again from all rows in force."""

@@ -139,3 +139,31 @@ def test_the_engine_is_attached_again_only_after_the_store_changed(
         assert feed.changed == 1 and len(attached) == 2
     finally:
         hub.close()
+
+
+def test_spark_memory_follows_the_machine_in_local_mode_and_bounds_the_broadcast(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Local mode: the driver's JVM is the whole of Spark, so it gets a quarter of the machine;
+    a cluster's driver 2 GB. What Spark broadcasts is bounded by the memory it lands in (the
+    driver's, or the smaller executors' of a cluster); a setting the deployment gives wins."""
+    from hub.store import spark
+
+    for name in ("HUB_SPARK_MASTER", "HUB_SPARK_DRIVER_MEMORY", "HUB_SPARK_CONF"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(spark, "machine_mebibytes", lambda: 24 * 1024)
+    conf = spark._conf()
+    assert conf["spark.driver.memory"] == "6144m"
+    assert conf["spark.sql.autoBroadcastJoinThreshold"] == "96m"
+    monkeypatch.setattr(spark, "machine_mebibytes", lambda: 4 * 1024)
+    assert spark._conf()["spark.driver.memory"] == "2048m"  # never below 2 GB
+    monkeypatch.setenv("HUB_SPARK_MASTER", "spark://127.0.0.1:7077")
+    conf = spark._conf()
+    assert (conf["spark.driver.memory"], conf["spark.sql.autoBroadcastJoinThreshold"]) == ("2g", "16m")
+    monkeypatch.setenv("HUB_SPARK_CONF", "spark.executor.memory=8g")
+    assert spark._conf()["spark.sql.autoBroadcastJoinThreshold"] == "32m"
+    monkeypatch.setenv("HUB_SPARK_DRIVER_MEMORY", "10g")
+    monkeypatch.setenv("HUB_SPARK_CONF", "spark.executor.memory=8g;spark.sql.autoBroadcastJoinThreshold=1g")
+    conf = spark._conf()
+    assert (conf["spark.driver.memory"], conf["spark.sql.autoBroadcastJoinThreshold"]) == ("10g", "1g")
+    assert [spark.mebibytes(s) for s in ("512m", "4g", "4096", "2G", "lots")] == [512, 4096, 4096, 2048, None]

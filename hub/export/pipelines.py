@@ -119,9 +119,10 @@ def _checks(p: Parts, keys: list[str], sums: list[str], ctes: Ctes) -> tuple[exp
     projections += _sum_checks(p, sums, len(names), names, lambda key, once: (
         f"NOT EXISTS (SELECT 1 FROM data) OR (SELECT {key} FROM total) IS NOT DISTINCT FROM "
         f"(SELECT sum(r.{key}) FILTER (WHERE {once}) FROM data AS r)"))  # fmt: skip
-    query = exp.select(*(projections or [exp.alias_(exp.Literal.number(0), "c0")])).from_(
-        exp.to_table("allrows").as_("r")
-    )
+    if projections:
+        query = exp.select(*projections).from_(exp.to_table("allrows").as_("r"))
+    else:  # nothing to check: one row that says so (not a row per data row, fetched for nothing)
+        query = exp.select(exp.alias_(exp.Literal.number(0), "c0"))
     return with_ctes([*ctes, ("allrows", _allrows(p, keys, ""))], query), names
 
 

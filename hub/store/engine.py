@@ -57,6 +57,9 @@ class EngineCapabilities:
     # the engine's executors write the report files, each township's from its rows spilled as Parquet
     # where they read them (``spill``; hub.export.remote): the rows never pass through the driver
     writes_files: bool = False
+    # the engine's merge recomputes only what changed since the last one, so merging when nothing
+    # changed costs nothing (the store); otherwise every merge is the full one (Spark)
+    incremental_merge: bool = True
 
 
 class Statements(Protocol):

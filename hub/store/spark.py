@@ -13,7 +13,8 @@ The executors also read the clerks' files (``map_files``, :mod:`hub.ingest.paral
 the report files from the rows ``spill`` left as Parquet per township (:mod:`hub.export.remote`).
 
 Configuration: ``HUB_SPARK_MASTER`` (``local[2]`` by default; ``spark://host:7077`` for a
-standalone cluster), ``HUB_SPARK_DRIVER_MEMORY`` (default ``2g``), ``HUB_SPARK_CONF`` (extra
+standalone cluster), ``HUB_SPARK_DRIVER_MEMORY`` (default: a quarter of the machine in local
+mode, ``2g`` for a cluster's driver: :func:`driver_memory`), ``HUB_SPARK_CONF`` (extra
 ``key=value`` pairs separated by ``;``), ``HUB_SPARK_READ_WINDOW`` (files read at a time),
 ``PYSPARK_PYTHON`` (the executors' Python, default this one). Nothing is downloaded: pyspark ships
 its jars.
@@ -52,6 +53,7 @@ CAPABILITIES = EngineCapabilities(
     reads_store=False,
     batch_townships=True,
     writes_files=True,
+    incremental_merge=False,
 )
 
 # store table → its partition column (None: small, one file); what the canonical views read
@@ -74,11 +76,61 @@ VIEW_FILES = ("30_views.sql", "35_flagged.sql")
 _VIEW = re.compile(r"(CREATE OR REPLACE VIEW .*?;)", re.DOTALL)
 
 
+def machine_mebibytes() -> int:
+    """This machine's memory in MiB (its cgroup's limit when that is lower)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    with contextlib.suppress(OSError, ValueError):
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="ascii").strip()
+        if limit.isdigit():
+            total = min(total, int(limit) // 2**20)
+    return int(total)
+
+
+def mebibytes(size: str) -> int | None:
+    """A JVM memory size (``512m``, ``4g``, ``4096``: MiB) in MiB; None when it is not one."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)b?\s*", size.lower())
+    if not match:
+        return None
+    scale = {"k": 1 / 1024, "": 1, "m": 1, "g": 1024, "t": 1024 * 1024}[match.group(2)]
+    return int(int(match.group(1)) * scale)
+
+
+def driver_memory(master: str) -> str:
+    """``HUB_SPARK_DRIVER_MEMORY``, or by default: in local mode, where the driver's JVM is the
+    whole of Spark (every task runs in it), a quarter of the machine (2–16 GiB); for a cluster's
+    driver, which plans the queries and collects only scores and report rows, 2 GiB."""
+    given = os.environ.get("HUB_SPARK_DRIVER_MEMORY", "").strip()
+    if given:
+        return given
+    if not master.startswith("local"):
+        return "2g"
+    return f"{min(max(machine_mebibytes() // 4, 2048), 16384)}m"
+
+
+#: Of the memory a broadcast lands in, the share a table's Parquet may take to be broadcast: the
+#: rows in memory take several times their compressed size, and a join may broadcast two tables.
+BROADCAST_SHARE = 64
+
+
+def broadcast_threshold(conf: dict[str, str]) -> str:
+    """``spark.sql.autoBroadcastJoinThreshold`` bounded by the memory the table lands in: the
+    driver builds it, every executor holds it (in local mode the driver's JVM is the executor).
+    1/:data:`BROADCAST_SHARE` of the smaller: 6 GiB in local mode → 96 MiB (1M persons' linkage
+    records, ~40 MB of Parquet, are broadcast to Splink's joins; a province's are not); a
+    cluster's default 1 GiB executors → 16 MiB (Spark's own default is 10 MiB)."""
+    driver = mebibytes(conf["spark.driver.memory"]) or 1024
+    executor = driver
+    if not conf["spark.master"].startswith("local"):
+        executor = mebibytes(conf.get("spark.executor.memory", "1g")) or 1024
+    return f"{max(min(driver, executor) // BROADCAST_SHARE, 10)}m"
+
+
 def _conf() -> dict[str, str]:
+    master = os.environ.get("HUB_SPARK_MASTER", "local[2]")
     conf = {
-        "spark.master": os.environ.get("HUB_SPARK_MASTER", "local[2]"),
+        "spark.master": master,
         "spark.app.name": "yibiaotong-hub",
-        "spark.driver.memory": os.environ.get("HUB_SPARK_DRIVER_MEMORY", "2g"),
+        "spark.driver.memory": driver_memory(master),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
@@ -91,6 +143,7 @@ def _conf() -> dict[str, str]:
         if "=" in pair:
             key, value = pair.split("=", 1)
             conf[key.strip()] = value.strip()
+    conf.setdefault("spark.sql.autoBroadcastJoinThreshold", broadcast_threshold(conf))
     return conf
 
 

@@ -268,3 +268,34 @@ def test_a_relation_is_computed_ahead_only_when_read_again(spark_engine: Any) ->
         assert run.scalar("SELECT n FROM d") == 4
     finally:
         run.close()
+
+
+def test_a_view_is_computed_by_each_reader_and_a_plain_cte_stays_inline(spark_engine: Any) -> None:
+    """A view is never computed ahead (each reader scans what it needs, as on DuckDB), however
+    often it is read; a CTE read twice in one statement is computed once unless it only filters or
+    projects a stored table or view. The answers are the same either way."""
+    from hub.store.spark_statements import SparkStatements
+
+    run = SparkStatements(spark_engine.spark, {})
+    try:
+        values = ", ".join(f"({i})" for i in range(10))
+        run.execute(f"CREATE TEMP VIEW v AS SELECT x FROM (VALUES {values}) AS t(x) WHERE x > 2")
+        assert (run.scalar("SELECT count(*) FROM v"), run.scalar("SELECT sum(x) FROM v")) == (7, 42)
+        assert run.scalar("SELECT max(x) FROM v") == 9
+        assert run.checkpoints == 0
+        plain = (
+            "WITH r AS (SELECT x FROM v WHERE x < 8) SELECT (SELECT count(*) FROM r) + (SELECT max(x) FROM r)"
+        )
+        assert run.scalar(plain) == 12
+        assert run.checkpoints == 0
+        grouped = (
+            "WITH r AS (SELECT x % 2 AS odd, count(*) AS n FROM v GROUP BY ALL) "
+            "SELECT (SELECT sum(n) FROM r) + (SELECT count(*) FROM r)"
+        )
+        assert run.scalar(grouped) == 9
+        assert run.checkpoints == 1  # the aggregate, computed once for its two readers
+        run.execute("CREATE TEMP TABLE t AS SELECT x FROM v")
+        assert run.scalar("SELECT count(*) FROM t") + run.scalar("SELECT min(x) FROM t") == 10
+        assert run.checkpoints == 2  # a table read twice: computed when read the second time
+    finally:
+        run.close()
