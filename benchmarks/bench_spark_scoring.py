@@ -10,8 +10,9 @@ materialised steps (``__splink__blocked_id_pairs``: blocking; ``__splink__df_pre
     .venv/bin/python benchmarks/bench_spark_scoring.py --home /work/spark1m/home-duckdb \\
         --copy /tmp/scoring-1m [--engines duckdb,spark]
 
-Set ``HUB_SPARK_DRIVER_MEMORY`` / ``HUB_SPARK_CONF`` as for ``hub run`` (e.g.
-``HUB_SPARK_CONF=spark.sql.autoBroadcastJoinThreshold=1g`` to broadcast the records).
+Set ``HUB_SPARK_DRIVER_MEMORY`` / ``HUB_SPARK_CONF`` as for ``hub run`` (the records are broadcast
+when they fit the bound of :func:`hub.store.spark_link.records_broadcast`;
+``HUB_SPARK_CONF=spark.sql.autoBroadcastJoinThreshold=-1`` scores without broadcasting).
 """
 
 from __future__ import annotations

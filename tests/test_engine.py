@@ -141,29 +141,38 @@ def test_the_engine_is_attached_again_only_after_the_store_changed(
         hub.close()
 
 
-def test_spark_memory_follows_the_machine_in_local_mode_and_bounds_the_broadcast(
+def test_spark_memory_follows_the_machine_in_local_mode_and_bounds_the_records_broadcast(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Local mode: the driver's JVM is the whole of Spark, so it gets a quarter of the machine;
-    a cluster's driver 2 GB. What Spark broadcasts is bounded by the memory it lands in (the
-    driver's, or the smaller executors' of a cluster); a setting the deployment gives wins."""
+    a cluster's driver 2 GB. The linkage records are broadcast to Splink's joins only when they
+    take at most an eighth of the memory a broadcast lands in (the driver's, or the smaller
+    executors' of a cluster); a setting the deployment gives wins."""
     from hub.store import spark
+    from hub.store.spark_link import records_broadcast
 
     for name in ("HUB_SPARK_MASTER", "HUB_SPARK_DRIVER_MEMORY", "HUB_SPARK_CONF"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(spark, "machine_mebibytes", lambda: 24 * 1024)
     conf = spark._conf()
-    assert conf["spark.driver.memory"] == "6144m"
-    assert conf["spark.sql.autoBroadcastJoinThreshold"] == "96m"
+    assert (conf["spark.driver.memory"], spark.broadcast_mebibytes(conf)) == ("6144m", 6144)
+    assert "spark.sql.autoBroadcastJoinThreshold" not in conf  # Spark's own, but for the scoring
     monkeypatch.setattr(spark, "machine_mebibytes", lambda: 4 * 1024)
     assert spark._conf()["spark.driver.memory"] == "2048m"  # never below 2 GB
     monkeypatch.setenv("HUB_SPARK_MASTER", "spark://127.0.0.1:7077")
     conf = spark._conf()
-    assert (conf["spark.driver.memory"], conf["spark.sql.autoBroadcastJoinThreshold"]) == ("2g", "16m")
+    assert (conf["spark.driver.memory"], spark.broadcast_mebibytes(conf)) == ("2g", 1024)
     monkeypatch.setenv("HUB_SPARK_CONF", "spark.executor.memory=8g")
-    assert spark._conf()["spark.sql.autoBroadcastJoinThreshold"] == "32m"
+    assert spark.broadcast_mebibytes(spark._conf()) == 2048
     monkeypatch.setenv("HUB_SPARK_DRIVER_MEMORY", "10g")
-    monkeypatch.setenv("HUB_SPARK_CONF", "spark.executor.memory=8g;spark.sql.autoBroadcastJoinThreshold=1g")
-    conf = spark._conf()
-    assert (conf["spark.driver.memory"], conf["spark.sql.autoBroadcastJoinThreshold"]) == ("10g", "1g")
+    assert spark.broadcast_mebibytes(spark._conf()) == 8192
     assert [spark.mebibytes(s) for s in ("512m", "4g", "4096", "2G", "lots")] == [512, 4096, 4096, 2048, None]
+    # 1M persons' records: broadcast with the 6 GB and 4 GB drivers measured, not with 2 GB (which
+    # failed: "Not enough memory to build and broadcast"), nor 5M with 10 GB (which failed in GC)
+    assert records_broadcast(1_090_000, 6144) == {
+        "spark.sql.autoBroadcastJoinThreshold": str(1_090_000 * 512)
+    }
+    assert records_broadcast(1_000_000, 4096) != {}
+    assert records_broadcast(1_000_000, 2048) == {}
+    assert records_broadcast(4_900_000, 10240) == {}
+    assert records_broadcast(531, 1024) == {"spark.sql.autoBroadcastJoinThreshold": str(10 * 2**20)}

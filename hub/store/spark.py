@@ -107,22 +107,13 @@ def driver_memory(master: str) -> str:
     return f"{min(max(machine_mebibytes() // 4, 2048), 16384)}m"
 
 
-#: Of the memory a broadcast lands in, the share a table's Parquet may take to be broadcast: the
-#: rows in memory take several times their compressed size, and a join may broadcast two tables.
-BROADCAST_SHARE = 64
-
-
-def broadcast_threshold(conf: dict[str, str]) -> str:
-    """``spark.sql.autoBroadcastJoinThreshold`` bounded by the memory the table lands in: the
-    driver builds it, every executor holds it (in local mode the driver's JVM is the executor).
-    1/:data:`BROADCAST_SHARE` of the smaller: 6 GiB in local mode → 96 MiB (1M persons' linkage
-    records, ~40 MB of Parquet, are broadcast to Splink's joins; a province's are not); a
-    cluster's default 1 GiB executors → 16 MiB (Spark's own default is 10 MiB)."""
+def broadcast_mebibytes(conf: dict[str, str]) -> int:
+    """The memory a broadcast table lands in, in MiB: the driver builds it and every executor
+    holds it, so the smaller of the two (in local mode the driver's JVM is the executor)."""
     driver = mebibytes(conf["spark.driver.memory"]) or 1024
-    executor = driver
-    if not conf["spark.master"].startswith("local"):
-        executor = mebibytes(conf.get("spark.executor.memory", "1g")) or 1024
-    return f"{max(min(driver, executor) // BROADCAST_SHARE, 10)}m"
+    if conf["spark.master"].startswith("local"):
+        return driver
+    return min(driver, mebibytes(conf.get("spark.executor.memory", "1g")) or 1024)
 
 
 def _conf() -> dict[str, str]:
@@ -143,7 +134,6 @@ def _conf() -> dict[str, str]:
         if "=" in pair:
             key, value = pair.split("=", 1)
             conf[key.strip()] = value.strip()
-    conf.setdefault("spark.sql.autoBroadcastJoinThreshold", broadcast_threshold(conf))
     return conf
 
 
@@ -167,8 +157,12 @@ class SparkEngine:
         # unless PYSPARK_PYTHON names the interpreter the cluster's machines have the hub in
         # (pyspark takes it from the environment only)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        conf = _conf()
+        #: what a broadcast may land in (MiB), and whether the deployment set the bound itself
+        self.broadcast_mb = broadcast_mebibytes(conf)
+        self.broadcast_set = "spark.sql.autoBroadcastJoinThreshold" in conf
         builder = SparkSession.builder
-        for key, value in _conf().items():
+        for key, value in conf.items():
             builder = builder.config(key, value)
         try:
             with span("spark.session"):

@@ -16,8 +16,9 @@ fused into its reader's, so it costs no job of its own. A table read more often 
 is computed when read the second time. **A view is never computed ahead**: as on DuckDB, each
 reader computes it (the merge's views, ``_m_rows`` and the entities' source rows, are filters and
 projections of the stored rows: a scan of the columns the reader needs each time costs less than
-keeping a million wide rows; at 1M persons the merge's statements took 58 s instead of 90 s). A
-CTE read more than once in one statement is computed once (Spark inlines a CTE into every reader),
+keeping a million wide rows; at 1M persons the merge's statements took 58 s instead of 90 s); a
+table still a plan that a view reads is computed first when the forecast says the view is read
+more than once (each reader of the view would compute it again). A CTE read more than once in one statement is computed once (Spark inlines a CTE into every reader),
 unless it only filters or projects one stored table or view (``r AS (SELECT * FROM _m_rows)``).
 """
 
@@ -99,13 +100,14 @@ class SparkStatements:
         self.plans.pop(name, None)
         self.checkpoints += 1
 
-    def _read(self, tree: exp.Expr) -> None:
-        """Count the reads of relations not yet computed; one read again is computed now."""
+    def _read(self, tree: exp.Expr, times: int = 1) -> None:
+        """Count the reads of tables not yet computed (``times`` each: a view's definition is read
+        by each of the view's readers); one read again is computed now."""
         ctes = {c.alias for c in tree.find_all(exp.CTE)}
         for table in tree.find_all(exp.Table):
             name = table.name
             if name in self.plans and name not in ctes and not table.args.get("db"):
-                self.plans[name] += 1
+                self.plans[name] += times
                 if self.plans[name] >= 2:
                     self._checkpoint(name)
 
@@ -132,7 +134,11 @@ class SparkStatements:
             # read again (``_read``). Either way a snapshot of what it reads now, as the
             # statements expect of a table (a view of the merge is never read after its sources change)
             view = str(tree.args.get("kind", "")).upper() == "VIEW"
-            self._set(name, self._df(tree.expression, params), plan=True, view=view)
+            # a view's readers each compute it, and with it the tables it reads that are still
+            # plans: those are computed first if the forecast says the view is read more than once
+            times = self.forecast.get((name, self.versions.get(name, 0) + 1), 1)
+            df = self._df(tree.expression, params, times=max(times, 1) if view else 1)
+            self._set(name, df, plan=True, view=view)
             return
         columns = [c for c in target.expressions if isinstance(c, exp.ColumnDef)]
         schema = ", ".join(f"{to_spark(c.this)} {to_spark(c.args['kind'])}" for c in columns)
@@ -156,9 +162,9 @@ class SparkStatements:
         self._set(name, table.unionByName(new), plan=True)
         return int(new.count()) if count else None
 
-    def _df(self, tree: exp.Expr, params: Params) -> Any:
+    def _df(self, tree: exp.Expr, params: Params, times: int = 1) -> Any:
         tree = _bind(tree.copy(), params)
-        self._read(tree)
+        self._read(tree, times)
         scratch: list[str] = []
         try:
             for with_ in [w for w in tree.find_all(exp.With) if not _in_cte(w)]:
@@ -174,10 +180,11 @@ class SparkStatements:
         query reads one 16 times, once per field, each a window over every row). A CTE read once
         stays inline (in the CTE that reads it, if that one is computed)."""
         scope = with_.parent or tree
+        defined = {c.alias for c in tree.find_all(exp.CTE)}
         kept: list[exp.CTE] = []
         for cte in list(with_.expressions):
             readers = [t for t in scope.find_all(exp.Table) if _reads(t, cte.alias, with_)]
-            if len(readers) < 2 or _plain(cte.this, self.plans):
+            if len(readers) < 2 or _plain(cte.this, {*self.plans, *defined}):
                 kept.append(cte)
                 continue
             body = cte.this.copy()
@@ -198,10 +205,10 @@ class SparkStatements:
             with_.pop()
 
 
-def _plain(body: exp.Expr, pending: dict[str, int]) -> bool:
+def _plain(body: exp.Expr, pending: set[str]) -> bool:
     """A CTE that only filters or projects one relation (``r AS (SELECT * FROM _m_rows)``), a
-    stored table or a view, not a table still a plan (``pending``): each reader computing it again
-    costs a scan, less than computing it once and keeping its rows."""
+    stored table or a view, not a table still a plan nor another CTE (``pending``): each reader
+    computing it again costs a scan, less than computing it once and keeping its rows."""
     source = body.args.get("from_") if isinstance(body, exp.Select) else None
     if source is None or not isinstance(source.this, exp.Table) or source.this.name in pending:
         return False

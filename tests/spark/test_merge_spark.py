@@ -274,11 +274,11 @@ def test_a_view_is_computed_by_each_reader_and_a_plain_cte_stays_inline(spark_en
     """A view is never computed ahead (each reader scans what it needs, as on DuckDB), however
     often it is read; a CTE read twice in one statement is computed once unless it only filters or
     projects a stored table or view. The answers are the same either way."""
-    from hub.store.spark_statements import SparkStatements
+    from hub.store.spark_statements import SparkStatements, forecast_reads
 
+    values = ", ".join(f"({i})" for i in range(10))
     run = SparkStatements(spark_engine.spark, {})
     try:
-        values = ", ".join(f"({i})" for i in range(10))
         run.execute(f"CREATE TEMP VIEW v AS SELECT x FROM (VALUES {values}) AS t(x) WHERE x > 2")
         assert (run.scalar("SELECT count(*) FROM v"), run.scalar("SELECT sum(x) FROM v")) == (7, 42)
         assert run.scalar("SELECT max(x) FROM v") == 9
@@ -297,5 +297,28 @@ def test_a_view_is_computed_by_each_reader_and_a_plain_cte_stays_inline(spark_en
         run.execute("CREATE TEMP TABLE t AS SELECT x FROM v")
         assert run.scalar("SELECT count(*) FROM t") + run.scalar("SELECT min(x) FROM t") == 10
         assert run.checkpoints == 2  # a table read twice: computed when read the second time
+        on_cte = (
+            "WITH a AS (SELECT x % 3 AS m, count(*) AS n FROM v GROUP BY ALL), b AS (SELECT * FROM a WHERE n > 0) "
+            "SELECT (SELECT sum(n) FROM b) + (SELECT count(*) FROM b)"
+        )
+        assert run.scalar(on_cte) == 10
+        assert run.checkpoints == 3  # b filters a CTE, not a stored relation: computed once, a with it
+    finally:
+        run.close()
+
+    def stage(db: Any) -> None:  # u read once, by w's definition; w read twice
+        db.execute(f"CREATE TEMP TABLE u AS SELECT x * 3 AS z FROM (VALUES {values}) AS t(x) WHERE x > 2")
+        db.execute("CREATE TEMP VIEW w AS SELECT z FROM u WHERE z > 10")
+        db.execute("CREATE TEMP TABLE n AS SELECT count(*) AS n FROM w")
+        db.execute("CREATE TEMP TABLE s AS SELECT sum(z) AS s FROM w")
+
+    reads = forecast_reads(stage)
+    assert reads == {("u", 1): 1, ("w", 1): 2}
+    run = SparkStatements(spark_engine.spark, {}, reads)
+    try:
+        stage(run)
+        assert run.checkpoints == 1  # u, a plan every reader of w would compute: computed first
+        assert (run.scalar("SELECT n FROM n"), run.scalar("SELECT s FROM s")) == (6, 117)
+        assert run.checkpoints == 1
     finally:
         run.close()

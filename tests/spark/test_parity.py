@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SAMPLE
-from tests.spark.reportcells import files, without_times
+from tests.spark.reportcells import differences, files, without_times
 
 pytestmark = pytest.mark.spark
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,3 +87,24 @@ def test_sample_run_on_spark_writes_the_same_reports(tmp_path: Path) -> None:
         "township_code=331099001",
         "township_code=331099101",
     }
+
+
+def test_a_county_of_100000_persons_on_spark_writes_the_same_reports(tmp_path: Path) -> None:
+    """Parity at a county's size (issue 14, item 4): 100,000 persons in 8 townships
+    (``benchmarks/gen_ledgers.py``, seeded), ``hub run`` on each engine in a workspace of its own;
+    all 41 report files equal cell by cell (GA-SYRK's 更新时间, when each run merged, blanked)."""
+    data = tmp_path / "data"
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gen_ledgers.py"), "--persons", "100000",
+         "--townships", "8", "--out", str(data), "--format", "csv"],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    runs = {}
+    for engine in ("duckdb", "spark"):
+        out = str(tmp_path / engine)
+        runs[engine] = hub(tmp_path / f"home-{engine}", "run", str(data), "--date", "2026-11-30",
+                           "--out", out, "--engine", engine)  # fmt: skip
+    assert runs["spark"]["persons"] == runs["duckdb"]["persons"] > 90_000
+    assert runs["spark"]["reports_written"] == runs["duckdb"]["reports_written"] == 41
+    assert runs["spark"]["reports_refused"] == runs["duckdb"]["reports_refused"] == 0
+    assert list(differences(tmp_path / "duckdb", tmp_path / "spark", ignore_times=True)) == []
