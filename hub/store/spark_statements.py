@@ -18,8 +18,9 @@ reader computes it (the merge's views, ``_m_rows`` and the entities' source rows
 projections of the stored rows: a scan of the columns the reader needs each time costs less than
 keeping a million wide rows; at 1M persons the merge's statements took 58 s instead of 90 s); a
 table still a plan that a view reads is computed first when the forecast says the view is read
-more than once (each reader of the view would compute it again). A CTE read more than once in one statement is computed once (Spark inlines a CTE into every reader),
-unless it only filters or projects one stored table or view (``r AS (SELECT * FROM _m_rows)``).
+more than once (each reader of the view would compute it again). A CTE read more than once in
+one statement is computed once (Spark inlines a CTE into every reader), unless it only filters or
+projects one stored table or view (``r AS (SELECT * FROM _m_rows)``).
 """
 
 from __future__ import annotations
