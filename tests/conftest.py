@@ -18,6 +18,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 LEDGERS = sorted(p for p in SAMPLE.iterdir() if p.suffix in {".xlsx", ".csv"} and p.name != "divisions.csv")
 
+
+def store_rows(home: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` on the store of ``home``, opened as the hub opens it (the CLI run in this
+    process may still hold it)."""
+    from hub.store.db import Database
+
+    db = Database(home / "hub.duckdb")
+    try:
+        return [tuple(r) for r in db.rows(sql)]
+    finally:
+        db.close()
+
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from hub.store.db import Database
 from hub.store.engine import EngineCapabilities, StoreEngine
-from tests.conftest import SAMPLE, Cli
+from tests.conftest import SAMPLE, Cli, store_rows
 
 
 class FullMergeStore(StoreEngine):
@@ -31,11 +31,7 @@ class FullMergeStore(StoreEngine):
 
 
 def _persons(home: Path) -> int:
-    db = Database(home / "hub.duckdb")
-    try:
-        return int(db.scalar("SELECT count(*) FROM hub_person"))
-    finally:
-        db.close()
+    return int(store_rows(home, "SELECT count(*) FROM hub_person")[0][0])
 
 
 def test_an_export_merges_only_what_ingest_stored_since(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SAMPLE, Cli
+from tests.conftest import SAMPLE, Cli, store_rows
 
 # What a full rebuild recomputes; timestamps of the run itself are left out (scored_at, flagged_at…).
 TABLES = {
@@ -31,20 +31,8 @@ TABLES = {
 }
 
 
-def _q(home: Path, sql: str) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` on the store of ``home``, opened as the hub opens it (the CLI run in this
-    process may still hold it)."""
-    from hub.store.db import Database
-
-    db = Database(home / "hub.duckdb")
-    try:
-        return [tuple(r) for r in db.rows(sql)]
-    finally:
-        db.close()
-
-
 def _tables(home: Path) -> dict[str, list[tuple[Any, ...]]]:
-    return {t: sorted(_q(home, f"SELECT {c} FROM {t}"), key=repr) for t, c in TABLES.items()}
+    return {t: sorted(store_rows(home, f"SELECT {c} FROM {t}"), key=repr) for t, c in TABLES.items()}
 
 
 def _run(cli: Cli, home: Path, *args: Any) -> Any:
@@ -74,11 +62,11 @@ def test_incremental_store_equals_full_rebuild_after_every_step(
     _run(cli, home, "divisions", "load", SAMPLE / "divisions.csv")
     _run(cli, home, "ingest", *sorted(SAMPLE.glob("城关街道_*")), "--no-annotate")
     _check(cli, home, tmp_path, "城关街道")
-    assert _q(home, "SELECT mode FROM hub_merge_state") == [("full",)]  # the first merge
+    assert store_rows(home, "SELECT mode FROM hub_merge_state") == [("full",)]  # the first merge
 
     reports = _run(cli, home, "ingest", *sorted(SAMPLE.glob("青山镇_*")), "--no-annotate")
     _check(cli, home, tmp_path, "青山镇")
-    [(mode, persons, total)] = _q(
+    [(mode, persons, total)] = store_rows(
         home, "SELECT mode, persons, (SELECT count(*) FROM hub_person) FROM hub_merge_state"
     )
     assert mode == "incremental" and persons < total
@@ -86,12 +74,12 @@ def test_incremental_store_equals_full_rebuild_after_every_step(
     pending = _run(cli, home, "review")
     assert pending, "the sample ledgers leave a pair for review"
     pair = pending[0]["pair_id"]
-    scored = _q(home, "SELECT max(scored_at) FROM hub_link_pairs")
+    scored = store_rows(home, "SELECT max(scored_at) FROM hub_link_pairs")
     decided = cli.runner.invoke(
         cli.app, ["review", "reject", pair, "--by", "审核员", "--json"], env={"HUB_HOME": str(home)}
     )
     assert decided.exit_code == 0, decided.output
-    assert _q(home, "SELECT max(scored_at) FROM hub_link_pairs") == scored  # not re-scored
+    assert store_rows(home, "SELECT max(scored_at) FROM hub_link_pairs") == scored  # not re-scored
     assert pair not in {p["pair_id"] for p in _run(cli, home, "review")}
     _check(cli, home, tmp_path, "review")
 

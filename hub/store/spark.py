@@ -117,11 +117,9 @@ def broadcast_mebibytes(conf: dict[str, str]) -> int:
 
 
 def _conf() -> dict[str, str]:
-    master = os.environ.get("HUB_SPARK_MASTER", "local[2]")
     conf = {
-        "spark.master": master,
+        "spark.master": os.environ.get("HUB_SPARK_MASTER", "local[2]"),
         "spark.app.name": "yibiaotong-hub",
-        "spark.driver.memory": driver_memory(master),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
@@ -134,6 +132,8 @@ def _conf() -> dict[str, str]:
         if "=" in pair:
             key, value = pair.split("=", 1)
             conf[key.strip()] = value.strip()
+    # sized for the master in force (HUB_SPARK_CONF may name another), unless a setting gives it
+    conf.setdefault("spark.driver.memory", driver_memory(conf["spark.master"]))
     return conf
 
 

@@ -137,8 +137,8 @@ class SparkStatements:
             view = str(tree.args.get("kind", "")).upper() == "VIEW"
             # a view's readers each compute it, and with it the tables it reads that are still
             # plans: those are computed first if the forecast says the view is read more than once
-            times = self.forecast.get((name, self.versions.get(name, 0) + 1), 1)
-            df = self._df(tree.expression, params, times=max(times, 1) if view else 1)
+            times = max(self.forecast.get((name, self.versions.get(name, 0) + 1), 1), 1) if view else 1
+            df = self._df(tree.expression, params, times=times)
             self._set(name, df, plan=True, view=view)
             return
         columns = [c for c in target.expressions if isinstance(c, exp.ColumnDef)]
